@@ -1,0 +1,66 @@
+"""jitnet: a deep-learning tensor engine whose kernels Numba compiles for CPU and CUDA.
+
+>>> import jitnet as jn
+>>> x = jn.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+tensor([[2., 4.],
+        [6., 8.]], shape=(2, 2))
+"""
+from . import autograd
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .device import Device, cuda
+from .device import Device as device
+from .dtypes import DType
+from .dtypes import bool_ as bool  # noqa: A001
+from .dtypes import float32, float64, int32, int64, uint8
+from .dtypes import float32 as float  # noqa: A001
+from .dtypes import float64 as double
+from .dtypes import int32 as int  # noqa: A001
+from .dtypes import int64 as long
+from .ops.elementwise import (
+    abs, add, clamp, cos, div, exp, log, maximum, minimum, mul, neg, pow, reciprocal, relu,
+    rsqrt, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+)
+from .ops.elementwise import clamp as clip
+from .ops.linalg import bmm, matmul, mm
+from .ops.reduce import (
+    amax, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var,
+)
+from .ops.shape import (
+    cat, clone, concatenate, expand, flatten, permute, reshape, squeeze, stack, t, transpose,
+    unsqueeze,
+)
+from .random import Generator, manual_seed, seed
+from .tensor import (
+    Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+    linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+    zeros, zeros_like,
+)
+
+__version__ = "0.1.0"
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements of a tensor."""
+    return input.numel()
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True when every element satisfies |input - other| <= atol + rtol * |other|."""
+    import numpy as _np
+
+    return bool(_np.allclose(input.detach().cpu().numpy(), other.detach().cpu().numpy(),
+                             rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape and elements."""
+    import numpy as _np
+
+    return bool(_np.array_equal(input.detach().cpu().numpy(), other.detach().cpu().numpy()))

@@ -1,0 +1,14 @@
+"""The CPU kernel table: NumPy arrays in, NumPy arrays out, compiled by Numba.
+
+Every public name here has a twin of the same name and signature in
+``jitnet.kernels.cuda``.
+"""
+from .array import (  # noqa: F401
+    astype, broadcast_to, concat, contiguous, copy, empty, from_host, full, getitem, index_add,
+    permute, put_along_add, reshape, setitem, stack, take_along, to_host, view,
+)
+from .elementwise import binary, unary, unary_bwd, where  # noqa: F401
+from .matmul import bmm  # noqa: F401
+from .reduce import argreduce, reduce  # noqa: F401
+
+name = "cpu"

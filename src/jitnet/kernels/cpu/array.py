@@ -1,0 +1,101 @@
+"""Array plumbing on the CPU: creation, casts, views, gathers and scatters.
+
+These move or copy data rather than compute on it, so NumPy serves them
+directly (its views are free and its copies are memcpy-speed).  The CUDA table
+exports the same names with device-array implementations.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def empty(shape, dtype) -> np.ndarray:
+    return np.empty(shape, dtype=dtype)
+
+
+def full(shape, value, dtype) -> np.ndarray:
+    return np.full(shape, value, dtype=dtype)
+
+
+def from_host(a: np.ndarray) -> np.ndarray:
+    """Host array -> this device's array (the identity on the CPU)."""
+    return a
+
+
+def to_host(x: np.ndarray) -> np.ndarray:
+    """This device's array -> host NumPy array (the identity on the CPU)."""
+    return x
+
+
+def astype(x: np.ndarray, dtype) -> np.ndarray:
+    return x.astype(dtype)
+
+
+def copy(x: np.ndarray) -> np.ndarray:
+    return np.array(x, copy=True, order="C")
+
+
+def contiguous(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x)
+
+
+def reshape(x: np.ndarray, shape) -> np.ndarray:
+    return np.reshape(x, shape)
+
+
+def view(x: np.ndarray, shape):
+    """Reshape without copying, or None when the strides do not allow it."""
+    v = x.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        return None
+    return v
+
+
+def permute(x: np.ndarray, dims) -> np.ndarray:
+    return np.transpose(x, dims)
+
+
+def broadcast_to(x: np.ndarray, shape) -> np.ndarray:
+    return np.broadcast_to(x, shape)
+
+
+def getitem(x: np.ndarray, index) -> np.ndarray:
+    return np.asarray(x[index])
+
+
+def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
+    """zeros(shape)[index] += g, accumulating repeated indices (indexing's backward)."""
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+def setitem(x: np.ndarray, index, value) -> None:
+    x[index] = value
+
+
+def concat(arrays, axis: int) -> np.ndarray:
+    return np.concatenate(arrays, axis=axis)
+
+
+def stack(arrays, axis: int) -> np.ndarray:
+    return np.stack(arrays, axis=axis)
+
+
+def take_along(x: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
+    return np.take_along_axis(x, idx, axis=axis)
+
+
+def put_along_add(shape, dtype, idx: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    """zeros(shape) with g added at ``idx`` along ``axis`` (take_along's backward)."""
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, _along_index(idx, axis), g)
+    return out
+
+
+def _along_index(idx: np.ndarray, axis: int):
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[axis] = idx
+    return tuple(grids)

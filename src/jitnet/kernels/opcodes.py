@@ -1,0 +1,25 @@
+"""Op codes shared by the CPU and CUDA kernel families.
+
+A family (unary maps, their gradients, row reductions) is one kernel whose
+per-element expression is selected by one of these integers.  Numba treats
+module-level ints as compile-time constants, and the op code is loop-invariant,
+so the branch costs close to nothing; in exchange every family is compiled once
+and cached on disk (closures made by a kernel factory cannot be cached).
+"""
+
+# unary maps: y = f(x; p0, p1), with gradient dx = g * f'(x)
+NEG, ABS, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU = range(10)
+LEAKY_RELU, GELU, POW, CLAMP, SIGN, SQUARE, RECIPROCAL = range(10, 17)
+
+UNARY_NAMES = {
+    "neg": NEG, "abs": ABS, "exp": EXP, "log": LOG, "sqrt": SQRT, "sin": SIN,
+    "cos": COS, "tanh": TANH, "sigmoid": SIGMOID, "relu": RELU,
+    "leaky_relu": LEAKY_RELU, "gelu": GELU, "pow": POW, "clamp": CLAMP,
+    "sign": SIGN, "square": SQUARE, "reciprocal": RECIPROCAL,
+}
+# ops whose result is floating point even for integer input
+FLOAT_ONLY = {EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, GELU, RECIPROCAL}
+
+# row reductions
+SUM, PROD, MAX, MIN, MEAN = range(5)
+ARGMAX, ARGMIN = range(2)

@@ -1,0 +1,373 @@
+"""Shape and movement ops: reshape/view, permute/transpose, expand, squeeze, cat/stack,
+indexing, and moving a tensor between devices.  None of them computes; all are
+differentiable."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import dtypes as dt
+from .. import kernels
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
+from ._util import norm_dim
+
+
+def _sizes(args, op: str) -> tuple:
+    if len(args) == 1 and isinstance(args[0], Sequence):
+        args = tuple(args[0])
+    for s in args:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be ints, got {args}")
+    return tuple(int(s) for s in args)
+
+
+def infer_shape(shape: tuple, numel: int, op: str) -> tuple:
+    """Resolve one -1 in ``shape``; RuntimeError when the sizes cannot hold ``numel``."""
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred, got {list(shape)}")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"{op}: invalid shape dimension in {list(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape, must_view):
+        ctx.in_shape = x.shape
+        if must_view:
+            out = ctx.k.view(x, shape)
+            if out is None:
+                raise RuntimeError(
+                    f"view: view size {list(shape)} is not compatible with input tensor's size "
+                    f"and stride (at least one dimension spans across two contiguous subspaces)."
+                    " Use .reshape(...) instead."
+                )
+            return out
+        return ctx.k.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.reshape(g, ctx.in_shape), None, None
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """Same data, new shape (one -1 is inferred); copies only when strides demand it."""
+    shape = infer_shape(_sizes(shape, "reshape"), x.numel(), "reshape")
+    if shape == x._data.shape:
+        return x
+    return Reshape.apply(x, shape, False)
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """Like reshape but never copies: RuntimeError when the strides do not allow a view."""
+    if len(shape) == 1 and not isinstance(shape[0], Sequence) and not isinstance(
+            shape[0], (int, np.integer)):
+        return x.to(shape[0])  # view(dtype) is not supported; to() is the closest
+    shape = infer_shape(_sizes(shape, "view"), x.numel(), "view")
+    return Reshape.apply(x, shape, True)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim into one."""
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s = norm_dim(start_dim, x.ndim, "flatten")
+    e = norm_dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim}")
+    shp = tuple(x.shape)
+    return reshape(x, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    d = norm_dim(dim, x.ndim, "unflatten")
+    shp = tuple(x.shape)
+    sizes = infer_shape(tuple(sizes), shp[d], "unflatten")
+    return reshape(x, shp[:d] + sizes + shp[d + 1:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    """Drop size-1 dims (all, or the given one(s) when they have size 1)."""
+    shp = tuple(x.shape)
+    if dim is None:
+        dims = {i for i, s in enumerate(shp) if s == 1}
+    else:
+        dims = {norm_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, tuple) else (dim,))}
+        dims = {d for d in dims if shp[d] == 1}
+    return reshape(x, tuple(s for i, s in enumerate(shp) if i not in dims))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim`` (in [-ndim-1, ndim])."""
+    d = norm_dim(dim, x.ndim + 1, "unsqueeze")
+    shp = tuple(x.shape)
+    return reshape(x, shp[:d] + (1,) + shp[d:])
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(np.argsort(dims))
+        return ctx.k.permute(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.permute(g, ctx.inverse), None
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder dims (a view)."""
+    dims = _sizes(dims, "permute")
+    if len(dims) != x.ndim:
+        raise RuntimeError(
+            f"permute: number of dims don't match: input has {x.ndim} dims, got {len(dims)}"
+        )
+    norm = tuple(norm_dim(d, x.ndim, "permute") for d in dims)
+    if sorted(norm) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of 0..{x.ndim - 1}")
+    if norm == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, norm)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view)."""
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    a, b = norm_dim(dim0, x.ndim, "transpose"), norm_dim(dim1, x.ndim, "transpose")
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, dims)
+
+
+def t(x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return transpose(x, 0, -1) if x.ndim == 2 else x
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        return ctx.k.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):  # the engine sums the broadcast dims back
+        return g, None
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """Broadcast size-1 dims to ``sizes`` without copying (-1 keeps a dim)."""
+    sizes = _sizes(sizes, "expand")
+    shp = tuple(x.shape)
+    if len(sizes) < len(shp):
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
+            f"the number of dimensions in the tensor ({len(shp)})"
+        )
+    lead = len(sizes) - len(shp)
+    out = []
+    for i, s in enumerate(sizes):
+        cur = shp[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise RuntimeError(f"expand: -1 is not allowed in a new leading dim ({sizes})")
+            s = cur
+        if cur is not None and cur != s and cur != 1:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({s}) must match the existing size "
+                f"({cur}) at non-singleton dimension {i}. Target sizes: {list(sizes)}. "
+                f"Tensor sizes: {list(shp)}"
+            )
+        out.append(s)
+    out = tuple(out)
+    return x if out == shp else Expand.apply(x, out)
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, tuple(other.shape))
+
+
+class Contiguous(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.k.contiguous(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def contiguous(x: Tensor) -> Tensor:
+    return Contiguous.apply(x)
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.k.copy(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy with its own storage, still on the graph."""
+    return Clone.apply(x)
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, axis, *xs):
+        ctx.axis = axis
+        ctx.sizes = [x.shape[axis] for x in xs]
+        return ctx.k.concat(xs, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [None], 0
+        for n in ctx.sizes:
+            idx = (slice(None),) * ctx.axis + (slice(start, start + n),)
+            grads.append(ctx.k.getitem(g, idx))
+            start += n
+        return tuple(grads)
+
+
+def _same_dtype(tensors, op):
+    out = tensors[0].dtype
+    for t_ in tensors[1:]:
+        out = dt.promote(out, t_.dtype)
+    return [t_.to(out) if t_.dtype is not out else t_ for t_ in tensors]
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; all other dims must match."""
+    tensors = list(tensors)
+    if not tensors or not all(isinstance(t_, Tensor) for t_ in tensors):
+        raise TypeError("cat: expected a non-empty sequence of Tensors")
+    ref = tensors[0]
+    if ref.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
+    axis = norm_dim(dim, ref.ndim, "cat")
+    for i, t_ in enumerate(tensors):
+        if t_.ndim != ref.ndim or any(
+                a != b for j, (a, b) in enumerate(zip(t_.shape, ref.shape)) if j != axis):
+            raise RuntimeError(
+                f"cat: sizes of tensors must match except in dimension {axis}; tensor 0 has "
+                f"shape {tuple(ref.shape)} and tensor {i} has shape {tuple(t_.shape)}"
+            )
+    return Cat.apply(axis, *_same_dtype(tensors, "cat"))
+
+
+concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join equally shaped tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors or not all(isinstance(t_, Tensor) for t_ in tensors):
+        raise TypeError("stack: expected a non-empty sequence of Tensors")
+    for i, t_ in enumerate(tensors):
+        if t_.shape != tensors[0].shape:
+            raise RuntimeError(
+                f"stack: expects each tensor to be equal size, but got {tuple(tensors[0].shape)}"
+                f" at entry 0 and {tuple(t_.shape)} at entry {i}"
+            )
+    d = norm_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t_, d) for t_ in tensors], d)
+
+
+# ------------------------------------------------------------------ indexing
+
+def _convert_index(x: Tensor, index):
+    """Tensors in an index become raw arrays on x's device; bounds are checked here."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for it in items:
+        if isinstance(it, Tensor):
+            if it.dtype.is_floating_point:
+                raise IndexError(
+                    f"index: tensors used as indices must be long, int or bool, got {it.dtype}"
+                )
+            it = it._k().to_host(it._data)
+        elif isinstance(it, list):
+            it = np.asarray(it)
+            if it.dtype.kind == "f":
+                raise IndexError("index: lists used as indices must hold ints or bools")
+        elif isinstance(it, float):
+            raise IndexError(f"index: only integers, slices, None, Ellipsis, bool and integer "
+                             f"tensors are valid indices (got float {it})")
+        out.append(it)
+    idx = tuple(out)
+    try:  # validate against a zero-strided dummy of x's shape: IndexError names axis and size
+        np.broadcast_to(np.empty((), np.int8), tuple(x.shape))[idx]
+    except IndexError as exc:
+        raise IndexError(f"index: {exc} (tensor of shape {tuple(x.shape)})") from None
+    return idx
+
+
+class Index(Function):
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.shape, ctx.dtype, ctx.idx = x.shape, x.dtype, idx
+        return ctx.k.getitem(x, idx)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.index_add(ctx.shape, ctx.dtype, ctx.idx, g), None
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]``: ints, slices, None, Ellipsis, bool masks and integer arrays/tensors."""
+    return Index.apply(x, _convert_index(x, index))
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` in place; refused on tensors that take part in autograd."""
+    if x.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "setitem: a leaf Variable that requires grad is being used in an in-place "
+            "operation (wrap it in jitnet.no_grad() to initialise it)"
+        )
+    idx = _convert_index(x, index)
+    if isinstance(value, Tensor):
+        if value.device != x.device:
+            raise RuntimeError(f"setitem: value is on {value.device} but tensor is on {x.device}")
+        value = value._data
+    x._k().setitem(x._data, idx, value)
+
+
+class ToDevice(Function):
+    """Copy between devices through the host; the gradient travels back the same way."""
+
+    @staticmethod
+    def forward(ctx, x, dst):
+        ctx.dst = dst
+        return kernels.table(dst).from_host(ctx.k.to_host(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.from_host(kernels.table(ctx.dst).to_host(g)), None
+
+    @classmethod
+    def apply(cls, x, dst):
+        out = super().apply(x, dst)
+        out.device = dst
+        return out
+
+
+def to_device(x: Tensor, device) -> Tensor:
+    """x on ``device`` (differentiable)."""
+    kernels.table(device)  # raise early, with the how-to-get-CUDA message
+    return ToDevice.apply(x, device)
