@@ -36,13 +36,10 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "enabled", True)
 
 
-class set_grad_enabled:
-    """Switch recording on or off; usable as a call, a context manager or a decorator."""
+class _GradMode:
+    """Base of the grad-mode switches: a context manager and a decorator."""
 
-    def __init__(self, mode: bool):
-        self.prev = is_grad_enabled()
-        self.mode = bool(mode)
-        _state.enabled = self.mode
+    mode = True
 
     def __enter__(self):
         self.prev = is_grad_enabled()
@@ -54,10 +51,12 @@ class set_grad_enabled:
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             prev = is_grad_enabled()
-            _state.enabled = self.mode
+            _state.enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -66,27 +65,36 @@ class set_grad_enabled:
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Switch recording on or off: takes effect at once, and undoes itself as a context manager."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev_at_call = is_grad_enabled()
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        self.prev = self._prev_at_call
+        _state.enabled = self.mode
+        return self
+
+
+class no_grad(_GradMode):
     """Context manager / decorator: ops inside are not recorded (no graph, no memory held)."""
 
-    def __init__(self):
-        self.prev = is_grad_enabled()
-        self.mode = False
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Context manager / decorator: turn recording back on inside a ``no_grad`` block."""
 
-    def __init__(self):
-        self.prev = is_grad_enabled()
-        self.mode = True
+    mode = True
 
 
-class inference_mode(no_grad):
+class inference_mode(_GradMode):
     """PyTorch's ``inference_mode``; here the same as ``no_grad``."""
 
     def __init__(self, mode: bool = True):
-        self.prev = is_grad_enabled()
         self.mode = not mode
 
 
@@ -210,7 +218,7 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into ``leaf.grad`` for every leaf that requires grad."""
     order = _topological_order(root.grad_fn)
     pending = {id(root.grad_fn): grad}
-    with set_grad_enabled(False):
+    with no_grad():
         for node in order:
             g = pending.pop(id(node), None)
             if g is None:
@@ -331,7 +339,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
         analytic = np.zeros(t.shape) if t.grad is None else t.grad.numpy().astype(np.float64)
-        host = t.numpy().copy()
+        host = t.detach().numpy().copy()
         numeric = np.zeros_like(host)
         flat = host.reshape(-1)
         with no_grad():

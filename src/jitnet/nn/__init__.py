@@ -1,0 +1,1 @@
+"""jitnet.nn: layers, losses and the functional API (PyTorch names)."""
