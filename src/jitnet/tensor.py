@@ -656,7 +656,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     arr = _host_array(data, dt)
     if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()
-    return _finish(np.ascontiguousarray(arr), device, requires_grad)
+    return _finish(arr if arr.flags.c_contiguous else arr.copy(order="C"), device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -47,18 +47,17 @@ _pair_cache: dict = {}
 
 def result_dtype(a, b) -> np.dtype:
     """PyTorch's promotion of two operands (raw arrays or Python scalars) as a NumPy dtype."""
-    a_arr, b_arr = hasattr(a, "dtype") and hasattr(a, "shape"), hasattr(b, "dtype") and hasattr(
-        b, "shape")
-    if a_arr and b_arr:
-        key = (a.dtype, b.dtype)
-        r = _pair_cache.get(key)
-        if r is None:
-            r = _pair_cache[key] = dt.promote(dt.to_dtype(a.dtype), dt.to_dtype(b.dtype)).np
-        return r
-    if a_arr:
+    if is_scalar(b):
         return dt.promote_scalar(dt.to_dtype(a.dtype), b).np
-    return dt.promote_scalar(dt.to_dtype(b.dtype), a).np
+    if is_scalar(a):
+        return dt.promote_scalar(dt.to_dtype(b.dtype), a).np
+    key = (a.dtype, b.dtype)
+    r = _pair_cache.get(key)
+    if r is None:
+        r = _pair_cache[key] = dt.promote(dt.to_dtype(a.dtype), dt.to_dtype(b.dtype)).np
+    return r
 
 
 def is_scalar(x) -> bool:
+    """Python or NumPy numbers (not arrays, not tensors)."""
     return isinstance(x, (int, float, bool, np.number, np.bool_))

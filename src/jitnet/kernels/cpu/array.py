@@ -36,7 +36,8 @@ def copy(x: np.ndarray) -> np.ndarray:
 
 
 def contiguous(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x)
+    # not np.ascontiguousarray: it turns a 0-d array into a 1-d one
+    return x if x.flags.c_contiguous else x.copy(order="C")
 
 
 def reshape(x: np.ndarray, shape) -> np.ndarray:
