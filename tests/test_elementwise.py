@@ -1,15 +1,15 @@
-"""Elementwise ops: arithmetic, broadcasting, promotion, unary math, comparisons (ops/elementwise.py,
-kernels/cpu/elementwise.py)."""
+"""Elementwise ops: arithmetic, broadcasting, promotion, unary math, comparisons.
+
+Covers ops/elementwise.py and kernels/cpu/elementwise.py."""
 import numpy as np
 import pytest
+from helpers import assert_matches_torch, requires_torch, t64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, broadcastable_shapes
 
 import jitnet as jn
 from jitnet.autograd import gradcheck
-
-from helpers import assert_matches_torch, requires_torch, t64
 
 BINARY = {
     "add": (lambda a, b: a + b, np.add),
@@ -130,7 +130,7 @@ def test_mismatched_broadcast_raises_before_any_kernel():
     with pytest.raises(ValueError, match="mul"):
         jn.ones(2, 3) * jn.ones(3, 2)
     with pytest.raises(ValueError, match="gt"):
-        jn.ones(2) > jn.ones(3)
+        _ = jn.ones(2) > jn.ones(3)
     with pytest.raises(TypeError, match="unsupported operand"):
         jn.ones(2) + "a"
     with pytest.raises(ValueError, match="clamp"):

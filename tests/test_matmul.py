@@ -1,4 +1,4 @@
-"""matmul / @ / mm / bmm with 1-D and broadcast batch dims (ops/linalg.py, kernels/cpu/matmul.py)."""
+"""matmul / @ / mm / bmm with 1-D and broadcast batch dims (ops/linalg.py, kernels/cpu/matmul)."""
 import numpy as np
 import pytest
 from helpers import assert_matches_torch, requires_torch, t64
@@ -47,7 +47,7 @@ def test_transposed_operands_and_integers(rng):
 
 
 def test_matmul_errors():
-    with pytest.raises(RuntimeError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) cannot be multiplied"):
+    with pytest.raises(RuntimeError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) cannot be"):
         jn.ones(2, 3) @ jn.ones(4, 5)
     with pytest.raises(RuntimeError, match="same dtype"):
         jn.ones(2, 2) @ jn.ones(2, 2, dtype=jn.float64)

@@ -1,10 +1,10 @@
-"""Reductions with dim/keepdim/tuple dims, argmax/argmin, var/std (ops/reduce.py, kernels/cpu/reduce.py)."""
+"""Reductions with dim/keepdim/tuple dims, argmax/argmin, var/std (ops/reduce.py + kernels)."""
 import numpy as np
 import pytest
+from helpers import assert_matches_torch, requires_torch, t64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-from helpers import assert_matches_torch, requires_torch, t64
 
 import jitnet as jn
 from jitnet.autograd import gradcheck

@@ -1,4 +1,4 @@
-"""Views and movement: reshape/view/flatten/squeeze/permute/expand, indexing, cat/stack (ops/shape.py)."""
+"""Views and movement: reshape/view/squeeze/permute/expand, indexing, cat/stack (ops/shape.py)."""
 import numpy as np
 import pytest
 from helpers import assert_matches_torch, requires_torch, t64
@@ -91,7 +91,7 @@ def test_cat_stack(rng):
 
 def test_shape_errors():
     x = jn.ones(2, 3)
-    with pytest.raises(RuntimeError, match=r"reshape: shape '\[4, 2\]' is invalid for input of size 6"):
+    with pytest.raises(RuntimeError, match=r"reshape: shape '\[4, 2\]' is invalid for input of"):
         x.reshape(4, 2)
     with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
         x.reshape(-1, -1)

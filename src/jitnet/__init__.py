@@ -11,31 +11,91 @@ from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
-from .dtypes import DType
+from .dtypes import DType, float32, float64, int32, int64, uint8
 from .dtypes import bool_ as bool  # noqa: A001
-from .dtypes import float32, float64, int32, int64, uint8
 from .dtypes import float32 as float  # noqa: A001
 from .dtypes import float64 as double
 from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
 from .ops.elementwise import (
-    abs, add, clamp, cos, div, exp, log, maximum, minimum, mul, neg, pow, reciprocal, relu,
-    rsqrt, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+    abs,
+    add,
+    clamp,
+    cos,
+    div,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    reciprocal,
+    relu,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    tanh,
+    where,
 )
 from .ops.elementwise import clamp as clip
 from .ops.linalg import bmm, matmul, mm
 from .ops.reduce import (
-    amax, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var,
+    amax,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
 )
 from .ops.shape import (
-    cat, clone, concatenate, expand, flatten, permute, reshape, squeeze, stack, t, transpose,
+    cat,
+    clone,
+    concatenate,
+    expand,
+    flatten,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    t,
+    transpose,
     unsqueeze,
 )
 from .random import Generator, manual_seed, seed
 from .tensor import (
-    Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-    linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-    zeros, zeros_like,
+    Size,
+    Tensor,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )
 
 __version__ = "0.1.0"

@@ -34,4 +34,6 @@ def table(device) -> ModuleType:
 
 def missing(op: str, device) -> RuntimeError:
     """The error a table raises for a kernel it does not have."""
-    return RuntimeError(f"{op}: no kernel for device {device} (jitnet never silently copies to host)")
+    return RuntimeError(
+        f"{op}: no kernel for device {device} (jitnet never silently copies to host)"
+    )

@@ -17,7 +17,7 @@ from ._util import broadcast_shape, is_scalar, result_dtype
 
 
 def _operand(op: str, x):
-    """Tensors pass through; Python / NumPy scalars stay scalars; arrays and lists become tensors."""
+    """Tensors and scalars pass through; arrays and lists become tensors."""
     if isinstance(x, Tensor) or is_scalar(x):
         return x
     if isinstance(x, (np.ndarray, list, tuple)):

@@ -18,8 +18,23 @@ from numba import prange
 
 from .._jit import PARALLEL_MIN, kernel
 from ..opcodes import (
-    ABS, CLAMP, COS, EXP, GELU, LEAKY_RELU, LOG, NEG, POW, RECIPROCAL, RELU, SIGMOID, SIGN,
-    SIN, SQRT, SQUARE, TANH,
+    ABS,
+    CLAMP,
+    COS,
+    EXP,
+    GELU,
+    LEAKY_RELU,
+    LOG,
+    NEG,
+    POW,
+    RECIPROCAL,
+    RELU,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    SQUARE,
+    TANH,
 )
 
 _INV_SQRT2 = 0.7071067811865476

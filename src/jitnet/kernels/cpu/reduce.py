@@ -123,7 +123,8 @@ def _keepdim_shape(shape, axes):
     return tuple(1 if d in axes else s for d, s in enumerate(shape))
 
 
-def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool, out_dtype=None) -> np.ndarray:
+def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool,
+           out_dtype=None) -> np.ndarray:
     """Reduce x over ``axes`` (normalised, sorted, non-empty) with op code SUM/PROD/MAX/MIN/MEAN.
 
     Output dtype is ``out_dtype`` or x's; keepdim keeps reduced dims with size 1.
