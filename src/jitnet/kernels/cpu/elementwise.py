@@ -129,28 +129,90 @@ def unary_grad_scalar(op, x, y, g, p0, p1):
     return math.nan
 
 
-@kernel
-def _map_serial(op, x, out, p0, p1):
+# Loop unswitching.  ``op`` is a run-time argument, and LLVM does not hoist a
+# 17-way if-chain out of the loop by itself: the loop then tests the op code on
+# every element and cannot vectorise (relu on 2 Mi float32: 11 ms, against
+# 0.2 ms for the same loop with the op known).  So the loop bodies below are
+# inlined (at Numba IR level) into the kernels once per cheap op with the op
+# code as a *constant*: LLVM folds the chain away and emits a SIMD loop.  The
+# other ops share one generic loop; their cost is the math (exp, erf) anyway.
+# Each specialisation is compiled once and cached on disk with the kernel.
+
+
+@kernel(inline="always")
+def _map_loop(op, x, out, p0, p1):
     for i in range(x.size):
         out[i] = unary_scalar(op, x[i], p0, p1)
+
+
+@kernel(inline="always")
+def _map_loop_parallel(op, x, out, p0, p1):
+    for i in prange(x.size):
+        out[i] = unary_scalar(op, x[i], p0, p1)
+
+
+@kernel(inline="always")
+def _grad_loop(op, x, y, g, out, p0, p1):
+    for i in range(x.size):
+        out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
+
+
+@kernel(inline="always")
+def _grad_loop_parallel(op, x, y, g, out, p0, p1):
+    for i in prange(x.size):
+        out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
+
+
+@kernel
+def _map_serial(op, x, out, p0, p1):
+    if op == RELU:
+        _map_loop(RELU, x, out, p0, p1)
+    elif op == SQUARE:
+        _map_loop(SQUARE, x, out, p0, p1)
+    elif op == SQRT:
+        _map_loop(SQRT, x, out, p0, p1)
+    elif op == NEG:
+        _map_loop(NEG, x, out, p0, p1)
+    else:
+        _map_loop(op, x, out, p0, p1)
 
 
 @kernel(parallel=True)
 def _map_parallel(op, x, out, p0, p1):
-    for i in prange(x.size):
-        out[i] = unary_scalar(op, x[i], p0, p1)
+    if op == RELU:
+        _map_loop_parallel(RELU, x, out, p0, p1)
+    elif op == SQUARE:
+        _map_loop_parallel(SQUARE, x, out, p0, p1)
+    elif op == SQRT:
+        _map_loop_parallel(SQRT, x, out, p0, p1)
+    elif op == NEG:
+        _map_loop_parallel(NEG, x, out, p0, p1)
+    else:
+        _map_loop_parallel(op, x, out, p0, p1)
 
 
 @kernel
 def _grad_serial(op, x, y, g, out, p0, p1):
-    for i in range(x.size):
-        out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
+    if op == RELU:
+        _grad_loop(RELU, x, y, g, out, p0, p1)
+    elif op == SQUARE:
+        _grad_loop(SQUARE, x, y, g, out, p0, p1)
+    elif op == SQRT:
+        _grad_loop(SQRT, x, y, g, out, p0, p1)
+    else:
+        _grad_loop(op, x, y, g, out, p0, p1)
 
 
 @kernel(parallel=True)
 def _grad_parallel(op, x, y, g, out, p0, p1):
-    for i in prange(x.size):
-        out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
+    if op == RELU:
+        _grad_loop_parallel(RELU, x, y, g, out, p0, p1)
+    elif op == SQUARE:
+        _grad_loop_parallel(SQUARE, x, y, g, out, p0, p1)
+    elif op == SQRT:
+        _grad_loop_parallel(SQRT, x, y, g, out, p0, p1)
+    else:
+        _grad_loop_parallel(op, x, y, g, out, p0, p1)
 
 
 def unary(op: int, x: np.ndarray, p0: float = 0.0, p1: float = 0.0, out_dtype=None) -> np.ndarray:
