@@ -23,3 +23,9 @@ FLOAT_ONLY = {EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, GELU, RECIPROCAL}
 # row reductions
 SUM, PROD, MAX, MIN, MEAN = range(5)
 ARGMAX, ARGMIN = range(2)
+
+# nn kernels (softmax.py, loss.py): row softmax family, class losses, pointwise losses
+SOFTMAX, LOG_SOFTMAX = range(2)
+NLL, CROSS_ENTROPY = range(2)
+MSE, L1, SMOOTH_L1, HUBER, BCE, BCE_LOGITS = range(6)
+REDUCE_NONE, REDUCE_MEAN, REDUCE_SUM = range(3)

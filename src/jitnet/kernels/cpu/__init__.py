@@ -7,8 +7,10 @@ from .array import (  # noqa: F401
     astype, broadcast_to, concat, contiguous, copy, empty, from_host, full, getitem, index_add,
     permute, put_along_add, reshape, setitem, stack, take_along, to_host, view,
 )
+from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm  # noqa: F401
 from .elementwise import binary, unary, unary_bwd, where  # noqa: F401
 from .matmul import bmm  # noqa: F401
+from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
 
 name = "cpu"

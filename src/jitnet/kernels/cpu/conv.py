@@ -1,0 +1,271 @@
+"""Convolution CPU kernels: im2col / col2im, and the two reorders around the GEMM.
+
+A 2-D convolution is run as im2col + one GEMM (``k.bmm``, BLAS) forward and
+GEMM + col2im backward.  These kernels do everything except the GEMMs.
+
+Layout of ``cols`` (the choice that shapes the family): a C-contiguous 2-D
+matrix of shape (C*kh*kw, N*OH*OW), one row per (channel, kernel tap) in
+channel-major order, one column per output pixel of the whole batch, images
+side by side.  Why this one:
+
+- forward is ONE GEMM ``W (O, C*kh*kw) @ cols``: the biggest shape BLAS can be
+  given (a GEMM per image would leave cores idle between short calls, and
+  ``bmm`` would need W copied once per image);
+- the weight gradient is ONE GEMM ``G (O, N*L) @ cols^T``: BLAS does the sum
+  over the batch, where a per-image layout needs N products and a reduction;
+  the input gradient ``W^T @ G`` is one GEMM too, and col2im reads it back;
+- both operands are read in place (bmm's transpose flags), never copied;
+- groups come free: channel-major rows put a group's C/g*kh*kw rows together,
+  so ``cols`` viewed as (g, C/g*kh*kw, N*L) is the batch of a grouped bmm;
+- one (channel, tap) row of one image is a shifted copy of one input plane:
+  at stride 1 its inner loop is a contiguous copy that LLVM vectorises.
+
+The price: the GEMM output is (O, N, L), not NCHW (N, O, L).  ``gemm_to_nchw``
+moves it in L-long contiguous blocks and adds the bias in the same pass (the
+bias costs no extra sweep over the output); ``nchw_to_gemm`` does the reverse
+for the upstream gradient and sums it per channel on the way (the bias
+gradient).  Both are memory-speed copies, ~5-10% of a conv's time.
+
+Padding is given as the top/left offsets (ph, pw) with the output size
+(oh, ow): the bottom/right padding is implicit, so asymmetric padding
+(``padding='same'`` with an even kernel) needs nothing more.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import PARALLEL_MIN, kernel
+
+
+@kernel(inline="always")
+def _valid_range(off, step, size, n_out):
+    """Output indices j in [lo, hi) with 0 <= j*step + off < size (the unpadded ones)."""
+    lo = 0 if off >= 0 else (step - 1 - off) // step
+    hi = (size - 1 - off) // step + 1  # floor division: negative when none is valid
+    hi = max(0, min(hi, n_out))
+    return min(lo, hi), hi
+
+
+@kernel(inline="always")
+def _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Write the row segment of tap (c, ki, kj) for image n: task t = n * C*kh*kw + row."""
+    n_img, _, h, w = x.shape
+    taps = x.shape[1] * kh * kw
+    n = t // taps
+    row = t - n * taps
+    c = row // (kh * kw)
+    r = row - c * (kh * kw)
+    ki = r // kw
+    kj = r - ki * kw
+    woff = kj * dw - pw
+    lo, hi = _valid_range(woff, sw, w, ow)
+    base = n * oh * ow
+    for i in range(oh):
+        ih = i * sh - ph + ki * dh
+        o = base + i * ow
+        if ih < 0 or ih >= h:
+            for j in range(ow):
+                cols[row, o + j] = 0
+            continue
+        for j in range(lo):
+            cols[row, o + j] = 0
+        for j in range(lo, hi):
+            cols[row, o + j] = x[n, c, ih, j * sw + woff]
+        for j in range(hi, ow):
+            cols[row, o + j] = 0
+
+
+@kernel
+def _im2col_serial(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for t in range(x.shape[0] * x.shape[1] * kh * kw):
+        _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@kernel(parallel=True)
+def _im2col_parallel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for t in prange(x.shape[0] * x.shape[1] * kh * kw):
+        _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
+           dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
+    """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow) (layout: see the module docstring).
+
+    cols[(c*kh + ki)*kw + kj, (n*oh + i)*ow + j] = x[n, c, i*sh - ph + ki*dh, j*sw - pw + kj*dw],
+    0 where that falls in the padding.  Parallel strategy: ``prange`` over
+    (image, channel, tap) tasks; each writes one contiguous oh*ow segment.
+    """
+    x = np.ascontiguousarray(x)
+    n, c = x.shape[0], x.shape[1]
+    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    run = _im2col_parallel if cols.size >= PARALLEL_MIN else _im2col_serial
+    run(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    return cols
+
+
+@kernel(inline="always")
+def _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    """Sum every tap's column values back into plane (n, c) = divmod(t, C) of dx."""
+    c_in, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    n = t // c_in
+    c = t - n * c_in
+    for ih in range(h):
+        for iw in range(w):
+            dx[n, c, ih, iw] = 0
+    base = n * oh * ow
+    for ki in range(kh):
+        for kj in range(kw):
+            row = (c * kh + ki) * kw + kj
+            woff = kj * dw - pw
+            lo, hi = _valid_range(woff, sw, w, ow)
+            for i in range(oh):
+                ih = i * sh - ph + ki * dh
+                if ih < 0 or ih >= h:
+                    continue
+                o = base + i * ow
+                for j in range(lo, hi):
+                    dx[n, c, ih, j * sw + woff] += cols[row, o + j]
+
+
+@kernel
+def _col2im_serial(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for t in range(dx.shape[0] * dx.shape[1]):
+        _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+@kernel(parallel=True)
+def _col2im_parallel(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+    for t in prange(dx.shape[0] * dx.shape[1]):
+        _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+
+
+def col2im(cols: np.ndarray, n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int,
+           sw: int, ph: int, pw: int, dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
+    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
+
+    The adjoint of ``im2col`` (the input gradient of a convolution).  Parallel
+    strategy: ``prange`` over the N*C input planes; each task owns its plane
+    and adds in all kh*kw taps, so overlapping windows never race.
+    """
+    cols = np.ascontiguousarray(cols)
+    dx = np.empty((n, c, h, w), dtype=cols.dtype)
+    run = _col2im_parallel if cols.size >= PARALLEL_MIN else _col2im_serial
+    run(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    return dx
+
+
+@kernel(inline="always")
+def _to_nchw_task(y, out, bias, has_bias, t):
+    n_img, o_ch, length = out.shape
+    n = t // o_ch
+    o = t - n * o_ch
+    b = bias[o] if has_bias else 0
+    src = n * length
+    for j in range(length):
+        out[n, o, j] = y[o, src + j] + b
+
+
+@kernel
+def _to_nchw_serial(y, out, bias, has_bias):
+    for t in range(out.shape[0] * out.shape[1]):
+        _to_nchw_task(y, out, bias, has_bias, t)
+
+
+@kernel(parallel=True)
+def _to_nchw_parallel(y, out, bias, has_bias):
+    for t in prange(out.shape[0] * out.shape[1]):
+        _to_nchw_task(y, out, bias, has_bias, t)
+
+
+_NO_BIAS = {}
+
+
+def _dummy(dtype) -> np.ndarray:
+    """A 1-element stand-in for an absent optional array (keeps one compiled signature)."""
+    a = _NO_BIAS.get(dtype)
+    if a is None:
+        a = _NO_BIAS[dtype] = np.zeros(1, dtype=dtype)
+    return a
+
+
+def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
+    """(O, N*L) GEMM output -> new (N, O, L) array, adding ``bias[o]`` (if given) on the way.
+
+    Parallel strategy: ``prange`` over (image, channel) pairs, each copying one
+    contiguous L-long block.
+    """
+    y = np.ascontiguousarray(y)
+    o = y.shape[0]
+    out = np.empty((n, o, y.shape[1] // n), dtype=y.dtype)
+    has_bias = bias is not None
+    b = np.ascontiguousarray(bias, dtype=y.dtype) if has_bias else _dummy(y.dtype)
+    run = _to_nchw_parallel if out.size >= PARALLEL_MIN else _to_nchw_serial
+    run(y, out, b, has_bias)
+    return out
+
+
+@kernel(inline="always")
+def _to_gemm_task(g, out, gb, o):
+    n_img, _, length = g.shape
+    acc = 0.0
+    for n in range(n_img):
+        dst = n * length
+        for j in range(length):
+            v = g[n, o, j]
+            out[o, dst + j] = v
+            acc += v
+    gb[o] = acc
+
+
+@kernel
+def _to_gemm_serial(g, out, gb):
+    for o in range(g.shape[1]):
+        _to_gemm_task(g, out, gb, o)
+
+
+@kernel(parallel=True)
+def _to_gemm_parallel(g, out, gb):
+    for o in prange(g.shape[1]):
+        _to_gemm_task(g, out, gb, o)
+
+
+def nchw_to_gemm(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, O, L) gradient -> ((O, N*L) copy for the GEMMs, per-channel sums (O,) = bias grad).
+
+    Sums accumulate in float64.  Parallel strategy: ``prange`` over channels,
+    each task gathering its N blocks and summing them.
+    """
+    g = np.ascontiguousarray(g)
+    n, o, length = g.shape
+    out = np.empty((o, n * length), dtype=g.dtype)
+    gb = np.empty(o, dtype=g.dtype)
+    run = _to_gemm_parallel if g.size >= PARALLEL_MIN else _to_gemm_serial
+    run(g, out, gb)
+    return out, gb
+
+
+@kernel
+def _bias_add_serial(y, bias):
+    for r in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[r, j] += bias[j]
+
+
+@kernel(parallel=True)
+def _bias_add_parallel(y, bias):
+    for r in prange(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[r, j] += bias[j]
+
+
+def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Add ``bias`` (F,) to every row of the C-contiguous (R, F) array ``y`` IN PLACE; returns y.
+
+    For outputs a kernel just allocated (``linear``'s GEMM result), so no one
+    else holds them.  Parallel strategy: ``prange`` over rows.
+    """
+    b = np.ascontiguousarray(bias, dtype=y.dtype)
+    run = _bias_add_parallel if y.size >= PARALLEL_MIN else _bias_add_serial
+    run(y, b)
+    return y

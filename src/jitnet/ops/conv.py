@@ -1,0 +1,121 @@
+"""2-D convolution as im2col + GEMM (forward) and GEMM + col2im (backward).
+
+Forward:  cols = im2col(x)                       (C*kh*kw, N*L), L = OH*OW
+          y    = W (O, C*kh*kw) @ cols           one BLAS GEMM (per group)
+          out  = gemm_to_nchw(y) + bias          reorder to NCHW, bias in the same pass
+Backward: G    = nchw_to_gemm(g)                 (O, N*L), and the bias grad sum(g)
+          dW   = G @ cols^T                      one GEMM, the batch summed inside BLAS
+          dx   = col2im(W^T @ G)
+The layout of ``cols`` is explained in ``kernels/cpu/conv.py``.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._nn_util import check_same_dtype, check_tensor, pair, spatial_input
+
+
+class Conv2d(Function):
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups, out_hw):
+        k = ctx.k
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        (sh, sw), (ph, pw), (dh, dw), (oh, ow) = stride, padding, dilation, out_hw
+        cols = k.im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        taps = cg * kh * kw
+        wm = k.reshape(w, (groups, o // groups, taps))
+        y = k.bmm(wm, k.reshape(cols, (groups, taps, n * oh * ow)))
+        out = k.gemm_to_nchw(k.reshape(y, (o, n * oh * ow)), n, b)
+        ctx.cols, ctx.wm, ctx.args = cols, wm, (n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw,
+                                                oh, ow)
+        ctx.groups, ctx.w_shape = groups, w.shape
+        return k.reshape(out, (n, o, oh, ow))
+
+    @staticmethod
+    def backward(ctx, g):
+        k, need = ctx.k, ctx.needs_input_grad
+        n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = ctx.args
+        groups, wm = ctx.groups, ctx.wm
+        o = ctx.w_shape[0]
+        g2, gbias = k.nchw_to_gemm(k.reshape(g, (n, o, oh * ow)))
+        gm = k.reshape(g2, (groups, o // groups, n * oh * ow))
+        gx = gw = None
+        if need[1]:
+            cols = k.reshape(ctx.cols, (groups, wm.shape[2], n * oh * ow))
+            gw = k.reshape(k.bmm(gm, cols, trans_b=True), ctx.w_shape)
+        if need[0]:
+            gcols = k.bmm(wm, gm, trans_a=True)
+            gx = k.col2im(k.reshape(gcols, (c * kh * kw, n * oh * ow)), n, c, h, wd,
+                          kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        return gx, gw, (gbias if need[2] else None), None, None, None, None, None
+
+
+def _padding(padding, kernel, dilation, stride, op):
+    """Top/left padding and the total per axis, from an int, a pair, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                             f"(stride={stride})")
+        total = tuple(d * (kk - 1) for d, kk in zip(dilation, kernel))
+        return tuple(t // 2 for t in total), total  # the odd pixel goes bottom/right, as torch
+    p = pair(padding, "padding", op)
+    if p[0] < 0 or p[1] < 0:
+        raise ValueError(f"{op}: negative padding is not supported, got padding={p}")
+    return p, (2 * p[0], 2 * p[1])
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation over NCHW input, as ``torch.nn.functional.conv2d``.
+
+    Shapes: input (N, C_in, H, W) or unbatched (C_in, H, W); weight
+    (C_out, C_in/groups, kH, kW); bias (C_out,); output (N, C_out, H_out, W_out)
+    with H_out = (H + 2*pad - dilation*(kH - 1) - 1) // stride + 1.
+    ``stride``/``padding``/``dilation`` are ints or pairs; ``padding`` may be
+    'valid' or 'same' (stride 1 only; an odd total pads one more at the
+    bottom/right, as PyTorch).  Input, weight and bias share one float dtype.
+    """
+    op = "conv2d"
+    x, unbatched = spatial_input(input, op)
+    check_tensor(weight, "weight", op)
+    check_same_dtype(op, x, weight=weight, bias=bias)
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: expected 4-D weight (C_out, C_in/groups, kH, kW), got shape "
+                         f"{tuple(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    if min(stride) < 1:
+        raise ValueError(f"{op}: stride must be >= 1, got stride={stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"{op}: dilation must be >= 1, got dilation={dilation}")
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if cg * groups != c:
+        raise ValueError(
+            f"{op}: given groups={groups}, weight of size {tuple(weight.shape)} expects input with "
+            f"{cg * groups} channels, but input of shape {tuple(input.shape)} has {c}"
+        )
+    if o % groups:
+        raise ValueError(f"{op}: out channels ({o}) must be divisible by groups ({groups})")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"{op}: expected bias of shape ({o},) for {o} output channels, got "
+                         f"{tuple(bias.shape)}")
+    (ph, pw), (tot_h, tot_w) = _padding(padding, (kh, kw), dilation, stride, op)
+    eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eff_h > h + tot_h or eff_w > w + tot_w:
+        raise ValueError(
+            f"{op}: padded input size per channel ({h + tot_h} x {w + tot_w}) is smaller than "
+            f"the (dilated) kernel size ({eff_h} x {eff_w})"
+        )
+    if min(o, kh, kw) == 0 or n * c * h * w == 0:
+        raise ValueError(f"{op}: empty input {tuple(x.shape)} or weight {tuple(weight.shape)}")
+    out_hw = ((h + tot_h - eff_h) // stride[0] + 1, (w + tot_w - eff_w) // stride[1] + 1)
+    out = Conv2d.apply(x, weight, bias, stride, (ph, pw), dilation, groups, out_hw)
+    return out.squeeze(0) if unbatched else out
