@@ -110,6 +110,7 @@ def test_draw_graph_matplotlib_boxes_and_arrows():
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     assert buf.getvalue()[:4] == b"\x89PNG"
+    assert fig._repr_png_()[:4] == b"\x89PNG"  # how Jupyter shows it, whatever the backend
     assert matplotlib.get_backend()  # drawing needed no interactive backend
 
 

@@ -31,6 +31,7 @@ no inputs, and op-code families fall back to their class name (``ReduceBackward`
 """
 from __future__ import annotations
 
+import io
 import shutil
 from dataclasses import dataclass, field
 
@@ -256,11 +257,33 @@ def _draw_graphviz(root: int, nodes: dict[int, _Node]):
     return dot
 
 
+_figure_class = None
+
+
+def _graph_figure_class():
+    """A matplotlib Figure that renders itself as PNG in Jupyter (made on first use)."""
+    global _figure_class
+    if _figure_class is None:
+        from matplotlib.figure import Figure
+
+        class GraphFigure(Figure):
+            """A Figure not managed by pyplot that shows itself in Jupyter via ``_repr_png_``."""
+
+            def _repr_png_(self) -> bytes:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", dpi=100)
+                return buf.getvalue()
+
+        _figure_class = GraphFigure
+    return _figure_class
+
+
 def _draw_matplotlib(root: int, nodes: dict[int, _Node]):
-    # matplotlib.figure.Figure, not pyplot: the figure is not registered with
-    # pyplot, so a notebook shows it once (as the cell's value) and it is
-    # garbage-collected with the last reference, whatever the backend.
-    from matplotlib.figure import Figure
+    # A Figure made without pyplot: pyplot's inline backend would show it a
+    # second time at the end of the cell, and keep it alive until closed.  It
+    # displays itself through _repr_png_ (whether or not pyplot's inline
+    # backend is active) and is freed with its last reference.
+    Figure = _graph_figure_class()  # noqa: N806
 
     depth = _layers(root, nodes)
     n_layers = max(depth.values()) + 1
