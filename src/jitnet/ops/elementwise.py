@@ -29,7 +29,9 @@ def _operand(op: str, x):
 
 def _check(op: str, a, b) -> None:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        broadcast_shape(op, a.shape, b.shape)
+        sa, sb = a._data.shape, b._data.shape  # raw tuples: no Size objects per op
+        if sa != sb:
+            broadcast_shape(op, sa, sb)
 
 
 class Add(Function):

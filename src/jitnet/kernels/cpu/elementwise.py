@@ -215,23 +215,32 @@ def _grad_parallel(op, x, y, g, out, p0, p1):
         _grad_loop_parallel(op, x, y, g, out, p0, p1)
 
 
+# The wrappers run once per op, so they stay lean: the loops take flat
+# C-contiguous arrays, a free view for contiguous input (the common case) and
+# one copy otherwise (a single layout also means a single compiled variant).
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1)
+
+
 def unary(op: int, x: np.ndarray, p0: float = 0.0, p1: float = 0.0, out_dtype=None) -> np.ndarray:
     """y = f(x) elementwise; any layout in, a new C-contiguous array of x's shape out."""
-    xf = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty(x.shape, dtype=out_dtype or x.dtype)
+    xf = _flat(x)
+    out = np.empty(xf.size, dtype=out_dtype or x.dtype)
     run = _map_parallel if xf.size >= PARALLEL_MIN else _map_serial
-    run(op, xf, out.reshape(-1), float(p0), float(p1))
-    return out
+    run(op, xf, out, float(p0), float(p1))
+    return out.reshape(x.shape)
 
 
 def unary_bwd(op: int, x: np.ndarray, y: np.ndarray, g: np.ndarray,
               p0: float = 0.0, p1: float = 0.0) -> np.ndarray:
     """dx = g * f'(x): x, y (the forward output) and g share one shape; returns g's dtype."""
-    flat = [np.ascontiguousarray(a).reshape(-1) for a in (x, y, g)]
-    out = np.empty(g.shape, dtype=g.dtype)
-    run = _grad_parallel if out.size >= PARALLEL_MIN else _grad_serial
-    run(op, flat[0], flat[1], flat[2], out.reshape(-1), float(p0), float(p1))
-    return out
+    gf = _flat(g)
+    out = np.empty(gf.size, dtype=g.dtype)
+    run = _grad_parallel if gf.size >= PARALLEL_MIN else _grad_serial
+    run(op, _flat(x), _flat(y), gf, out, float(p0), float(p1))
+    return out.reshape(g.shape)
 
 
 BINARY_UFUNCS = {
@@ -247,9 +256,10 @@ BINARY_UFUNCS = {
 def binary(name: str, a, b, dtype=None) -> np.ndarray:
     """``a <name> b`` with NumPy broadcasting; ``dtype`` is the result dtype (arithmetic ops)."""
     out = BINARY_UFUNCS[name](a, b)
-    if dtype is not None and out.dtype != dtype:
+    if dtype is not None and out.dtype is not dtype and out.dtype != dtype:
         out = out.astype(dtype)
-    return np.asarray(out)
+    # a ufunc on 0-d arrays returns a NumPy scalar, not an array
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 def where(cond: np.ndarray, a, b) -> np.ndarray:

@@ -193,16 +193,26 @@ def _as_rows(x: np.ndarray, axes: tuple[int, ...]):
     return np.ascontiguousarray(x).reshape(rows, n), kept_shape
 
 
-def _as_acb(x: np.ndarray, axes: tuple[int, ...]):
-    """View x as (A, C, B), reduce A and B, keep C, when the reduced dims allow it."""
-    if not x.flags.c_contiguous:
-        return None
-    kept = [d for d in range(x.ndim) if d not in axes]
-    if kept and kept != list(range(kept[0], kept[-1] + 1)):
-        return None  # a reduced dim sits between two kept ones
-    lo, hi = (kept[0], kept[-1] + 1) if kept else (0, 0)
-    shape = x.shape
-    return x.reshape(math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:]))
+def _acb_shape(shape: tuple, axes: tuple[int, ...]):
+    """(A, C, B) with A, B the products of the leading and trailing reduced dims and C of
+    the kept dims between them; None when a reduced dim sits between two kept ones."""
+    a = c = b = 1
+    stage = 0  # 0: leading reduced dims, 1: kept block, 2: trailing reduced dims
+    for d, s in enumerate(shape):
+        if d in axes:
+            if stage == 0:
+                a *= s
+            else:
+                stage = 2
+                b *= s
+        elif stage == 2:
+            return None
+        else:
+            stage = 1
+            c *= s
+    if stage == 0:  # everything reduced: one long row
+        return 1, 1, a
+    return a, c, b
 
 
 def _keepdim_shape(shape, axes):
@@ -218,10 +228,19 @@ def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool,
 
     Output dtype is ``out_dtype`` or x's; keepdim keeps reduced dims with size 1.
     """
-    final = _keepdim_shape(x.shape, axes) if keepdim else \
-        tuple(s for d, s in enumerate(x.shape) if d not in axes)
-    x3 = _as_acb(x, axes)
-    if x3 is None:
+    shape = x.shape
+    if len(axes) == len(shape):  # x.sum(), x.mean(): the most common case, made short
+        final = (1,) * len(shape) if keepdim else ()
+        acb = (1, 1, x.size)
+    else:
+        final = _keepdim_shape(shape, axes) if keepdim else \
+            tuple([s for d, s in enumerate(shape) if d not in axes])
+        acb = _acb_shape(shape, axes)
+    if acb is not None:
+        x3 = x.reshape(acb)  # a view when x is C-contiguous (the common case)
+        if not x3.flags.c_contiguous:
+            x3 = np.ascontiguousarray(x3)
+    else:
         rows2d, _ = _as_rows(x, axes)
         x3 = rows2d.reshape(1, rows2d.shape[0], rows2d.shape[1])
     a_n, c_n, b_n = x3.shape
