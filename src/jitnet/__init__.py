@@ -17,6 +17,7 @@ from .dtypes import float32 as float  # noqa: A001
 from .dtypes import float64 as double
 from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
+from .ops.activation import log_softmax, softmax
 from .ops.elementwise import (
     abs,
     add,

@@ -475,6 +475,12 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False):
         return _reduce.logsumexp(self, dim, keepdim)
 
+    def softmax(self, dim, dtype=None):
+        return _act.softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return _act.log_softmax(self, dim, dtype=dtype)
+
     def norm(self, p=2, dim=None, keepdim=False):
         return _reduce.norm(self, p, dim, keepdim)
 
@@ -817,6 +823,7 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 
 from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
+from .ops import activation as _act  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402

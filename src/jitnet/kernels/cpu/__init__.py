@@ -8,9 +8,18 @@ from .array import (  # noqa: F401
     permute, put_along_add, reshape, setitem, stack, take_along, to_host, view,
 )
 from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm  # noqa: F401
+from .dropout import bernoulli_mask, mask_scale  # noqa: F401
 from .elementwise import binary, unary, unary_bwd, where  # noqa: F401
+from .loss import (  # noqa: F401
+    class_loss_bwd,
+    class_loss_fwd,
+    pointwise_loss_bwd,
+    pointwise_loss_fwd,
+)
 from .matmul import bmm  # noqa: F401
+from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
+from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
 
 name = "cpu"

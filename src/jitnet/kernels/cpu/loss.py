@@ -1,0 +1,374 @@
+"""Loss CPU kernels: class losses (cross-entropy, NLL) and pointwise losses, forward and backward.
+
+Class losses (op codes ``CROSS_ENTROPY``, ``NLL``) see the logits as a
+C-contiguous (N, C, L) array (L = 1 for the usual (N, C) input, d1*d2*... for
+(N, C, d1, ...)) and the labels as (N, L) int64; a *sample* is one (n, l).
+
+- Forward, one pass per sample: for cross-entropy the stable log-sum-exp
+  ``lse = m + log(sum(exp(x - m)))`` (kept for backward), then
+  ``loss = (1 - eps) * w[t] * (lse - x[t]) + eps/C * sum_c w[c] * (lse - x[c])``
+  (``eps`` = label_smoothing; NLL reads log-probabilities, ``lse = 0``).  The
+  sum of losses and of target weights (the 'mean' denominator) are reduced in
+  the same loop, so 'mean' costs no extra pass.
+- Backward, one pass: ``dx[c] = scale * ((1 - eps) * w[t] * (p[c] - [c == t]) +
+  eps/C * (W * p[c] - w[c]))`` with ``p = exp(x - lse)`` and W = sum(w): the
+  fused softmax-minus-one-hot of the training hot path.
+- Labels are checked in the forward pass: an out-of-range label is counted,
+  never used as an index; the op raises before returning.
+
+Pointwise losses (``MSE``, ``L1``, ``SMOOTH_L1``, ``HUBER``, ``BCE``,
+``BCE_LOGITS``) are one family: ``_pw_loss`` holds every formula,
+``_pw_grad`` every derivative (for input and target) beside it.
+
+Parallel strategy: ``prange`` over samples (class losses) or elements
+(pointwise), with the totals as Numba reduction variables.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import PARALLEL_MIN, kernel
+from ..opcodes import (
+    BCE,
+    BCE_LOGITS,
+    CROSS_ENTROPY,
+    HUBER,
+    L1,
+    MSE,
+    REDUCE_MEAN,
+    REDUCE_NONE,
+    SMOOTH_L1,
+)
+
+# --------------------------------------------------------------------- class losses
+
+
+@kernel(inline="always")
+def _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt, s):
+    """Loss of sample s; writes loss[s], wt[s] (target weight, 0 if ignored), lse[s].
+
+    Returns 1 for an out-of-range label (then loss 0), else 0.
+    """
+    n_cls, length = x.shape[1], x.shape[2]
+    n = s // length
+    col = s - n * length
+    t = target[n, col]
+    loss[s] = 0
+    wt[s] = 0.0
+    lse[s] = 0.0
+    if t == ignore_index:
+        return 0
+    if t < 0 or t >= n_cls:
+        return 1
+    z = 0.0
+    if op == CROSS_ENTROPY:
+        m = -math.inf
+        for c in range(n_cls):
+            v = x[n, c, col]
+            if v > m or v != v:
+                m = v
+        acc = 0.0
+        for c in range(n_cls):
+            acc += math.exp(x[n, c, col] - m)
+        z = m + math.log(acc)
+        lse[s] = z
+    w_t = weight[t] if has_weight else 1.0
+    val = (z - x[n, t, col]) * w_t
+    if eps > 0.0:
+        smooth = 0.0
+        for c in range(n_cls):
+            smooth += (z - x[n, c, col]) * (weight[c] if has_weight else 1.0)
+        val = (1.0 - eps) * val + eps / n_cls * smooth
+    loss[s] = val
+    wt[s] = w_t
+    return 0
+
+
+@kernel
+def _class_fwd_serial(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt):
+    total, wsum, bad = 0.0, 0.0, 0
+    for s in range(lse.shape[0]):
+        bad += _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
+                                 loss, wt, s)
+        total += loss[s]
+        wsum += wt[s]
+    return total, wsum, bad
+
+
+@kernel(parallel=True)
+def _class_fwd_parallel(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt):
+    total, wsum, bad = 0.0, 0.0, 0
+    for s in prange(lse.shape[0]):
+        bad += _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
+                                 loss, wt, s)
+        total += loss[s]
+        wsum += wt[s]
+    return total, wsum, bad
+
+
+_DUMMY: dict = {}
+
+
+def _dummy(dtype) -> np.ndarray:
+    """A 1-element stand-in for an absent optional array (keeps one compiled signature)."""
+    a = _DUMMY.get(dtype)
+    if a is None:
+        a = _DUMMY[dtype] = np.ones(1, dtype=dtype)
+    return a
+
+
+def _opt(a, like: np.ndarray):
+    """(array, present?) for an optional array argument, cast to like's dtype."""
+    if a is None:
+        return _dummy(like.dtype), False
+    return np.ascontiguousarray(a, dtype=like.dtype), True
+
+
+def class_loss_fwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None,
+                   ignore_index: int, label_smoothing: float, reduction: int):
+    """Cross-entropy over logits (op CROSS_ENTROPY) or NLL over log-probabilities (NLL).
+
+    x: (N, C, L) float, target: (N, L) int64, weight: (C,) or None.
+    Returns ``(loss, lse, wsum, n_bad)``: loss of shape (N, L) for REDUCE_NONE,
+    else 0-d (sum, or sum / wsum for REDUCE_MEAN); ``lse`` (N*L,) float64 for
+    the backward; ``wsum`` a 1-element float64 array (sum of target weights);
+    ``n_bad`` the number of labels outside [0, C) other than ignore_index.
+    """
+    x = np.ascontiguousarray(x)
+    target = np.ascontiguousarray(target, dtype=np.int64)
+    w, has_w = _opt(weight, x)
+    samples = x.shape[0] * x.shape[2]
+    lse = np.empty(samples, dtype=np.float64)
+    loss = np.empty(samples, dtype=x.dtype)
+    wt = np.empty(samples, dtype=np.float64)
+    run = _class_fwd_parallel if x.size >= PARALLEL_MIN else _class_fwd_serial
+    total, wsum, bad = run(op, x, target, w, has_w, int(ignore_index), float(label_smoothing),
+                           lse, loss, wt)
+    if reduction == REDUCE_NONE:
+        out = loss.reshape(x.shape[0], x.shape[2])
+    elif reduction == REDUCE_MEAN:
+        out = np.array(total / wsum if wsum != 0 else math.nan, dtype=x.dtype)
+    else:
+        out = np.array(total, dtype=x.dtype)
+    return out, lse, np.array([wsum]), bad
+
+
+@kernel(inline="always")
+def _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse,
+                      g, g_full, scale, dx, s):
+    n_cls, length = x.shape[1], x.shape[2]
+    n = s // length
+    col = s - n * length
+    t = target[n, col]
+    if t == ignore_index or t < 0 or t >= n_cls:
+        for c in range(n_cls):
+            dx[n, c, col] = 0
+        return
+    gs = (g[s] if g_full else g[0]) * scale
+    w_t = weight[t] if has_weight else 1.0
+    if op == CROSS_ENTROPY:
+        a = (1.0 - eps) * w_t * gs
+        b = eps / n_cls * gs
+        z = lse[s]
+        for c in range(n_cls):
+            p = math.exp(x[n, c, col] - z)
+            w_c = weight[c] if has_weight else 1.0
+            d = a * p + b * (w_total * p - w_c)
+            if c == t:
+                d -= a
+            dx[n, c, col] = d
+    else:
+        for c in range(n_cls):
+            dx[n, c, col] = 0
+        dx[n, t, col] = -w_t * gs
+
+
+@kernel
+def _class_bwd_serial(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
+                      g_full, scale, dx):
+    for s in range(lse.shape[0]):
+        _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse,
+                          g, g_full, scale, dx, s)
+
+
+@kernel(parallel=True)
+def _class_bwd_parallel(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
+                        g_full, scale, dx):
+    for s in prange(lse.shape[0]):
+        _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse,
+                          g, g_full, scale, dx, s)
+
+
+def class_loss_bwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None,
+                   lse: np.ndarray, wsum: np.ndarray, g: np.ndarray, ignore_index: int,
+                   label_smoothing: float, reduction: int) -> np.ndarray:
+    """Gradient of ``class_loss_fwd`` (same x, target, weight; its lse and wsum) w.r.t. x.
+
+    g: (N, L) for REDUCE_NONE, else 0-d.  Returns a new (N, C, L) array.
+    """
+    x = np.ascontiguousarray(x)
+    target = np.ascontiguousarray(target, dtype=np.int64)
+    w, has_w = _opt(weight, x)
+    w_total = float(w.sum()) if has_w else float(x.shape[1])
+    g_full = reduction == REDUCE_NONE
+    g1 = np.ascontiguousarray(g, dtype=x.dtype).reshape(-1)
+    scale = 1.0
+    if reduction == REDUCE_MEAN:
+        scale = 1.0 / wsum[0] if wsum[0] != 0 else math.nan
+    dx = np.empty(x.shape, dtype=x.dtype)
+    run = _class_bwd_parallel if x.size >= PARALLEL_MIN else _class_bwd_serial
+    run(op, x, target, w, has_w, w_total, int(ignore_index), float(label_smoothing), lse, g1,
+        g_full, scale, dx)
+    return dx
+
+
+# --------------------------------------------------------------------- pointwise losses
+
+
+@kernel(inline="always")
+def _clamped_log(v):
+    """log(v) clamped below at -100, as PyTorch's binary_cross_entropy (log(0) = -100)."""
+    return max(math.log(v), -100.0) if v > 0 else -100.0
+
+
+@kernel(inline="always")
+def _pw_loss(op, x, y, w, pw, p0):
+    """Elementwise loss of input x against target y; w: weight, pw: pos_weight, p0: beta/delta."""
+    if op == MSE:
+        return (x - y) * (x - y)
+    if op == L1:
+        return abs(x - y)
+    if op == SMOOTH_L1:  # p0 = beta
+        d = abs(x - y)
+        return 0.5 * d * d / p0 if d < p0 else d - 0.5 * p0
+    if op == HUBER:  # p0 = delta
+        d = abs(x - y)
+        return 0.5 * d * d if d < p0 else p0 * (d - 0.5 * p0)
+    if op == BCE:
+        return -w * (y * _clamped_log(x) + (1.0 - y) * _clamped_log(1.0 - x))
+    if op == BCE_LOGITS:  # softplus(-x) = log1p(exp(-|x|)) + max(-x, 0): no overflow
+        sp = math.log1p(math.exp(-abs(x))) + max(-x, 0.0)
+        return w * ((1.0 - y) * x + (1.0 + (pw - 1.0) * y) * sp)
+    return math.nan
+
+
+@kernel(inline="always")
+def _pw_grad(op, x, y, w, pw, p0):
+    """(d loss / dx, d loss / dy) of ``_pw_loss``."""
+    if op == MSE:
+        return 2.0 * (x - y), -2.0 * (x - y)
+    d = x - y
+    sgn = (d > 0) - (d < 0)
+    if op == L1:
+        return 1.0 * sgn, -1.0 * sgn
+    if op == SMOOTH_L1:
+        r = d / p0 if abs(d) < p0 else 1.0 * sgn
+        return r, -r
+    if op == HUBER:
+        r = d if abs(d) < p0 else p0 * sgn
+        return r, -r
+    if op == BCE:  # PyTorch's backward: (x - y) / max(x (1 - x), 1e-12)
+        gx = w * (x - y) / max((1.0 - x) * x, 1e-12)
+        return gx, -w * (_clamped_log(x) - _clamped_log(1.0 - x))
+    if op == BCE_LOGITS:
+        sig = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        sp = math.log1p(math.exp(-abs(x))) + max(-x, 0.0)
+        return w * ((1.0 + (pw - 1.0) * y) * sig - pw * y), w * ((pw - 1.0) * sp - x)
+    return math.nan, math.nan
+
+
+@kernel(inline="always")
+def _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i):
+    xi = x[i]
+    v = _pw_loss(op, xi, y[i], w[i] if has_w else 1.0, pw[i] if has_pw else 1.0, p0)
+    out[i] = v
+    if op == BCE and not (xi >= 0 and xi <= 1):
+        return 1
+    return 0
+
+
+@kernel
+def _pw_fwd_serial(op, x, y, w, has_w, pw, has_pw, p0, out):
+    total, bad = 0.0, 0
+    for i in range(x.shape[0]):
+        bad += _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i)
+        total += out[i]
+    return total, bad
+
+
+@kernel(parallel=True)
+def _pw_fwd_parallel(op, x, y, w, has_w, pw, has_pw, p0, out):
+    total, bad = 0.0, 0
+    for i in prange(x.shape[0]):
+        bad += _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i)
+        total += out[i]
+    return total, bad
+
+
+def _flat(a, like=None):
+    a = np.ascontiguousarray(a if like is None else a.astype(like.dtype, copy=False))
+    return a.reshape(-1)
+
+
+def pointwise_loss_fwd(op: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+                       pw: np.ndarray | None, p0: float, reduction: int):
+    """Pointwise loss ``op`` of input x against target y (same shape; w, pw None or that shape).
+
+    Returns ``(loss, n_bad)``: loss of x's shape for REDUCE_NONE, else 0-d (sum
+    or mean; accumulated in float64); ``n_bad`` counts BCE inputs outside [0, 1].
+    """
+    xf, yf = _flat(x), _flat(y, x)
+    wf, has_w = _opt(None if w is None else _flat(w, x), xf)
+    pf, has_pw = _opt(None if pw is None else _flat(pw, x), xf)
+    out = np.empty(xf.shape, dtype=x.dtype)
+    run = _pw_fwd_parallel if xf.size >= PARALLEL_MIN else _pw_fwd_serial
+    total, bad = run(op, xf, yf, wf, has_w, pf, has_pw, float(p0), out)
+    if reduction == REDUCE_NONE:
+        return out.reshape(x.shape), bad
+    if reduction == REDUCE_MEAN:
+        total = total / xf.size if xf.size else math.nan
+    return np.array(total, dtype=x.dtype), bad
+
+
+@kernel(inline="always")
+def _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i):
+    gi = (g[i] if g_full else g[0]) * scale
+    dx, dy = _pw_grad(op, x[i], y[i], w[i] if has_w else 1.0, pw[i] if has_pw else 1.0, p0)
+    gx[i] = gi * dx
+    if gy.shape[0] > 0:
+        gy[i] = gi * dy
+
+
+@kernel
+def _pw_bwd_serial(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy):
+    for i in range(x.shape[0]):
+        _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i)
+
+
+@kernel(parallel=True)
+def _pw_bwd_parallel(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy):
+    for i in prange(x.shape[0]):
+        _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i)
+
+
+def pointwise_loss_bwd(op: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+                       pw: np.ndarray | None, p0: float, g: np.ndarray, reduction: int,
+                       need_target_grad: bool):
+    """Gradients of ``pointwise_loss_fwd`` w.r.t. input and (if asked) target: ``(gx, gy)``.
+
+    g: x's shape for REDUCE_NONE, else 0-d; gy is None unless ``need_target_grad``.
+    """
+    xf, yf = _flat(x), _flat(y, x)
+    wf, has_w = _opt(None if w is None else _flat(w, x), xf)
+    pf, has_pw = _opt(None if pw is None else _flat(pw, x), xf)
+    g_full = reduction == REDUCE_NONE
+    gf = _flat(g, x)
+    scale = 1.0 / xf.size if reduction == REDUCE_MEAN and xf.size else 1.0
+    gx = np.empty(xf.shape, dtype=x.dtype)
+    gy = np.empty(xf.shape if need_target_grad else (0,), dtype=x.dtype)
+    run = _pw_bwd_parallel if xf.size >= PARALLEL_MIN else _pw_bwd_serial
+    run(op, xf, yf, wf, has_w, pf, has_pw, float(p0), gf, g_full, scale, gx, gy)
+    return gx.reshape(x.shape), (gy.reshape(x.shape) if need_target_grad else None)

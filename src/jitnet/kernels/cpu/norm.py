@@ -1,0 +1,172 @@
+"""Batch normalisation CPU kernels: one fused forward and one fused backward kernel.
+
+The input is seen as a C-contiguous (N, C, L) array (L = H*W for 2-d batch
+norm, 1 for (N, C) input); statistics are per channel over the M = N*L values
+of that channel.  Parallel strategy: ``prange`` over channels: a task owns one
+channel, makes its statistics (float64 accumulators, two passes so the
+variance does not cancel), updates the running statistics in place, and
+writes that channel of the output while its values are still in cache.
+
+Forward, training: y = (x - mean) * invstd * w + b with the batch's mean and
+*biased* variance, invstd = 1 / sqrt(var + eps); the running variance gets the
+*unbiased* variance (PyTorch).  Eval: the running statistics instead.
+Backward, training (mean and var depend on x):
+    dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)),  xhat = (x - mean) * invstd
+eval: dx = g * w * invstd.  dw = sum(g * xhat), db = sum(g).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import PARALLEL_MIN, kernel
+
+
+@kernel(inline="always")
+def _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+                 save_mean, save_invstd, c):
+    n_img, _, length = x.shape
+    m = n_img * length
+    if training:
+        acc = 0.0
+        for n in range(n_img):
+            for j in range(length):
+                acc += x[n, c, j]
+        mean = acc / m
+        acc = 0.0
+        for n in range(n_img):
+            for j in range(length):
+                d = x[n, c, j] - mean
+                acc += d * d
+        var = acc / m
+        if has_running:
+            unbiased = acc / (m - 1) if m > 1 else math.nan
+            rm[c] = (1.0 - momentum) * rm[c] + momentum * mean
+            rv[c] = (1.0 - momentum) * rv[c] + momentum * unbiased
+    else:
+        mean = rm[c] * 1.0
+        var = rv[c] * 1.0
+    invstd = 1.0 / math.sqrt(var + eps)
+    save_mean[c] = mean
+    save_invstd[c] = invstd
+    scale = invstd * (w[c] if has_w else 1.0)
+    shift = (b[c] if has_b else 0.0) - mean * scale
+    for n in range(n_img):
+        for j in range(length):
+            y[n, c, j] = x[n, c, j] * scale + shift
+
+
+@kernel
+def _fwd_serial(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+                save_mean, save_invstd):
+    for c in range(x.shape[1]):
+        _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+                     save_mean, save_invstd, c)
+
+
+@kernel(parallel=True)
+def _fwd_parallel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+                  save_mean, save_invstd):
+    for c in prange(x.shape[1]):
+        _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+                     save_mean, save_invstd, c)
+
+
+_DUMMY: dict = {}
+
+
+def _opt(a, dtype):
+    """(array, present?) for an optional per-channel array; absent ones get a 1-element dummy."""
+    if a is None:
+        d = _DUMMY.get(dtype)
+        if d is None:
+            d = _DUMMY[dtype] = np.zeros(1, dtype=dtype)
+        return d, False
+    return a, True
+
+
+def batch_norm_fwd(x: np.ndarray, weight, bias, running_mean, running_var, training: bool,
+                   momentum: float, eps: float):
+    """Normalise (N, C, L) ``x`` per channel -> ``(y, save_mean, save_invstd)`` ((C,) float64).
+
+    weight/bias (C,) or None.  running_mean/running_var (C,) C-contiguous
+    arrays of x's dtype or None; with ``training`` they are UPDATED IN PLACE
+    (new = (1 - momentum) * old + momentum * batch statistic); without it they
+    are the statistics used.
+    """
+    x = np.ascontiguousarray(x)
+    dt = x.dtype
+    w, has_w = _opt(None if weight is None else np.ascontiguousarray(weight, dt), dt)
+    b, has_b = _opt(None if bias is None else np.ascontiguousarray(bias, dt), dt)
+    has_running = running_mean is not None
+    rm, _ = _opt(running_mean, dt)
+    rv, _ = _opt(running_var, dt)
+    y = np.empty(x.shape, dtype=dt)
+    c = x.shape[1]
+    save_mean = np.empty(c, dtype=np.float64)
+    save_invstd = np.empty(c, dtype=np.float64)
+    run = _fwd_parallel if x.size >= PARALLEL_MIN and c > 1 else _fwd_serial
+    run(x, y, w, has_w, b, has_b, rm, rv, has_running, bool(training), float(momentum),
+        float(eps), save_mean, save_invstd)
+    return y, save_mean, save_invstd
+
+
+@kernel(inline="always")
+def _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c):
+    n_img, _, length = x.shape
+    m = n_img * length
+    mean = save_mean[c]
+    invstd = save_invstd[c]
+    sum_g = 0.0
+    sum_gx = 0.0
+    for n in range(n_img):
+        for j in range(length):
+            gv = g[n, c, j]
+            sum_g += gv
+            sum_gx += gv * (x[n, c, j] - mean)
+    gb[c] = sum_g
+    gw[c] = sum_gx * invstd
+    scale = invstd * (w[c] if has_w else 1.0)
+    if training:
+        mean_g = sum_g / m
+        k = sum_gx * invstd * invstd / m  # mean(g * xhat) * invstd
+        for n in range(n_img):
+            for j in range(length):
+                dx[n, c, j] = scale * (g[n, c, j] - mean_g - (x[n, c, j] - mean) * k)
+    else:
+        for n in range(n_img):
+            for j in range(length):
+                dx[n, c, j] = scale * g[n, c, j]
+
+
+@kernel
+def _bwd_serial(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb):
+    for c in range(x.shape[1]):
+        _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c)
+
+
+@kernel(parallel=True)
+def _bwd_parallel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb):
+    for c in prange(x.shape[1]):
+        _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c)
+
+
+def batch_norm_bwd(x: np.ndarray, g: np.ndarray, weight, save_mean: np.ndarray,
+                   save_invstd: np.ndarray, training: bool):
+    """Gradients of ``batch_norm_fwd``: ``(dx (N, C, L), dweight (C,), dbias (C,))``.
+
+    ``training`` says whether the forward used batch statistics (then they are
+    differentiated through) or fixed running statistics.
+    """
+    x = np.ascontiguousarray(x)
+    g = np.ascontiguousarray(g, dtype=x.dtype)
+    w, has_w = _opt(None if weight is None else np.ascontiguousarray(weight, x.dtype), x.dtype)
+    dx = np.empty(x.shape, dtype=x.dtype)
+    c = x.shape[1]
+    gw = np.empty(c, dtype=x.dtype)
+    gb = np.empty(c, dtype=x.dtype)
+    run = _bwd_parallel if x.size >= PARALLEL_MIN and c > 1 else _bwd_serial
+    run(x, g, dx, w, has_w, save_mean, save_invstd, bool(training), gw, gb)
+    return dx, gw, gb

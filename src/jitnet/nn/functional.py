@@ -1,0 +1,46 @@
+"""``jitnet.nn.functional``: the stateless layer operations, with PyTorch's names and arguments.
+
+Import it as ``import jitnet.nn.functional as F``; ``F.conv2d``,
+``F.cross_entropy`` ... take the same arguments as in PyTorch.  Each function
+lives in a ``jitnet.ops`` module (conv, pool, activation, loss, norm,
+dropout, linear, embedding, pad) whose Numba kernels sit in
+``jitnet.kernels.<device>``; this module only gathers them.  Arguments
+PyTorch has but jitnet does not support raise NotImplementedError naming the
+argument; they are never silently ignored.
+"""
+from __future__ import annotations
+
+from ..ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.conv import conv2d
+from ..ops.dropout import dropout, dropout2d
+from ..ops.embedding import embedding, one_hot
+from ..ops.linear import linear
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from ..ops.norm import batch_norm
+from ..ops.pad import pad
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.shape import flatten as _flatten
+from ..tensor import Tensor
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "dropout2d",
+    "embedding", "flatten", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear",
+    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
+    "smooth_l1_loss", "softmax", "tanh",
+]
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one: ``torch.flatten`` (which is what
+    ``torch.nn.functional`` offers); note ``nn.Flatten`` defaults to start_dim=1."""
+    return _flatten(input, start_dim, end_dim)

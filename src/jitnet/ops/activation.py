@@ -1,0 +1,102 @@
+"""Activations: relu, leaky_relu, gelu, sigmoid, tanh (unary kernel family) and softmax /
+log_softmax (their own row kernel family, kernels/cpu/softmax.py).
+
+The pointwise activations are op codes of the unary family
+(kernels/opcodes.py): one forward and one backward kernel serve them all;
+this module only gives them PyTorch's signatures.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+from .. import dtypes as dt
+from ..autograd import Function
+from ..kernels import opcodes as oc
+from ..tensor import Tensor
+from . import elementwise as ew
+from ._nn_util import check_float, check_tensor
+from ._util import norm_dim
+
+
+def _no_inplace(op: str, inplace: bool) -> None:
+    if inplace:
+        raise NotImplementedError(f"{op}: inplace=True is not supported; use the returned tensor")
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0, as PyTorch."""
+    _no_inplace("relu", inplace)
+    return ew.unary(check_tensor(input, "input", "relu"), oc.RELU)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x."""
+    _no_inplace("leaky_relu", inplace)
+    return ew.unary(check_tensor(input, "input", "leaky_relu"), oc.LEAKY_RELU,
+                    float(negative_slope))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) with the exact erf form (PyTorch's default), or the tanh approximation
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) with ``approximate='tanh'``."""
+    check_tensor(input, "input", "gelu")
+    if approximate == "none":
+        return ew.unary(input, oc.GELU)
+    if approximate == "tanh":  # composed of differentiable ops, so autograd handles it
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (ew.tanh(inner) + 1.0)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return ew.unary(check_tensor(input, "input", "sigmoid"), oc.SIGMOID)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return ew.unary(check_tensor(input, "input", "tanh"), oc.TANH)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, op, dim):
+        y = ctx.k.softmax_fwd(op, x, dim)
+        ctx.y, ctx.op, ctx.dim = y, op, dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.softmax_bwd(ctx.op, ctx.y, g, ctx.dim), None, None
+
+
+def _implicit_dim(ndim: int, name: str) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=4)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax(name: str, op: int, input: Tensor, dim, dtype) -> Tensor:
+    check_tensor(input, "input", name)
+    if dtype is not None:
+        input = ew.cast(input, dt.to_dtype(dtype))
+    check_float(input, "input", name)
+    if dim is None:
+        dim = _implicit_dim(input.ndim, name)
+    return Softmax.apply(input, op, norm_dim(dim, input.ndim, name))
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``; stable (the max is subtracted first).
+
+    ``dtype`` casts the input first.  ``dim=None`` picks PyTorch's legacy
+    implicit dim with a warning.
+    """
+    return _softmax("softmax", oc.SOFTMAX, input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``; finite for logits of any magnitude."""
+    return _softmax("log_softmax", oc.LOG_SOFTMAX, input, dim, dtype)

@@ -1,0 +1,62 @@
+"""``linear``: y = x W^T + b as one GEMM with the bias added in place (no broadcast pass).
+
+Both GEMM operands are read in place: W (out, in) is used transposed through
+bmm's ``trans_b`` flag, so neither the forward nor the backward copies W.
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..kernels import opcodes as oc
+from ..tensor import Tensor
+from ._nn_util import check_float, check_same_dtype, check_tensor
+
+
+class Linear(Function):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        k = ctx.k
+        o, kin = w.shape
+        lead = x.shape[:-1]
+        m = math.prod(lead)
+        x3 = k.reshape(x, (1, m, kin))
+        w3 = k.reshape(w, (1, o, kin))
+        y = k.reshape(k.bmm(x3, w3, trans_b=True), (m, o))
+        if b is not None:
+            y = k.bias_add(y, b)
+        ctx.x3, ctx.w3, ctx.x_shape = x3, w3, x.shape
+        return k.reshape(y, lead + (o,))
+
+    @staticmethod
+    def backward(ctx, g):
+        k, need = ctx.k, ctx.needs_input_grad
+        x3, w3 = ctx.x3, ctx.w3
+        g3 = k.reshape(g, (1, x3.shape[1], w3.shape[1]))
+        gx = k.reshape(k.bmm(g3, w3), ctx.x_shape) if need[0] else None
+        gw = k.reshape(k.bmm(g3, x3, trans_a=True), w3.shape[1:]) if need[1] else None
+        gb = k.reduce(oc.SUM, g3[0], (0,), False) if need[2] else None
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = input @ weight.T + bias, as ``torch.nn.functional.linear``.
+
+    Shapes: input (*, in_features); weight (out_features, in_features); bias
+    (out_features,); output (*, out_features).  All share one float dtype.
+    """
+    op = "linear"
+    check_tensor(input, "input", op)
+    check_tensor(weight, "weight", op)
+    check_float(input, "input", op)
+    check_same_dtype(op, input, weight=weight, bias=bias)
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: expected 2-D weight (out_features, in_features), got shape "
+                         f"{tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} does not match weight of "
+                         f"shape {tuple(weight.shape)} (expected last dim {weight.shape[1]})")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"{op}: expected bias of shape ({weight.shape[0]},), got "
+                         f"{tuple(bias.shape)}")
+    return Linear.apply(input, weight, bias)
