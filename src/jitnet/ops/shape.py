@@ -16,28 +16,32 @@ from ._util import norm_dim
 
 
 def _sizes(args, op: str) -> tuple:
-    if len(args) == 1 and isinstance(args[0], Sequence):
+    """``f(2, 3)`` or ``f((2, 3))`` -> a tuple of Python ints; TypeError for anything else."""
+    if len(args) == 1 and type(args[0]) is not int and (
+            type(args[0]) in (tuple, list) or isinstance(args[0], Sequence)):
         args = tuple(args[0])
-    for s in args:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+    for s in args:  # ``type(s) is int`` first: the common case skips the slow checks
+        if type(s) is not int and (isinstance(s, bool) or not isinstance(s, (int, np.integer))):
             raise TypeError(f"{op}: sizes must be ints, got {args}")
-    return tuple(int(s) for s in args)
+    return tuple([int(s) for s in args])
 
 
 def infer_shape(shape: tuple, numel: int, op: str) -> tuple:
     """Resolve one -1 in ``shape``; RuntimeError when the sizes cannot hold ``numel``."""
+    if -1 not in shape:  # the common case: one product, one comparison
+        if math.prod(shape) == numel and (not shape or min(shape) >= 0):
+            return shape
+        if any(s < -1 for s in shape):
+            raise RuntimeError(f"{op}: invalid shape dimension in {list(shape)}")
+        raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
     if shape.count(-1) > 1:
         raise RuntimeError(f"{op}: only one dimension can be inferred, got {list(shape)}")
     if any(s < -1 for s in shape):
         raise RuntimeError(f"{op}: invalid shape dimension in {list(shape)}")
     known = math.prod(s for s in shape if s != -1)
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
+    if known == 0 or numel % known:
         raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+    return tuple(numel // known if s == -1 else s for s in shape)
 
 
 class Reshape(Function):
@@ -62,7 +66,7 @@ class Reshape(Function):
 
 def reshape(x: Tensor, *shape) -> Tensor:
     """Same data, new shape (one -1 is inferred); copies only when strides demand it."""
-    shape = infer_shape(_sizes(shape, "reshape"), x.numel(), "reshape")
+    shape = infer_shape(_sizes(shape, "reshape"), x._data.size, "reshape")
     if shape == x._data.shape:
         return x
     return Reshape.apply(x, shape, False)
@@ -73,7 +77,7 @@ def view(x: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and not isinstance(shape[0], Sequence) and not isinstance(
             shape[0], (int, np.integer)):
         return x.to(shape[0])  # view(dtype) is not supported; to() is the closest
-    shape = infer_shape(_sizes(shape, "view"), x.numel(), "view")
+    shape = infer_shape(_sizes(shape, "view"), x._data.size, "view")
     return Reshape.apply(x, shape, True)
 
 

@@ -1,0 +1,60 @@
+"""Full training steps: forward, cross-entropy, backward, Adam step, zero_grad.
+
+The same architecture (``models.py``) runs in jitnet and PyTorch from the same
+initial weights (PyTorch's, copied into jitnet) on the same random batch.
+Small models (the digits MLP and CNN) measure per-op overhead; LeNet-5 and the
+784-256-128-10 MLP measure kernels and overhead together.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import NN, rand, run, torch
+from models import MODELS
+
+import jitnet as jn
+
+
+def build(lib: str, name: str, seed: int = 0):
+    """(model, optimizer, cross_entropy, x, y) for one library, weights seeded identically."""
+    builder, batch, shape = MODELS[name]
+    x_np = rand(batch, *shape, seed=seed + 1)
+    y_np = np.random.default_rng(seed + 2).integers(0, 10, batch).astype(np.int64)
+    if torch is not None:
+        torch.manual_seed(seed)
+        ref = builder(torch.nn)
+    if lib == "torch":
+        model = ref
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return model, opt, torch.nn.functional.cross_entropy, torch.tensor(x_np), \
+            torch.tensor(y_np)
+    jn.manual_seed(seed)
+    model = builder(jn.nn)
+    if torch is not None:
+        model.load_state_dict({k: jn.tensor(v.detach().numpy())
+                               for k, v in ref.state_dict().items()})
+    opt = jn.optim.Adam(model.parameters(), lr=1e-3)
+    return model, opt, jn.nn.functional.cross_entropy, jn.tensor(x_np), jn.tensor(y_np)
+
+
+@pytest.mark.benchmark(group="train step")
+@pytest.mark.parametrize("lib", NN)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_train_step(benchmark, name, lib):
+    """One Adam training step of ``name`` at its batch size."""
+    model, opt, cross_entropy, x, y = build(lib, name)
+    benchmark.group = f"train step {name} (batch {MODELS[name][1]})"
+    benchmark.extra_info["target_torch"] = 1.0
+
+    def step():
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    first = float(step().item())
+    if lib == "jitnet" and torch is not None:  # same weights and batch: same first loss
+        t_model, t_opt, t_ce, tx, ty = build("torch", name)
+        assert first == pytest.approx(float(t_ce(t_model(tx), ty)), rel=1e-4)
+    run(benchmark, step)
