@@ -186,11 +186,11 @@ def _pair_args(name, input, target, same_shape):
         target = cast(target, input.dtype)
     if tuple(target.shape) != tuple(input.shape):
         if same_shape:
-            raise ValueError(f"{name}: using a target size ({tuple(target.shape)}) that is "
-                             f"different to the input size ({tuple(input.shape)}) is not "
+            raise ValueError(f"{name}: using a target size {tuple(target.shape)} that is "
+                             f"different to the input size {tuple(input.shape)} is not "
                              "supported; please ensure they have the same size")
-        warnings.warn(f"{name}: using a target size ({tuple(target.shape)}) that is different "
-                      f"to the input size ({tuple(input.shape)}); they will be broadcast",
+        warnings.warn(f"{name}: using a target size {tuple(target.shape)} that is different "
+                      f"to the input size {tuple(input.shape)}; they will be broadcast",
                       UserWarning, stacklevel=3)
         try:
             shape = tuple(np.broadcast_shapes(tuple(input.shape), tuple(target.shape)))
