@@ -1,0 +1,98 @@
+"""Batch normalisation layers: ``BatchNorm1d`` ((N, C) or (N, C, L)) and ``BatchNorm2d``
+((N, C, H, W)), with running statistics kept as buffers."""
+from __future__ import annotations
+
+from ..autograd import no_grad
+from ..dtypes import int64
+from ..tensor import Tensor, ones, tensor, zeros
+from . import functional as F
+from . import init
+from ._util import new_parameter, positive_int
+from .module import Module
+
+
+class _BatchNorm(Module):
+    _expected_dims: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = positive_int(name, "num_features", num_features)
+        if eps <= 0:
+            raise ValueError(f"{name}: eps must be > 0, got {eps}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = new_parameter(num_features, device=device, dtype=dtype)
+            self.bias = new_parameter(num_features, device=device, dtype=dtype)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{type(self).__name__}: expected a Tensor, got "
+                            f"{type(input).__name__}")
+        if input.ndim not in self._expected_dims:
+            raise ValueError(f"{type(self).__name__}: expected {self._layout} input, got "
+                             f"{input.ndim}D input of shape {tuple(input.shape)}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                n = self.num_batches_tracked + 1
+            self.num_batches_tracked._data = n._data
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(n.item())
+        # eval mode without running stats normalises with the batch's own statistics
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch_stats, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) input: per channel, y = (x - mean) / sqrt(var + eps)
+    * weight + bias, with batch statistics while training (the running mean and unbiased
+    variance are updated with ``momentum``; ``momentum=None`` keeps a cumulative average) and
+    the running statistics in eval mode."""
+
+    _expected_dims = (2, 3)
+    _layout = "2D (N, C) or 3D (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) input, per channel (see ``BatchNorm1d``)."""
+
+    _expected_dims = (4,)
+    _layout = "4D (N, C, H, W)"
