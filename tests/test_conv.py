@@ -63,6 +63,12 @@ def test_conv2d_padding_strings(rng):
     # an even kernel pads the odd pixel at the bottom/right, as PyTorch
     xp = np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 1)))
     np.testing.assert_allclose(same.numpy(), ref_conv2d(xp, w), atol=1e-12)
+    thin = rng.standard_normal((1, 1, 3, 1))  # taps reaching past a 1-pixel-wide input
+    w5 = rng.standard_normal((1, 1, 5, 5))
+    y = F.conv2d(t64(thin, False), t64(w5, False), padding="same")
+    np.testing.assert_allclose(y.numpy(), ref_conv2d(np.pad(thin, ((0, 0), (0, 0), (2, 2),
+                                                               (2, 2))), w5), atol=1e-12)
+    assert gradcheck(lambda a: F.conv2d(a, t64(w5, False), padding="same"), (t64(thin),))
     valid = F.conv2d(t64(x, False), t64(w, False), padding="valid")
     np.testing.assert_allclose(valid.numpy(), ref_conv2d(x, w), atol=1e-12)
     assert gradcheck(lambda a, b: F.conv2d(a, b, padding="same", dilation=2), (t64(x), t64(w)))
