@@ -44,7 +44,36 @@ from .ops.elementwise import (
     where,
 )
 from .ops.elementwise import clamp as clip
+from .ops.index import (
+    argsort,
+    gather,
+    index_select,
+    masked_fill,
+    masked_select,
+    scatter,
+    scatter_add,
+    sort,
+    topk,
+)
 from .ops.linalg import bmm, matmul, mm
+from .ops.logic import (
+    all,
+    any,
+    count_nonzero,
+    eq,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    ne,
+)
 from .ops.reduce import (
     amax,
     argmax,
@@ -59,6 +88,8 @@ from .ops.reduce import (
     sum,
     var,
 )
+from .ops.repeat import flip, repeat_interleave, tile
+from .ops.scan import cumsum
 from .ops.shape import (
     cat,
     clone,
@@ -73,6 +104,7 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.split import chunk, narrow, split, unbind
 from .random import Generator, manual_seed, seed
 from .tensor import (
     Size,
@@ -114,14 +146,19 @@ def is_tensor(obj) -> bool:
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """True when every element satisfies |input - other| <= atol + rtol * |other|."""
+    import builtins as _builtins  # ``bool`` here is jitnet.bool, the dtype
+
     import numpy as _np
 
-    return bool(_np.allclose(input.detach().cpu().numpy(), other.detach().cpu().numpy(),
+    return _builtins.bool(_np.allclose(input.detach().cpu().numpy(), other.detach().cpu().numpy(),
                              rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and elements."""
+    import builtins as _builtins
+
     import numpy as _np
 
-    return bool(_np.array_equal(input.detach().cpu().numpy(), other.detach().cpu().numpy()))
+    return _builtins.bool(_np.array_equal(input.detach().cpu().numpy(),
+                                          other.detach().cpu().numpy()))

@@ -87,6 +87,11 @@ class set_grad_enabled(_GradMode):
         _state.enabled = self.mode
         return self
 
+    def __call__(self, fn):
+        # as a decorator it switches nothing until the function runs (PyTorch)
+        _state.enabled = self._prev_at_call
+        return super().__call__(fn)
+
 
 class no_grad(_GradMode):
     """Context manager / decorator: ops inside are not recorded (no graph, no memory held)."""

@@ -532,6 +532,196 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(getattr(self._data, "flags", None) is None or self._data.flags.c_contiguous)
 
+    # ---------------------------------------------------------------- more op methods
+    # index, scan, split/repeat and logic ops (ops/index.py, scan.py, split.py,
+    # repeat.py, logic.py): one line each, as above.
+    def gather(self, dim, index):
+        return _index.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _index.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return _index.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return _index.masked_fill(self, mask, value)
+
+    def masked_select(self, mask):
+        return _index.masked_select(self, mask)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _index.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _index.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return _index.topk(self, k, dim, largest, sorted)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _scan.cumsum(self, dim, dtype=dtype)
+
+    def split(self, split_size, dim=0):
+        return _split.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _split.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return _split.unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _split.narrow(self, dim, start, length)
+
+    def repeat(self, *sizes):
+        return _repeat.repeat(self, *sizes)
+
+    def tile(self, dims):
+        return _repeat.tile(self, dims)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return _repeat.repeat_interleave(self, repeats, dim)
+
+    def flip(self, *dims):
+        return _repeat.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def all(self, dim=None, keepdim=False):
+        return _logic.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _logic.any(self, dim, keepdim)
+
+    def isnan(self):
+        return _logic.isnan(self)
+
+    def isinf(self):
+        return _logic.isinf(self)
+
+    def isfinite(self):
+        return _logic.isfinite(self)
+
+    def logical_not(self):
+        return _logic.logical_not(self)
+
+    def logical_and(self, other):
+        return _logic.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _logic.logical_or(self, other)
+
+    def count_nonzero(self, dim=None):
+        return _logic.count_nonzero(self, dim)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype or self.dtype, device or self.device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype or self.dtype, device or self.device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size(size, "new_zeros"), 0, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_size(size, "new_ones"), 1, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    # ---------------------------------------------------------------- in-place ops
+    # PyTorch's rules (ops/inplace.py): refused on a leaf that requires grad
+    # while grad mode is on; ``x += y`` is ``x.add_(y)``.
+    def add_(self, other, alpha=1):
+        return _inplace.add_(self, other, alpha)
+
+    def sub_(self, other, alpha=1):
+        return _inplace.sub_(self, other, alpha)
+
+    def mul_(self, other):
+        return _inplace.mul_(self, other)
+
+    def div_(self, other):
+        return _inplace.div_(self, other)
+
+    def __iadd__(self, other):
+        return _inplace.add_(self, other)
+
+    def __isub__(self, other):
+        return _inplace.sub_(self, other)
+
+    def __imul__(self, other):
+        return _inplace.mul_(self, other)
+
+    def __itruediv__(self, other):
+        return _inplace.div_(self, other)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return _inplace.addcmul_(self, tensor1, tensor2, value)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return _inplace.addcdiv_(self, tensor1, tensor2, value)
+
+    def copy_(self, src, non_blocking=False):
+        return _inplace.copy_(self, src, non_blocking)
+
+    def fill_(self, value):
+        return _inplace.fill_(self, value)
+
+    def zero_(self):
+        return _inplace.zero_(self)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return _inplace.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value):
+        return _inplace.masked_fill_(self, mask, value)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _inplace.scatter_(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add_(self, dim, index, src):
+        return _inplace.scatter_add_(self, dim, index, src)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None, **kwargs):
+        return _inplace.uniform_(self, a, b, generator=generator, **kwargs)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _inplace.normal_(self, mean, std, generator=generator)
+
+    def relu_(self):
+        return _inplace.unary_("relu_", self, _ew.relu)
+
+    def sigmoid_(self):
+        return _inplace.unary_("sigmoid_", self, _ew.sigmoid)
+
+    def tanh_(self):
+        return _inplace.unary_("tanh_", self, _ew.tanh)
+
+    def exp_(self):
+        return _inplace.unary_("exp_", self, _ew.exp)
+
+    def log_(self):
+        return _inplace.unary_("log_", self, _ew.log)
+
+    def sqrt_(self):
+        return _inplace.unary_("sqrt_", self, _ew.sqrt)
+
+    def neg_(self):
+        return _inplace.unary_("neg_", self, _ew.neg)
+
+    def abs_(self):
+        return _inplace.unary_("abs_", self, _ew.abs)
+
+    def pow_(self, exponent):
+        return _inplace.unary_("pow_", self, lambda x: _ew.pow(x, exponent))
+
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, index):
         return _shape.getitem(self, index)
@@ -825,6 +1015,12 @@ from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
 from .ops import activation as _act  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
+from .ops import index as _index  # noqa: E402
+from .ops import inplace as _inplace  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
+from .ops import logic as _logic  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
+from .ops import repeat as _repeat  # noqa: E402
+from .ops import scan as _scan  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import split as _split  # noqa: E402

@@ -4,8 +4,27 @@ Every public name here has a twin of the same name and signature in
 ``jitnet.kernels.cuda``.
 """
 from .array import (  # noqa: F401
-    astype, broadcast_to, concat, contiguous, copy, empty, from_host, full, getitem, index_add,
-    permute, put_along_add, reshape, setitem, stack, take_along, to_host, view,
+    argsort,
+    astype,
+    binary_,
+    broadcast_to,
+    concat,
+    contiguous,
+    copy,
+    empty,
+    from_host,
+    full,
+    getitem,
+    index_add,
+    permute,
+    put_along,
+    put_along_add,
+    reshape,
+    setitem,
+    stack,
+    take_along,
+    to_host,
+    view,
 )
 from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm  # noqa: F401
 from .dropout import bernoulli_mask, mask_scale  # noqa: F401
@@ -20,6 +39,7 @@ from .matmul import bmm  # noqa: F401
 from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
+from .scan import cumsum  # noqa: F401
 from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
 
 name = "cpu"

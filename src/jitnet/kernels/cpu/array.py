@@ -100,3 +100,40 @@ def _along_index(idx: np.ndarray, axis: int):
     grids = list(np.indices(idx.shape, sparse=True))
     grids[axis] = idx
     return tuple(grids)
+
+
+# ---------------------------------------------------------------- sorting and in-place
+# (NumPy serves these too: a stable sort and a ufunc with ``out=`` are already
+# optimal; the CUDA table implements the same names on device arrays.)
+
+def argsort(x: np.ndarray, axis: int, descending: bool = False) -> np.ndarray:
+    """int64 indices that stably sort x along ``axis`` (x at least 1-D).
+
+    NaN sorts as the largest value (first when descending), as in PyTorch.
+    Descending keeps equal elements in their original order: the axis is
+    reversed, sorted ascending, and the result reversed and mapped back.
+    """
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable").astype(np.int64, copy=False)
+    n = x.shape[axis]
+    idx = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+    return (n - 1 - idx).astype(np.int64, copy=False)
+
+
+def binary_(name: str, out: np.ndarray, other) -> np.ndarray:
+    """``out <name>= other`` in place (``name`` as in ``binary``); other broadcasts to out.
+
+    The result is cast to out's dtype (the op layer has checked the cast is
+    allowed).  Overlapping ``out`` and ``other`` are fine: NumPy buffers them.
+    """
+    from .elementwise import BINARY_UFUNCS
+
+    BINARY_UFUNCS[name](out, other, out=out, casting="unsafe")
+    return out
+
+
+def put_along(x: np.ndarray, idx: np.ndarray, src, axis: int) -> None:
+    """x[..., idx, ...] = src along ``axis`` in place (scatter); idx may be smaller than x
+    in the other dims; src is a scalar or has idx's shape.  Duplicate indices: one value wins (as
+    in PyTorch, which does not say which)."""
+    x[_along_index(idx, axis)] = src

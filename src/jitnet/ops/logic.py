@@ -1,0 +1,101 @@
+"""Tests and logic on tensors: comparisons as functions, ``all``/``any``, ``isnan`` ...
+
+All return bool tensors and are never recorded on the tape.  They are built on
+the comparison kernels and integer sums, so every device has them.
+"""
+from __future__ import annotations
+
+from .. import dtypes as dt
+from ..tensor import Tensor
+from . import elementwise as ew
+from . import reduce as rd
+from ._util import norm_dims
+
+
+def eq(input, other) -> Tensor:
+    """input == other elementwise (bool, with broadcasting)."""
+    return ew.compare("eq", input, other)
+
+
+def ne(input, other) -> Tensor:
+    return ew.compare("ne", input, other)
+
+
+def lt(input, other) -> Tensor:
+    return ew.compare("lt", input, other)
+
+
+def le(input, other) -> Tensor:
+    return ew.compare("le", input, other)
+
+
+def gt(input, other) -> Tensor:
+    return ew.compare("gt", input, other)
+
+
+def ge(input, other) -> Tensor:
+    return ew.compare("ge", input, other)
+
+
+def logical_and(input, other) -> Tensor:
+    return ew.compare("logical_and", input, other)
+
+
+def logical_or(input, other) -> Tensor:
+    return ew.compare("logical_or", input, other)
+
+
+def logical_xor(input, other) -> Tensor:
+    return ew.compare("logical_xor", input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """True where input is zero (False)."""
+    return ew.compare("eq", input, 0 if input.dtype is not dt.bool_ else False)
+
+
+def _truth(op: str, input) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input if input.dtype is dt.bool_ else ew.compare("ne", input, 0)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True when every element (along ``dim``) is nonzero; ``all`` of nothing is True."""
+    b = _truth("all", input)
+    axes = norm_dims(dim, b.ndim, "all")
+    n = 1
+    for a in axes:
+        n *= b.shape[a]
+    return ew.compare("eq", rd.sum(b, dim, keepdim), n)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True when some element (along ``dim``) is nonzero; ``any`` of nothing is False."""
+    b = _truth("any", input)
+    norm_dims(dim, b.ndim, "any")
+    return ew.compare("gt", rd.sum(b, dim, keepdim), 0)
+
+
+def isnan(input: Tensor) -> Tensor:
+    """True where the element is NaN (NaN is the only value unequal to itself)."""
+    return ew.compare("ne", input, input)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """True where the element is +inf or -inf."""
+    if not input.dtype.is_floating_point:
+        return ew.compare("ne", input, input)  # all False, input's shape
+    return ew.compare("eq", ew.abs(input.detach()), float("inf"))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """True where the element is neither NaN nor infinite."""
+    if not input.dtype.is_floating_point:
+        return ew.compare("eq", input, input)  # all True, input's shape
+    return ew.compare("lt", ew.abs(input.detach()), float("inf"))  # False for NaN too
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number (int64) of nonzero elements, over ``dim`` or all."""
+    return rd.sum(_truth("count_nonzero", input), dim)
