@@ -38,6 +38,23 @@ def test_float32_matmul_large(rng):
     assert np.allclose(ta.grad.numpy(), np.ones((300, 100), np.float32) @ b.T, atol=1e-3)
 
 
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("batch, m", [(1, 131), (3, 64)])
+def test_bmm_kernel_parallel_row_blocks(trans_a, trans_b, batch, m, rng):
+    """Products big enough for the threaded row-block kernel (uneven blocks included)."""
+    from jitnet.kernels.cpu import matmul as mk
+
+    k, n = 140, 120
+    a = rng.standard_normal((batch, k, m) if trans_a else (batch, m, k)).astype(np.float32)
+    b = rng.standard_normal((batch, n, k) if trans_b else (batch, k, n)).astype(np.float32)
+    assert batch * m * n * k >= mk.PARALLEL_FLOPS
+    want = np.matmul(a.transpose(0, 2, 1) if trans_a else a, b.transpose(0, 2, 1) if trans_b else b)
+    out = mk.bmm(a, b, trans_a, trans_b)
+    assert out.shape == want.shape and out.flags.c_contiguous
+    assert np.allclose(out, want, atol=1e-3)
+
+
 def test_transposed_operands_and_integers(rng):
     a = rng.standard_normal((5, 3))
     assert np.allclose((jn.tensor(a).T @ jn.tensor(a)).numpy(), a.T @ a)
