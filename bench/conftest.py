@@ -12,6 +12,8 @@ all cores by default), so neither side wins by using more cores.
 """
 from __future__ import annotations
 
+import time
+
 import numba
 import numpy as np
 import pytest
@@ -53,9 +55,17 @@ def to_lib(lib: str, a: np.ndarray, requires_grad: bool = False):
     return a.copy()
 
 
+SETTLE_S = 0.3
+"""Pause before timing: the BLAS and OpenMP pools of the library timed just before
+(NumPy's OpenBLAS, PyTorch's OpenMP) keep spinning for up to ~0.1 s after their
+last call and would steal the cores from the next benchmark."""
+
+
 def run(benchmark, fn, *args):
-    """Call ``fn`` once untimed (JIT compile or cache load, allocator warm-up), then time it."""
+    """Call ``fn`` once untimed (JIT compile or cache load, allocator warm-up), let the
+    other libraries' thread pools fall asleep, then time it."""
     fn(*args)
+    time.sleep(SETTLE_S)
     return benchmark(fn, *args)
 
 
