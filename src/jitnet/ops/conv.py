@@ -4,7 +4,7 @@ Forward:  cols = im2col(x)                       (C*kh*kw, N*L), L = OH*OW
           y    = W (O, C*kh*kw) @ cols           one BLAS GEMM (per group)
           out  = gemm_to_nchw(y) + bias          reorder to NCHW, bias in the same pass
 Backward: G    = nchw_to_gemm(g)                 (O, N*L), and the bias grad sum(g)
-          dW   = G @ cols^T                      one GEMM, the batch summed inside BLAS
+          dW   = (cols @ G^T)^T                  one GEMM, the batch summed inside BLAS
           dx   = col2im(W^T @ G)
 The layout of ``cols`` is explained in ``kernels/cpu/conv.py``.
 """
@@ -42,8 +42,12 @@ class Conv2d(Function):
         gm = k.reshape(g2, (groups, o // groups, n * oh * ow))
         gx = gw = None
         if need[1]:
+            # dW^T = cols @ G^T, then a small transpose: bmm splits its output rows over
+            # threads, and C*kh*kw rows of cols split evenly where O rows of G (as few as
+            # 6) would leave the product on one thread (measured 8.8 -> 4.9 ms, 64x32x16x16)
             cols = k.reshape(ctx.cols, (groups, wm.shape[2], n * oh * ow))
-            gw = k.reshape(k.bmm(gm, cols, trans_b=True), ctx.w_shape)
+            gwt = k.bmm(cols, gm, trans_b=True)  # (groups, C/g*kh*kw, O/g)
+            gw = k.reshape(k.contiguous(k.permute(gwt, (0, 2, 1))), ctx.w_shape)
         if need[0]:
             gcols = k.bmm(wm, gm, trans_a=True)
             gx = k.col2im(k.reshape(gcols, (c * kh * kw, n * oh * ow)), n, c, h, wd,

@@ -37,24 +37,31 @@ def _taps(start, dil, size, k):
 def _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
     h, w = x.shape[1], x.shape[2]
     oh, ow = y.shape[1], y.shape[2]
+    plane, out, arg_out = x[p], y[p], idx[p]
+    span = (kw - 1) * dw
     for i in range(oh):
         hs = i * sh - ph
         ki0, ki1 = _taps(hs, dh, h, kh)
         for j in range(ow):
             ws = j * sw - pw
-            kj0, kj1 = _taps(ws, dw, w, kw)
-            best = x[p, 0, 0]
-            arg = -1
+            if ws >= 0 and ws + span < w:  # interior window: every tap valid, no divisions
+                kj0, kj1 = 0, kw
+            else:
+                kj0, kj1 = _taps(ws, dw, w, kw)
+            ih = hs + ki0 * dh
+            iw = ws + kj0 * dw
+            best = plane[ih, iw]
+            arg = ih * w + iw
             for ki in range(ki0, ki1):
                 ih = hs + ki * dh
+                row = plane[ih]
                 for kj in range(kj0, kj1):
-                    iw = ws + kj * dw
-                    v = x[p, ih, iw]
-                    if arg < 0 or v > best or math.isnan(v):
+                    v = row[ws + kj * dw]
+                    if v > best or v != v:  # NaN wins (the last one), as PyTorch
                         best = v
-                        arg = ih * w + iw
-            y[p, i, j] = best
-            idx[p, i, j] = arg
+                        arg = ih * w + ws + kj * dw
+            out[i, j] = best
+            arg_out[i, j] = arg
 
 
 @kernel
