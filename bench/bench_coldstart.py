@@ -41,8 +41,12 @@ def _child(lib: str) -> None:
 
     if lib == "torch":
         import torch as mod
+        import torch.nn
+        import torch.optim  # noqa: F401
     else:
         import jitnet as mod
+        import jitnet.nn
+        import jitnet.optim  # noqa: F401
     rng = np.random.default_rng(0)
     x = mod.tensor(rng.standard_normal((64, 1, 28, 28)).astype(np.float32))
     y = mod.tensor(rng.integers(0, 10, 64))
