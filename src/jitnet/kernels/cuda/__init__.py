@@ -1,0 +1,54 @@
+"""The CUDA kernel table: Numba device arrays in, device arrays out, kernels by ``@cuda.jit``.
+
+Every public name here has a twin of the same name and signature in
+``jitnet.kernels.cpu``; a reader diffs ``cpu/<family>.py`` and
+``cuda/<family>.py`` side by side.  Data stays on the GPU: only
+``from_host`` / ``to_host`` (``.to()``, ``.numpy()``, ``.item()``, printing)
+cross the bus.  A kernel the CPU table has and this one does not yet raises
+a RuntimeError naming the op (never a silent round trip through the host).
+
+Imported on first use of a CUDA device (``kernels.table``), so ``import
+jitnet`` never imports ``numba.cuda``.
+"""
+from .array import (
+    astype,
+    broadcast_to,
+    concat,
+    contiguous,
+    copy,
+    empty,
+    from_host,
+    full,
+    getitem,
+    index_add,
+    permute,
+    put_along,
+    put_along_add,
+    reshape,
+    setitem,
+    stack,
+    take_along,
+    to_host,
+    view,
+)
+from .elementwise import binary, unary, unary_bwd, where
+from .matmul import bmm
+from .reduce import argreduce, reduce
+
+name = "cuda"
+
+
+def __getattr__(attr: str):
+    """A kernel only the CPU table has: a function that raises, naming the op."""
+    from .. import cpu
+
+    if not attr.startswith("_") and callable(getattr(cpu, attr, None)):
+        def missing(*args, **kwargs):
+            from ...device import Device
+            from .. import missing as make_error
+
+            raise make_error(attr, Device("cuda"))
+
+        missing.__name__ = attr
+        return missing
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
