@@ -74,16 +74,22 @@ def test_conv2d_padding_strings(rng):
     assert gradcheck(lambda a, b: F.conv2d(a, b, padding="same", dilation=2), (t64(x), t64(w)))
 
 
-def test_im2col_col2im_are_adjoint(rng):
+@pytest.mark.parametrize("args, hw", [
+    ((3, 2, 2, 1, 1, 2, 2, 1), (7, 5)),  # kh, kw, sh, sw, ph, pw, dh, dw; strided, dilated
+    ((3, 3, 1, 1, 1, 1, 1, 1), (6, 6)),  # stride 1 'same': the block-copy paths
+])
+def test_im2col_col2im_are_adjoint(rng, args, hw):
     """<col2im(c), x> == <c, im2col(x)>: col2im is exactly the transpose of im2col."""
-    args = (3, 2, 2, 1, 1, 2, 2, 1)  # kh, kw, sh, sw, ph, pw, dh, dw
-    x = rng.standard_normal((2, 3, 7, 5))
-    oh, ow = (7 + 2 - 2 * 2 - 1) // 2 + 1, (5 + 4 - 1 - 1) // 1 + 1
+    kh, kw, sh, sw, ph, pw, dh, dw = args
+    h, w = hw
+    oh, ow = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    x = rng.standard_normal((2, 3, h, w))
     cols = k.im2col(x, *args, oh, ow)
-    assert cols.shape == (3 * 3 * 2, 2 * oh * ow)
+    assert cols.shape == (3 * kh * kw, 2 * oh * ow)
     c = rng.standard_normal(cols.shape)
-    back = k.col2im(c, 2, 3, 7, 5, *args, oh, ow)
-    assert np.isclose((back * x).sum(), (c * cols).sum())
+    expect = (c * cols).sum()
+    back = k.col2im(c.copy(), 2, 3, h, w, *args, oh, ow)
+    assert np.isclose((back * x).sum(), expect)
 
 
 def test_conv2d_float32_parallel_path(rng):

@@ -174,10 +174,19 @@ def _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
             if i1 <= i0 or hi <= lo:
                 continue
             seg = cols[row, n * oh * ow:(n + 1) * oh * ow]
-            if sw == 1 and sh == 1 and ow == w and lo == 0 and hi == ow:
-                # a tap with no padding column: its valid rows are one contiguous block
-                s0 = (i0 + hoff) * w + woff
-                _add(flat[s0:s0 + (i1 - i0) * w], seg[i0 * ow:i1 * ow])
+            if sw == 1 and sh == 1 and ow == w:
+                # 'same'-style: source and destination of the valid rows are one block each,
+                # at a constant offset.  Zero the few entries that map into the padding (cols
+                # is scratch), then add the block in one long vectorised loop.
+                if lo > 0 or hi < ow:
+                    for i in range(i0, i1):
+                        for j in range(lo):
+                            seg[i * ow + j] = 0
+                        for j in range(hi, ow):
+                            seg[i * ow + j] = 0
+                q0, q1 = i0 * ow + lo, (i1 - 1) * ow + hi
+                d0 = (i0 + hoff) * w + lo + woff
+                _add(flat[d0:d0 + q1 - q0], seg[q0:q1])
                 continue
             for i in range(i0, i1):
                 src = seg[i * ow + lo:i * ow + hi]
@@ -198,9 +207,11 @@ def col2im(cols: np.ndarray, n: int, c: int, h: int, w: int, kh: int, kw: int, s
            sw: int, ph: int, pw: int, dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
     """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
 
-    The adjoint of ``im2col`` (the input gradient of a convolution).  Parallel
-    strategy: ``prange`` over the N*C input planes; each task owns its plane
-    and adds in all kh*kw taps, so overlapping windows never race.
+    The adjoint of ``im2col`` (the input gradient of a convolution).  ``cols``
+    is scratch: entries that fall in the padding may be overwritten with 0
+    (they do not contribute).  Parallel strategy: ``prange`` over the N*C
+    input planes; each task owns its plane and adds in all kh*kw taps, so
+    overlapping windows never race.
     """
     cols = np.ascontiguousarray(cols)
     dx = np.empty((n, c, h, w), dtype=cols.dtype)
