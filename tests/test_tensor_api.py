@@ -714,3 +714,39 @@ def test_against_torch_inplace_on_graph(rng):
         return run
 
     assert_matches_torch(f(jn), f(torch), a, b)
+
+
+# ------------------------------------------------------------------ matrix helpers, isclose
+
+
+def test_dot_mv_outer_tril_triu(rng):
+    v, w = rng.standard_normal(4), rng.standard_normal(4)
+    m = rng.standard_normal((3, 4))
+    assert abs(jn.dot(jn.tensor(v), jn.tensor(w)).item() - v @ w) < 1e-12
+    np.testing.assert_allclose(jn.mv(jn.tensor(m), jn.tensor(v)).numpy(), m @ v)
+    np.testing.assert_allclose(jn.tensor(v).outer(jn.tensor(w[:2])).numpy(), np.outer(v, w[:2]))
+    b = rng.standard_normal((2, 3, 4))
+    for d in (-1, 0, 2):
+        assert np.array_equal(jn.tril(jn.tensor(b), d).numpy(), np.tril(b, d))
+        assert np.array_equal(jn.tensor(b).triu(d).numpy(), np.triu(b, d))
+    assert gradcheck(lambda x: x.tril(1), (t64(m),))
+    assert gradcheck(lambda x, y: jn.outer(x, y), (t64(v), t64(w)))
+    assert gradcheck(lambda x, y: x.mv(y), (t64(m), t64(v)))
+    # a causal attention mask, the common use
+    scores = jn.zeros(3, 3).masked_fill(jn.ones(3, 3).triu(1).bool(), float("-inf"))
+    assert scores.softmax(-1)[0].tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="dot: inconsistent tensor size"):
+        jn.dot(jn.ones(2), jn.ones(3))
+    with pytest.raises(RuntimeError, match="mv: vec must be 1-D"):
+        jn.mv(jn.ones(2, 2), jn.ones(2, 1))
+    with pytest.raises(RuntimeError, match="tril: input tensor must have at least 2 dimensions"):
+        jn.tril(jn.ones(3))
+
+
+def test_isclose():
+    x = jn.tensor([1.0, float("inf"), float("nan"), 2.0, -float("inf")])
+    y = jn.tensor([1.0 + 1e-9, float("inf"), float("nan"), 2.1, float("inf")])
+    assert jn.isclose(x, y).tolist() == [True, True, False, False, False]
+    assert x.isclose(y, equal_nan=True).tolist() == [True, True, True, False, False]
+    assert jn.isclose(x, 2.0, atol=0.2).tolist() == [False, False, False, True, False]
+    assert jn.isclose(jn.tensor([1, 2]), jn.tensor([1, 3])).tolist() == [True, False]

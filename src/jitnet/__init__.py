@@ -63,6 +63,7 @@ from .ops.logic import (
     eq,
     ge,
     gt,
+    isclose,
     isfinite,
     isinf,
     isnan,
@@ -74,6 +75,7 @@ from .ops.logic import (
     lt,
     ne,
 )
+from .ops.matrix import dot, mv, outer, tril, triu
 from .ops.reduce import (
     amax,
     argmax,

@@ -616,6 +616,24 @@ class Tensor:
     def count_nonzero(self, dim=None):
         return _logic.count_nonzero(self, dim)
 
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _logic.isclose(self, other, rtol, atol, equal_nan)
+
+    def dot(self, other):
+        return _matrix.dot(self, other)
+
+    def mv(self, vec):
+        return _matrix.mv(self, vec)
+
+    def outer(self, vec2):
+        return _matrix.outer(self, vec2)
+
+    def tril(self, diagonal=0):
+        return _matrix.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _matrix.triu(self, diagonal)
+
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         return tensor(data, dtype or self.dtype, device or self.device, requires_grad)
 
@@ -1019,6 +1037,7 @@ from .ops import index as _index  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import linalg as _linalg  # noqa: E402
 from .ops import logic as _logic  # noqa: E402
+from .ops import matrix as _matrix  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import repeat as _repeat  # noqa: E402
 from .ops import scan as _scan  # noqa: E402

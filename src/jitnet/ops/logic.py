@@ -5,6 +5,8 @@ the comparison kernels and integer sums, so every device has them.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes as dt
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -94,6 +96,23 @@ def isfinite(input: Tensor) -> Tensor:
     if not input.dtype.is_floating_point:
         return ew.compare("eq", input, input)  # all True, input's shape
     return ew.compare("lt", ew.abs(input.detach()), float("inf"))  # False for NaN too
+
+
+def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise |input - other| <= atol + rtol * |other| (bool, broadcast).
+
+    Equal infinities are close; NaN is close to NaN only with ``equal_nan``.
+    """
+    a = input.detach()
+    b = other.detach() if isinstance(other, Tensor) else ew.full_like_scalar(a, other)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN: not close; equality covers it
+        err = ew.abs(a - b)
+        close = logical_and(isfinite(err), ew.compare("le", err, atol + rtol * ew.abs(b)))
+    out = logical_or(close, ew.compare("eq", a, b))
+    if equal_nan:
+        out = logical_or(out, logical_and(isnan(a), isnan(b)))
+    return out
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
