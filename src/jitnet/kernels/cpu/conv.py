@@ -44,6 +44,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import PARALLEL_MIN, kernel
+from ..opcodes import SUM
+from .reduce import _row
 
 
 @kernel(inline="always")
@@ -277,15 +279,9 @@ def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
 @kernel(inline="always")
 def _to_gemm_task(g, out, gb, o):
     n_img, _, length = g.shape
-    acc = 0.0
     for n in range(n_img):
-        d = out[o, n * length:(n + 1) * length]
-        s = g[n, o]
-        for j in range(length):
-            v = s[j]
-            d[j] = v
-            acc += v
-    gb[o] = acc
+        _copy(out[o, n * length:(n + 1) * length], g[n, o])
+    gb[o] = _row(SUM, out[o])  # four-lane float64 sum
 
 
 @kernel

@@ -22,6 +22,25 @@ import numpy as np
 from numba import prange
 
 from .._jit import PARALLEL_MIN, kernel
+from ..opcodes import SUM
+from .reduce import _row
+
+
+@kernel(inline="always")
+def _sum_dev_prod(a, b, ma, mb):
+    """sum((a - ma) * (b - mb)) over 1-D rows a, b, in float64 with four accumulators
+    (one running sum is a serial chain of adds; four pipeline)."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    m = n - n % 4
+    for j in range(0, m, 4):
+        s0 += (a[j] - ma) * (b[j] - mb)
+        s1 += (a[j + 1] - ma) * (b[j + 1] - mb)
+        s2 += (a[j + 2] - ma) * (b[j + 2] - mb)
+        s3 += (a[j + 3] - ma) * (b[j + 3] - mb)
+    for j in range(m, n):
+        s0 += (a[j] - ma) * (b[j] - mb)
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel(inline="always")
@@ -32,14 +51,11 @@ def _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, moment
     if training:
         acc = 0.0
         for n in range(n_img):
-            for j in range(length):
-                acc += x[n, c, j]
+            acc += _row(SUM, x[n, c])
         mean = acc / m
         acc = 0.0
         for n in range(n_img):
-            for j in range(length):
-                d = x[n, c, j] - mean
-                acc += d * d
+            acc += _sum_dev_prod(x[n, c], x[n, c], mean, mean)
         var = acc / m
         if has_running:
             unbiased = acc / (m - 1) if m > 1 else math.nan
@@ -54,8 +70,9 @@ def _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, moment
     scale = invstd * (w[c] if has_w else 1.0)
     shift = (b[c] if has_b else 0.0) - mean * scale
     for n in range(n_img):
+        src, dst = x[n, c], y[n, c]
         for j in range(length):
-            y[n, c, j] = x[n, c, j] * scale + shift
+            dst[j] = src[j] * scale + shift
 
 
 @kernel
@@ -122,23 +139,20 @@ def _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c
     sum_g = 0.0
     sum_gx = 0.0
     for n in range(n_img):
-        for j in range(length):
-            gv = g[n, c, j]
-            sum_g += gv
-            sum_gx += gv * (x[n, c, j] - mean)
+        sum_g += _row(SUM, g[n, c])
+        sum_gx += _sum_dev_prod(g[n, c], x[n, c], 0.0, mean)
     gb[c] = sum_g
     gw[c] = sum_gx * invstd
     scale = invstd * (w[c] if has_w else 1.0)
-    if training:
-        mean_g = sum_g / m
-        k = sum_gx * invstd * invstd / m  # mean(g * xhat) * invstd
-        for n in range(n_img):
-            for j in range(length):
-                dx[n, c, j] = scale * (g[n, c, j] - mean_g - (x[n, c, j] - mean) * k)
-    else:
-        for n in range(n_img):
-            for j in range(length):
-                dx[n, c, j] = scale * g[n, c, j]
+    # dx = scale * (g - mean_g - (x - mean) * k), k = mean(g * xhat) * invstd, written as
+    # dx = scale * g + (a * x + b) so the inner loop is one fused multiply-add per element
+    k = sum_gx * invstd * invstd / m if training else 0.0
+    a = -scale * k
+    b0 = -scale * (sum_g / m if training else 0.0) + scale * mean * k
+    for n in range(n_img):
+        gs, xs, ds = g[n, c], x[n, c], dx[n, c]
+        for j in range(length):
+            ds[j] = scale * gs[j] + (a * xs[j] + b0)
 
 
 @kernel

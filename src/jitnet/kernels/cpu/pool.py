@@ -16,8 +16,6 @@ output index its clipped input range and the divisor, in PyTorch's formulas.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
