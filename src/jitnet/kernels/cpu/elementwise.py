@@ -132,11 +132,17 @@ def unary_grad_scalar(op, x, y, g, p0, p1):
 # Loop unswitching.  ``op`` is a run-time argument, and LLVM does not hoist a
 # 17-way if-chain out of the loop by itself: the loop then tests the op code on
 # every element and cannot vectorise (relu on 2 Mi float32: 11 ms, against
-# 0.2 ms for the same loop with the op known).  So the loop bodies below are
-# inlined (at Numba IR level) into the kernels once per cheap op with the op
-# code as a *constant*: LLVM folds the chain away and emits a SIMD loop.  The
-# other ops share one generic loop; their cost is the math (exp, erf) anyway.
-# Each specialisation is compiled once and cached on disk with the kernel.
+# 0.2 ms for the same loop with the op known).  So the loop body is inlined (at
+# Numba IR level) a second time with the op code RELU as a *constant*: LLVM
+# folds the chain away and emits a SIMD loop.  Only relu gets this: it runs
+# after nearly every layer, and each specialisation costs ~1 s of first-run
+# compile time; for the other ops the math (exp, erf) dominates anyway.
+#
+# Parallel kernels cut the array into chunks and run the serial kernel on each
+# chunk in a ``prange``: one parallel loop to compile instead of one per
+# specialisation, and the fast relu loop serves both.
+
+_CHUNK = 1 << 14  # elements per parallel task: 64 KiB of float32, well above the task overhead
 
 
 @kernel(inline="always")
@@ -146,73 +152,47 @@ def _map_loop(op, x, out, p0, p1):
 
 
 @kernel(inline="always")
-def _map_loop_parallel(op, x, out, p0, p1):
-    for i in prange(x.size):
-        out[i] = unary_scalar(op, x[i], p0, p1)
-
-
-@kernel(inline="always")
 def _grad_loop(op, x, y, g, out, p0, p1):
     for i in range(x.size):
         out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
 
 
-@kernel(inline="always")
-def _grad_loop_parallel(op, x, y, g, out, p0, p1):
-    for i in prange(x.size):
-        out[i] = unary_grad_scalar(op, x[i], y[i], g[i], p0, p1)
-
-
 @kernel
 def _map_serial(op, x, out, p0, p1):
+    """out[i] = f(x[i]); x and out flat and C-contiguous."""
     if op == RELU:
         _map_loop(RELU, x, out, p0, p1)
-    elif op == SQUARE:
-        _map_loop(SQUARE, x, out, p0, p1)
-    elif op == SQRT:
-        _map_loop(SQRT, x, out, p0, p1)
-    elif op == NEG:
-        _map_loop(NEG, x, out, p0, p1)
     else:
         _map_loop(op, x, out, p0, p1)
 
 
 @kernel(parallel=True)
 def _map_parallel(op, x, out, p0, p1):
-    if op == RELU:
-        _map_loop_parallel(RELU, x, out, p0, p1)
-    elif op == SQUARE:
-        _map_loop_parallel(SQUARE, x, out, p0, p1)
-    elif op == SQRT:
-        _map_loop_parallel(SQRT, x, out, p0, p1)
-    elif op == NEG:
-        _map_loop_parallel(NEG, x, out, p0, p1)
-    else:
-        _map_loop_parallel(op, x, out, p0, p1)
+    """As ``_map_serial``; ``prange`` over chunks of ``_CHUNK`` elements."""
+    n = x.size
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        lo = c * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        _map_serial(op, x[lo:hi], out[lo:hi], p0, p1)
 
 
 @kernel
 def _grad_serial(op, x, y, g, out, p0, p1):
+    """out[i] = g[i] * f'(x[i]) (from x or y = f(x)); all flat and C-contiguous."""
     if op == RELU:
         _grad_loop(RELU, x, y, g, out, p0, p1)
-    elif op == SQUARE:
-        _grad_loop(SQUARE, x, y, g, out, p0, p1)
-    elif op == SQRT:
-        _grad_loop(SQRT, x, y, g, out, p0, p1)
     else:
         _grad_loop(op, x, y, g, out, p0, p1)
 
 
 @kernel(parallel=True)
 def _grad_parallel(op, x, y, g, out, p0, p1):
-    if op == RELU:
-        _grad_loop_parallel(RELU, x, y, g, out, p0, p1)
-    elif op == SQUARE:
-        _grad_loop_parallel(SQUARE, x, y, g, out, p0, p1)
-    elif op == SQRT:
-        _grad_loop_parallel(SQRT, x, y, g, out, p0, p1)
-    else:
-        _grad_loop_parallel(op, x, y, g, out, p0, p1)
+    """As ``_grad_serial``; ``prange`` over chunks of ``_CHUNK`` elements."""
+    n = x.size
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        lo = c * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        _grad_serial(op, x[lo:hi], y[lo:hi], g[lo:hi], out[lo:hi], p0, p1)
 
 
 # The wrappers run once per op, so they stay lean: the loops take flat
