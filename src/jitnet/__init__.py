@@ -7,7 +7,7 @@
 tensor([[2., 4.],
         [6., 8.]], shape=(2, 2))
 """
-from . import autograd, viz
+from . import autograd, data, metrics, nn, optim, training, utils, viz
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
@@ -17,6 +17,7 @@ from .dtypes import float32 as float  # noqa: A001
 from .dtypes import float64 as double
 from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
+from .io import load, save
 from .ops.activation import log_softmax, softmax
 from .ops.elementwise import (
     abs,
@@ -132,6 +133,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .training import evaluate, fit, predict
 
 __version__ = "0.1.0"
 

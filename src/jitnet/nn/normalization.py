@@ -17,7 +17,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
-                 dtype=None) -> None:
+                 dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(name, "num_features", num_features)
@@ -29,7 +29,10 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = new_parameter(num_features, device=device, dtype=dtype)
-            self.bias = new_parameter(num_features, device=device, dtype=dtype)
+            if bias:
+                self.bias = new_parameter(num_features, device=device, dtype=dtype)
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -51,8 +54,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -78,14 +82,16 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) input: per channel, y = (x - mean) / sqrt(var + eps)
-    * weight + bias, with batch statistics while training (the running mean and unbiased
-    variance are updated with ``momentum``; ``momentum=None`` keeps a cumulative average) and
-    the running statistics in eval mode."""
+    """Batch norm over (N, C) or (N, C, L) input: per channel,
+    y = (x - mean) / sqrt(var + eps) * weight + bias (``affine``; ``bias=False`` drops the
+    shift), with batch statistics while training (the running mean and unbiased variance
+    are updated with ``momentum``; ``momentum=None`` keeps a cumulative average) and the
+    running statistics in eval mode."""
 
     _expected_dims = (2, 3)
     _layout = "2D (N, C) or 3D (N, C, L)"

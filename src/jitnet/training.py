@@ -1,0 +1,449 @@
+"""Keras-style training loop: ``fit``, ``evaluate``, ``predict``, ``History`` and callbacks.
+
+``fit`` runs the loop every PyTorch user writes by hand (forward, loss,
+``zero_grad``, ``backward``, ``step``), with a tqdm progress bar, per-epoch
+metrics on the training and validation data, learning-rate scheduling and
+callbacks (``EarlyStopping``, ``ModelCheckpoint``, ``LRSchedulerCallback``).
+Batches are ``(inputs, targets)`` pairs, as a ``DataLoader`` over a
+``TensorDataset`` yields them.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import metrics as _metrics
+from .autograd import no_grad
+from .io import save
+from .ops.shape import cat
+from .tensor import Tensor
+
+__all__ = ["Callback", "EarlyStopping", "History", "LRSchedulerCallback", "ModelCheckpoint",
+           "evaluate", "fit", "predict"]
+
+# metric name -> function of (y_true labels, y_pred scores (N, C) or labels)
+METRICS: dict[str, Callable] = {
+    "accuracy": _metrics.accuracy,
+    "acc": _metrics.accuracy,
+    "precision": _metrics.precision,
+    "recall": _metrics.recall,
+    "f1": _metrics.f1_score,
+    "f1_score": _metrics.f1_score,
+}
+_MAXIMISED = {"accuracy", "acc", "precision", "recall", "f1", "f1_score"}
+
+
+class History(dict):
+    """Per-epoch results: ``history["loss"]``, ``history["val_accuracy"]``, ``history["lr"]``
+    ... each a list with one float per epoch; ``history.epochs`` the epoch numbers (from 1).
+    ``history.history`` is the history itself (Keras' spelling)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    @property
+    def history(self) -> History:
+        return self
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            self.setdefault(key, []).append(float(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-ready dict: ``{"epoch": [...], "loss": [...], ...}``."""
+        return {"epoch": list(self.epochs), **{k: list(v) for k, v in self.items()}}
+
+
+class TrainState:
+    """What callbacks see of a running ``fit``: set ``stop_training`` to end it early."""
+
+    def __init__(self, model, optimizer, epochs: int) -> None:
+        self.model, self.optimizer, self.epochs = model, optimizer, epochs
+        self.stop_training = False
+        self.epoch = 0
+
+
+class Callback:
+    """Base class: override any hook; ``self.state`` is the running fit's ``TrainState``."""
+
+    state: TrainState
+
+    def set_state(self, state: TrainState) -> None:
+        self.state = state
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        pass
+
+
+def _mode(monitor: str, mode: str, who: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    return "max" if name in _MAXIMISED else "min"
+
+
+def _monitored(logs: dict[str, float], monitor: str, who: str) -> float:
+    if monitor not in logs:
+        raise ValueError(f"{who}: the monitored quantity {monitor!r} is not in the epoch logs "
+                         f"(available: {sorted(logs)}); pass val_loader to fit to get val_* "
+                         "values, or monitor another key")
+    return float(logs[monitor])
+
+
+class _Monitor:
+    """Tracks the best value of a logged quantity."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float, who: str) -> None:
+        self.monitor, self.who = monitor, who
+        self.mode = _mode(monitor, mode, who)
+        self.min_delta = abs(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+def _snapshot(model) -> dict[str, Tensor]:
+    return {k: Tensor(v._k().copy(v._data), v.device) for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` (default ``val_loss``) has not improved by more than
+    ``min_delta`` for ``patience`` epochs; ``restore_best_weights`` puts back the weights of
+    the best epoch at the end.  ``mode='auto'`` maximises accuracy-like metrics."""
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 mode: str = "auto", restore_best_weights: bool = False,
+                 verbose: bool = False) -> None:
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self._tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
+        self.monitor, self.patience = monitor, patience
+        self.restore_best_weights, self.verbose = restore_best_weights, verbose
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self._best_weights = None
+
+    @property
+    def best(self) -> float:
+        return self._tracker.best
+
+    def on_train_begin(self, logs=None) -> None:
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self._tracker.best = math.inf if self._tracker.mode == "min" else -math.inf
+        self._best_weights = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if self._tracker.improved(value):
+            self._tracker.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_weights = _snapshot(self.state.model)
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.state.stop_training = True
+            if self.verbose:
+                print(f"EarlyStopping: {self.monitor} has not improved for {self.wait} epochs; "
+                      f"stopping after epoch {epoch} (best {self.best:.4f} at epoch "
+                      f"{self.best_epoch})")
+
+    def on_train_end(self, logs=None) -> None:
+        if self.restore_best_weights and self._best_weights is not None:
+            self.state.model.load_state_dict(self._best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model with ``jn.save`` after an epoch: only when ``monitor`` improved
+    (``save_best_only``, default) or every epoch.  ``filepath`` may hold format fields
+    (``"ckpt-{epoch:02d}-{val_accuracy:.3f}.safetensors"``).  ``save_weights_only``
+    (default) writes ``model.state_dict()``; otherwise a dict with the model's and the
+    optimizer's state dicts, the epoch and its logs."""
+
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss",
+                 mode: str = "auto", save_best_only: bool = True, save_weights_only: bool = True,
+                 verbose: bool = False) -> None:
+        self.filepath = os.fspath(filepath)
+        self._tracker = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
+        self.monitor, self.save_best_only = monitor, save_best_only
+        self.save_weights_only, self.verbose = save_weights_only, verbose
+        self.best_path: str | None = None
+        self.best_epoch = 0
+
+    @property
+    def best(self) -> float:
+        return self._tracker.best
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if not self._tracker.improved(value):
+                return
+            self._tracker.best, self.best_epoch = value, epoch
+        path = self.filepath.format(epoch=epoch, **logs)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        state = self.state.model.state_dict()
+        if not self.save_weights_only:
+            state = {"model": state, "optimizer": self.state.optimizer.state_dict(),
+                     "epoch": epoch, "logs": dict(logs)}
+        save(state, path)
+        self.best_path = path
+        if self.verbose:
+            print(f"ModelCheckpoint: saved {path} (epoch {epoch})")
+
+
+class LRSchedulerCallback(Callback):
+    """Step an lr scheduler: after every epoch (default), or after every batch with
+    ``per_batch=True`` (``OneCycleLR`` always steps per batch).  ``ReduceLROnPlateau`` gets
+    the epoch's ``monitor`` value (default ``val_loss``, else ``loss``)."""
+
+    def __init__(self, scheduler, per_batch: bool | None = None,
+                 monitor: str | None = None) -> None:
+        from .optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
+
+        self.scheduler = scheduler
+        self.plateau = isinstance(scheduler, ReduceLROnPlateau)
+        self.per_batch = isinstance(scheduler, OneCycleLR) if per_batch is None else per_batch
+        if self.plateau and self.per_batch:
+            raise ValueError("LRSchedulerCallback: ReduceLROnPlateau steps once per epoch")
+        self.monitor = monitor
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        if self.per_batch:
+            self.scheduler.step()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.per_batch:
+            return
+        if self.plateau:
+            monitor = self.monitor or ("val_loss" if "val_loss" in logs else "loss")
+            self.scheduler.step(_monitored(logs, monitor, "LRSchedulerCallback"))
+        else:
+            self.scheduler.step()
+
+
+# ---------------------------------------------------------------------- the loops
+
+def _split_batch(batch) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ValueError("fit/evaluate: each batch must be an (inputs, targets) pair, got "
+                     + (f"a sequence of {len(batch)} items" if isinstance(batch, (tuple, list))
+                        else type(batch).__name__))
+
+
+def _to(x, device):
+    return x.to(device) if device is not None and isinstance(x, Tensor) else x
+
+
+def _metric_fns(metrics: Iterable) -> dict[str, Callable]:
+    out = {}
+    for m in metrics:
+        if isinstance(m, str):
+            if m not in METRICS:
+                raise ValueError(f"unknown metric {m!r}; known: {sorted(METRICS)} (or pass a "
+                                 "callable (y_true, y_pred) -> float)")
+            out[m] = METRICS[m]
+        elif callable(m):
+            out[getattr(m, "__name__", type(m).__name__)] = m
+        else:
+            raise TypeError(f"metrics must be names or callables, got {type(m).__name__}")
+    return out
+
+
+def _host(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if isinstance(t, Tensor) else np.asarray(t)
+
+
+def _score(fns: dict[str, Callable], targets: list, outputs: list, prefix: str) -> dict:
+    if not fns or not outputs:
+        return {}
+    y_true, y_pred = np.concatenate(targets), np.concatenate(outputs)
+    return {prefix + name: float(fn(y_true, y_pred)) for name, fn in fns.items()}
+
+
+def _batch_size(x) -> int:
+    return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
+
+
+def _check_loader(loader, who: str) -> None:
+    if not isinstance(loader, Iterable):
+        raise TypeError(f"{who}: expected an iterable of batches (a DataLoader), got "
+                        f"{type(loader).__name__}")
+
+
+def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=None,
+        metrics: Sequence = ("accuracy",), callbacks: Sequence[Callback] = (), scheduler=None,
+        device=None, progress: bool = True) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``; returns a ``History``.
+
+    Each batch: ``loss = loss_fn(model(x), y)``, ``optimizer.zero_grad()``,
+    ``loss.backward()``, ``optimizer.step()``.  After each epoch the history
+    gets the mean training ``loss``, each metric on the training predictions
+    (names from ``jitnet.metrics``: "accuracy", "precision", "recall", "f1";
+    or callables ``(y_true, y_pred_scores) -> float``), ``val_loss`` and
+    ``val_<metric>`` when ``val_loader`` is given, and the ``lr``.
+    ``scheduler`` is stepped per epoch (per batch for OneCycleLR;
+    ReduceLROnPlateau gets ``val_loss``).  ``device`` moves the model and each
+    batch there.  ``progress`` shows a tqdm bar per epoch.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad(), got "
+                        f"{type(optimizer).__name__}")
+    _check_loader(train_loader, "fit")
+    if val_loader is not None:
+        _check_loader(val_loader, "fit")
+    fns = _metric_fns(metrics)
+    if device is not None:
+        model.to(device)
+    callbacks = list(callbacks)
+    if scheduler is not None:
+        callbacks.append(LRSchedulerCallback(scheduler))
+    state = TrainState(model, optimizer, epochs)
+    for cb in callbacks:
+        cb.set_state(state)
+        cb.on_train_begin({})
+    history = History()
+    tqdm = _tqdm() if progress else None
+    for epoch in range(1, epochs + 1):
+        state.epoch = epoch
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, {})
+        model.train()
+        total, count, targets, outputs = 0.0, 0, [], []
+        bar = tqdm(train_loader, desc=f"Epoch {epoch}/{epochs}", unit="batch", leave=True,
+                   file=sys.stdout, dynamic_ncols=True) if tqdm else None
+        for i, batch in enumerate(bar if bar is not None else train_loader):
+            x, y = _split_batch(batch)
+            x, y = _to(x, device), _to(y, device)
+            out = model(x)
+            loss = loss_fn(out, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            value, n = float(loss.item()), _batch_size(x)
+            total, count = total + value * n, count + n
+            if fns:
+                targets.append(_host(y))
+                outputs.append(_host(out))
+            for cb in callbacks:
+                cb.on_batch_end(i, {"loss": value})
+            if bar is not None and (i % 10 == 0):
+                bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+        if count == 0:
+            raise ValueError("fit: train_loader produced no batches")
+        logs = {"loss": total / count, **_score(fns, targets, outputs, "")}
+        if val_loader is not None:
+            val = evaluate(model, val_loader, loss_fn, metrics, device=device)
+            logs.update({"val_" + k: v for k, v in val.items()})
+        logs["lr"] = float(optimizer.param_groups[0]["lr"]) \
+            if hasattr(optimizer, "param_groups") else math.nan
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
+            bar.close()
+        history.append(epoch, logs)
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if state.stop_training:
+            break
+    final = {k: v[-1] for k, v in history.items()}
+    for cb in callbacks:
+        cb.on_train_end(final)
+    return history
+
+
+def evaluate(model, loader, loss_fn=None, metrics: Sequence = ("accuracy",),
+             device=None) -> dict[str, float]:
+    """Mean ``loss`` (when ``loss_fn`` is given) and each metric over ``loader``, with the
+    model in eval mode and no graph recorded; the model's previous mode is restored."""
+    _check_loader(loader, "evaluate")
+    fns = _metric_fns(metrics)
+    was_training = model.training
+    model.eval()
+    total, count, targets, outputs = 0.0, 0, [], []
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _split_batch(batch)
+                x, y = _to(x, device), _to(y, device)
+                out = model(x)
+                n = _batch_size(x)
+                if loss_fn is not None:
+                    total += float(loss_fn(out, y).item()) * n
+                count += n
+                if fns:
+                    targets.append(_host(y))
+                    outputs.append(_host(out))
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: loader produced no batches")
+    logs = {"loss": total / count} if loss_fn is not None else {}
+    logs.update(_score(fns, targets, outputs, ""))
+    return logs
+
+
+def predict(model, data, device=None, batch_size: int = 256) -> Tensor:
+    """The model's outputs for every sample, concatenated along dim 0, computed in eval mode
+    without a graph.  ``data`` is a Tensor (cut into ``batch_size`` chunks) or an iterable of
+    batches (a batch that is a tuple/list contributes its first element, the inputs)."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            if isinstance(data, Tensor):
+                if data.ndim == 0:
+                    raise ValueError("predict: expected a batch of inputs, got a 0-d tensor")
+                for start in range(0, data.shape[0], batch_size):
+                    outs.append(model(_to(data[start:start + batch_size], device)))
+            else:
+                _check_loader(data, "predict")
+                for batch in data:
+                    x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                    outs.append(model(_to(x, device)))
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise ValueError("predict: no inputs")
+    return outs[0] if len(outs) == 1 else cat(outs, 0)
+
+
+def _tqdm():
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - depends on the environment
+        warnings.warn("fit: tqdm is not installed; training without a progress bar",
+                      stacklevel=3)
+        return None
+    return tqdm
+
