@@ -11,7 +11,9 @@ Imported on first use of a CUDA device (``kernels.table``), so ``import
 jitnet`` never imports ``numba.cuda``.
 """
 from .array import (
+    argsort,
     astype,
+    binary_,
     broadcast_to,
     concat,
     contiguous,
@@ -31,9 +33,17 @@ from .array import (
     to_host,
     view,
 )
+from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm
+from .dropout import bernoulli_mask, mask_scale
 from .elementwise import binary, unary, unary_bwd, where
+from .loss import class_loss_bwd, class_loss_fwd, pointwise_loss_bwd, pointwise_loss_fwd
 from .matmul import bmm
+from .norm import batch_norm_bwd, batch_norm_fwd
+from .optim import optim_step
+from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce
+from .scan import cumsum
+from .softmax import softmax_bwd, softmax_fwd
 
 name = "cuda"
 

@@ -290,3 +290,92 @@ def put_along(x, idx, src, axis: int) -> None:
         sval, from_scalar = A.typed_scalar(0, s.dtype), False
     launch(_put_along_kernel, n, A.flat(x), A.flat(idx), s, sval, from_scalar, n,
            *_along_args(tuple(x.shape), idx, tuple(idx.shape), axis))
+
+
+# ---------------------------------------------------------------- sorting and in-place
+
+@cuda.jit(device=True)
+def _before(a, b, descending):
+    """Does key a sort strictly before key b?  NaN is the largest (first when descending)."""
+    if descending:
+        return a > b or (a != a and b == b)
+    return a < b or (b != b and a == a)
+
+
+@cuda.jit
+def _iota_kernel(idx, n, total):
+    for e in range(cuda.grid(1), total, cuda.gridsize(1)):
+        idx[e] = e % n
+
+
+@cuda.jit
+def _merge_kernel(x, src, dst, n, width, descending, total):
+    """One pass of a stable bottom-up merge sort of every row of x (rows of n keys).
+
+    src holds each row's indices sorted within runs of ``width``; thread e takes
+    element e, finds by binary search how many keys of the neighbouring run go
+    before it (strictly before, for a left-run key: the left run wins ties, so
+    the sort is stable), and writes its index to its place in the merged run.
+    """
+    for e in range(cuda.grid(1), total, cuda.gridsize(1)):
+        base = (e // n) * n
+        j = e - base
+        start = (j // (2 * width)) * 2 * width
+        mid = min(start + width, n)
+        end = min(start + 2 * width, n)
+        key = x[base + src[e]]
+        if j < mid:
+            lo = mid
+            hi = end
+            while lo < hi:
+                m = (lo + hi) // 2
+                if _before(x[base + src[base + m]], key, descending):
+                    lo = m + 1
+                else:
+                    hi = m
+            dst[base + j + lo - mid] = src[e]
+        else:
+            lo = start
+            hi = mid
+            while lo < hi:
+                m = (lo + hi) // 2
+                if not _before(key, x[base + src[base + m]], descending):
+                    lo = m + 1
+                else:
+                    hi = m
+            dst[base + j - mid + lo] = src[e]
+
+
+def argsort(x, axis: int, descending: bool = False):
+    """int64 indices that stably sort x along ``axis`` (NaN last, first when descending).
+
+    A bottom-up merge sort: log2(n) passes of ``_merge_kernel`` over all rows at once.
+    """
+    shape = tuple(x.shape)
+    last = len(shape) - 1
+    order = [d for d in range(len(shape)) if d != axis] + [axis]
+    xr = x if axis == last else permute(x, order)
+    n = shape[axis]
+    total = x.size
+    src = A.empty((total,), np.int64)
+    launch(_iota_kernel, total, src, max(n, 1), total)
+    dst = A.empty((total,), np.int64)
+    xf = A.flat(A.numeric(xr))
+    width = 1
+    while width < n:
+        launch(_merge_kernel, total, xf, src, dst, n, width, bool(descending), total)
+        src, dst = dst, src
+        width *= 2
+    idx = A.reshape(src, tuple(xr.shape))
+    if axis == last:
+        return idx
+    inverse = [order.index(d) for d in range(len(shape))]
+    return permute(idx, inverse)
+
+
+def binary_(name: str, out, other):
+    """``out <name>= other`` in place; other (array or number) broadcasts to out; returns out."""
+    from .elementwise import binary_into
+
+    binary_into(name, out, other)
+    return out

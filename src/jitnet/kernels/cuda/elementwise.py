@@ -14,7 +14,7 @@ A Python scalar operand is passed by value, converted to the dtype NumPy
 would compute in (``float32 tensor * 0.5`` computes in float32).
 
 Differences from the CPU kernels, for the simulator's sake (it runs this
-code as Python on NumPy scalars): ``_exp`` returns inf past float64's range
+code as Python on NumPy scalars): ``safe_exp`` returns inf past float64's range
 where Python's ``math.exp`` raises, and ``sign`` is an if-chain, not a
 difference of bools.
 """
@@ -73,7 +73,7 @@ _EXP_MAX = 709.78  # exp overflows float64 just above this
 
 
 @cuda.jit(device=True)
-def _exp(x):
+def safe_exp(x):
     """math.exp, inf past float64's range (as on the GPU; the simulator's math.exp raises)."""
     if x > _EXP_MAX:
         return math.inf
@@ -96,13 +96,13 @@ def unary_scalar(op, x, p0, p1):
         return x if x > 0 else x * 0
     if op == SIGMOID:  # two branches so exp never overflows
         if x >= 0:
-            return 1.0 / (1.0 + _exp(-x))
-        e = _exp(x)
+            return 1.0 / (1.0 + safe_exp(-x))
+        e = safe_exp(x)
         return e / (1.0 + e)
     if op == TANH:
         return math.tanh(x)
     if op == EXP:
-        return _exp(x)
+        return safe_exp(x)
     if op == LOG:
         return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
     if op == SQRT:
@@ -163,7 +163,7 @@ def unary_grad_scalar(op, x, y, g, p0, p1):
         return g if x > 0 else g * p0
     if op == GELU:  # d/dx x*Phi(x) = Phi(x) + x*phi(x)
         cdf = 0.5 * (1.0 + math.erf(x * _INV_SQRT2))
-        return g * (cdf + x * _INV_SQRT_2PI * _exp(-0.5 * x * x))
+        return g * (cdf + x * _INV_SQRT_2PI * safe_exp(-0.5 * x * x))
     if op == POW:
         return g * p0 * x ** (p0 - 1.0) if p0 != 0.0 else g * 0
     if op == CLAMP:  # PyTorch passes the gradient where min <= x <= max
@@ -352,6 +352,21 @@ def binary(name: str, a, b, dtype=None):
     launch(_binary_kernel, out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
            A.pad(shape, 1), A.pad(sa), A.pad(sb), len(shape))
     return out
+
+
+def binary_into(name: str, out, other) -> None:
+    """out = out <name> other in place (other broadcasts to out; the store casts to out's dtype).
+
+    Each thread reads out[i] before writing it, so reading and writing one array is safe.
+    """
+    op = BINARY_NAMES[name]
+    comp = _compute_dtype(out, other)
+    out_shape = tuple(out.shape)
+    a_, av, a_arr, sa = _operand(out, comp, out_shape)
+    b_, bv, b_arr, sb = _operand(other, comp, out_shape)
+    shape, sa, sb = A.collapse(out_shape, sa, sb)
+    launch(_binary_kernel, out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
+           A.pad(shape, 1), A.pad(sa), A.pad(sb), len(shape))
 
 
 def where(cond, a, b):

@@ -1,0 +1,177 @@
+"""Convolution CUDA kernels: im2col / col2im, and the two reorders around the GEMM.
+
+The same layout as ``kernels/cpu/conv.py`` (read its docstring): ``cols`` is a
+C-contiguous (C*kh*kw, N*oh*ow) matrix, one row per (channel, tap), one
+column per output pixel of the whole batch, so the forward pass and both
+gradients are one ``bmm`` each.  Here every kernel runs one thread per
+element it writes (grid-stride loop):
+
+- ``im2col``: one thread per cols entry; consecutive threads write
+  consecutive output pixels of one tap row (coalesced stores).
+- ``col2im``: one thread per *input* pixel, which gathers the kh*kw column
+  entries that read it (a gather, not a scatter: no atomics, deterministic).
+- ``gemm_to_nchw`` / ``nchw_to_gemm``: index permutations, the bias added on
+  the way; the bias gradient is a per-channel ``reduce``.
+"""
+from __future__ import annotations
+
+from numba import cuda
+
+from ..opcodes import SUM
+from . import _arrays as A
+from ._launch import launch
+from .reduce import reduce
+
+
+@cuda.jit
+def _im2col_kernel(x, cols, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, total):
+    """x: flat NCHW; cols: flat (C*kh*kw, N*oh*ow).  Thread per cols element."""
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    length = oh * ow
+    ncols = n_img * length
+    for e in range(start, total, step):
+        row = e // ncols
+        col = e - row * ncols
+        c = row // (kh * kw)
+        r = row - c * (kh * kw)
+        ki = r // kw
+        kj = r - ki * kw
+        n = col // length
+        p = col - n * length
+        i = p // ow
+        j = p - i * ow
+        ih = i * sh - ph + ki * dh
+        iw = j * sw - pw + kj * dw
+        if ih >= 0 and ih < h and iw >= 0 and iw < w:
+            cols[e] = x[((n * c_in + c) * h + ih) * w + iw]
+        else:
+            cols[e] = 0
+
+
+def im2col(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
+           oh: int, ow: int):
+    """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow); 0 where a tap falls in the padding."""
+    n, c, h, w = x.shape
+    cols = A.empty((c * kh * kw, n * oh * ow), x.dtype)
+    launch(_im2col_kernel, cols.size, A.flat(x), A.flat(cols), n, c, h, w, kh, kw, sh, sw, ph,
+           pw, dh, dw, oh, ow, cols.size)
+    return cols
+
+
+@cuda.jit
+def _col2im_kernel(cols, dx, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, total):
+    """dx[n, c, ih, iw] = sum of the cols entries of every tap whose window reads that pixel.
+
+    Tap (ki, kj) reads (ih, iw) from output pixel (i, j) with i*sh = ih + ph - ki*dh
+    (and the same along w): only taps where that division is exact and in range count.
+    """
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    length = oh * ow
+    ncols = n_img * length
+    for e in range(start, total, step):
+        iw = e % w
+        t = e // w
+        ih = t % h
+        t //= h
+        c = t % c_in
+        n = t // c_in
+        acc = cols[0] * 0
+        for ki in range(kh):
+            hi = ih + ph - ki * dh
+            if hi < 0 or hi % sh != 0:
+                continue
+            i = hi // sh
+            if i >= oh:
+                continue
+            for kj in range(kw):
+                wi = iw + pw - kj * dw
+                if wi < 0 or wi % sw != 0:
+                    continue
+                j = wi // sw
+                if j >= ow:
+                    continue
+                acc += cols[((c * kh + ki) * kw + kj) * ncols + n * length + i * ow + j]
+        dx[e] = acc
+
+
+def col2im(cols, n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int, ph: int,
+           pw: int, dh: int, dw: int, oh: int, ow: int):
+    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
+
+    The adjoint of ``im2col`` (the input gradient of a convolution); ``cols`` is only read.
+    """
+    dx = A.empty((n, c, h, w), cols.dtype)
+    launch(_col2im_kernel, dx.size, A.flat(cols), A.flat(dx), n, c, h, w, kh, kw, sh, sw, ph,
+           pw, dh, dw, oh, ow, dx.size)
+    return dx
+
+
+@cuda.jit
+def _to_nchw_kernel(y, out, bias, has_bias, n_img, o_ch, length, total):
+    """out[n, o, l] = y[o, n*L + l] (+ bias[o]); flat arrays, thread per output element."""
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for e in range(start, total, step):
+        t = e // length
+        ell = e - t * length
+        o = t % o_ch
+        n = t // o_ch
+        v = y[o * n_img * length + n * length + ell]
+        if has_bias:
+            out[e] = v + bias[o]
+        else:
+            out[e] = v
+
+
+def gemm_to_nchw(y, n: int, bias):
+    """(O, N*L) GEMM output -> new (N, O, L) array, adding ``bias[o]`` (if given) on the way."""
+    o = y.shape[0]
+    length = y.shape[1] // n
+    out = A.empty((n, o, length), y.dtype)
+    b, has_bias = A.opt(bias, y.dtype)
+    launch(_to_nchw_kernel, out.size, A.flat(y), A.flat(out), A.flat(b), has_bias, n, o, length,
+           out.size)
+    return out
+
+
+@cuda.jit
+def _to_gemm_kernel(g, out, n_img, o_ch, length, total):
+    """out[o, n*L + l] = g[n, o, l]; flat arrays, thread per output element."""
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    ncols = n_img * length
+    for e in range(start, total, step):
+        o = e // ncols
+        col = e - o * ncols
+        n = col // length
+        ell = col - n * length
+        out[e] = g[(n * o_ch + o) * length + ell]
+
+
+def nchw_to_gemm(g):
+    """(N, O, L) gradient -> ((O, N*L) copy for the GEMMs, per-channel sums (O,) = bias grad)."""
+    n, o, length = g.shape
+    out = A.empty((o, n * length), g.dtype)
+    launch(_to_gemm_kernel, out.size, A.flat(g), A.flat(out), n, o, length, out.size)
+    return out, reduce(SUM, g, (0, 2), False)
+
+
+@cuda.jit
+def _bias_add_kernel(y, bias, f, total):
+    """y[r, j] += bias[j] in place; thread per element."""
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for e in range(start, total, step):
+        y[e] += bias[e % f]
+
+
+def bias_add(y, bias):
+    """Add ``bias`` (F,) to every row of the C-contiguous (R, F) array ``y`` IN PLACE; returns y."""
+    if bias.dtype != y.dtype:
+        from .array import astype
+
+        bias = astype(bias, y.dtype)
+    launch(_bias_add_kernel, y.size, A.flat(y), A.flat(bias), y.shape[1], y.size)
+    return y

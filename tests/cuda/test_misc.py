@@ -1,0 +1,61 @@
+"""CUDA optimizers, scans, sorting, gather/scatter and in-place ops against the CPU."""
+import numpy as np
+import pytest
+from twins import check, rand
+
+import jitnet as jn
+import jitnet.nn as nn
+
+OPTIMIZERS = {
+    "sgd": lambda ps: jn.optim.SGD(ps, lr=0.1),
+    "sgd_momentum": lambda ps: jn.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                            weight_decay=0.01),
+    "adam": lambda ps: jn.optim.Adam(ps, lr=0.01, amsgrad=True),
+    "adamw": lambda ps: jn.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    "rmsprop": lambda ps: jn.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+    "adagrad": lambda ps: jn.optim.Adagrad(ps, lr=0.1),
+    "adadelta": lambda ps: jn.optim.Adadelta(ps, lr=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_steps_match(name):
+    def fn(w):
+        p = nn.Parameter(w.detach().clone())
+        opt = OPTIMIZERS[name]([p])
+        for _ in range(2):
+            opt.zero_grad()
+            ((p * p * p).sum()).backward()
+            opt.step()
+        return p.detach()
+    check(fn, rand(3, 4, seed=1), grad=False, rtol=1e-5, atol=1e-6)
+
+
+def test_cumsum_sort_topk():
+    x = rand(3, 5, seed=2)
+    x[1, 2] = x[1, 4]
+    check(lambda t: (t.cumsum(1), t.cumsum(0), jn.cumsum(t.long(), 1)), x)
+    check(lambda t: (jn.sort(t, 1).values, jn.sort(t, 0, descending=True).values,
+                     jn.topk(t, 2).values), x)
+    check(lambda t: (jn.sort(t, 1).indices, jn.argsort(t, 0, descending=True)), x, grad=False)
+    y = np.array([3.0, np.nan, 1.0, 3.0, -1.0, np.nan, 2.0], dtype=np.float32)
+    check(lambda t: (jn.argsort(t), jn.argsort(t, descending=True)), y, grad=False)
+
+
+def test_gather_scatter_and_inplace_ops():
+    x = rand(3, 4, seed=3)
+    idx = np.array([[0, 3], [1, 1], [2, 0]])
+
+    def fn(t):
+        i = jn.tensor(idx, device=t.device)
+        return (jn.gather(t, 1, i), t.scatter(1, i, t[:, :2] * 2),
+                t.scatter_add(1, i, t[:, :2]))
+    check(fn, x)
+
+    def inplace(t):
+        u = t.detach().clone()
+        u.add_(1.5).mul_(t.detach()).sub_(t.detach()[0]).div_(2)
+        u.clamp_(-0.5, 0.5)
+        u.masked_fill_(u > 0.4, 9.0)
+        return u
+    check(inplace, x, grad=False)
