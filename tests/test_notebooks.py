@@ -68,6 +68,12 @@ def report_runtimes(request):
         reporter.write_line(text)
 
 
+def test_notebooks_exist():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names == ["01_tensors", "02_autograd", "03_kernels", "04_train_mlp",
+                     "05_train_cnn", "06_benchmark"]
+
+
 def test_notebooks_match_sources_and_have_no_outputs():
     build = runpy.run_path(str(NOTEBOOK_DIR / "_build.py"))
     targets = build["targets"]()
