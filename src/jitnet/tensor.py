@@ -63,7 +63,8 @@ class Tensor:
 
     @property
     def dtype(self) -> _dt.DType:
-        return _dt.to_dtype(self._data.dtype)
+        d = self._data.dtype
+        return _dt._BY_NP.get(d) or _dt.to_dtype(d)  # one dict hit on this per-op path
 
     @property
     def ndim(self) -> int:
@@ -530,7 +531,9 @@ class Tensor:
         return _shape.clone(self)
 
     def is_contiguous(self) -> bool:
-        return bool(getattr(self._data, "flags", None) is None or self._data.flags.c_contiguous)
+        # flags["C_CONTIGUOUS"]: NumPy's flags object and a CUDA device array's dict both take it
+        return bool(getattr(self._data, "flags", None) is None or
+                    self._data.flags["C_CONTIGUOUS"])
 
     # ---------------------------------------------------------------- more op methods
     # index, scan, split/repeat and logic ops (ops/index.py, scan.py, split.py,
