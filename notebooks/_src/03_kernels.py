@@ -24,6 +24,7 @@ os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # before numba (and so jitnet) is firs
 
 # %%
 import inspect
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,14 +90,22 @@ print(inspect.getsource(elementwise.unary))
 # Here is its start, down to the relu line:
 
 # %%
-src = inspect.getsource(elementwise.unary_scalar)
-print(src[: src.index("if op == SIGMOID")])
+def show_until(fn, marker, extra=1):
+    """Print fn's source up to the first line containing `marker`, plus `extra` lines."""
+    lines = inspect.getsource(fn).splitlines()
+    end = next(i for i, line in enumerate(lines) if marker in line)
+    print("\n".join(lines[: end + 1 + extra]))
+
+
+show_until(elementwise.unary_scalar, "op == RELU")
 
 # %% [markdown]
-# The loops are twins: `_map_serial` uses `range`, `_map_parallel` uses Numba's
-# `prange`, which splits the iterations across threads. (They branch on a few
-# cheap op codes so that each of those gets its own loop with the op code known
-# at compile time, which lets the compiler emit SIMD instructions.)
+# The loops are twins: `_map_serial` runs a plain loop over the elements;
+# `_map_parallel` uses Numba's `prange`, which hands the iterations (here,
+# chunks of the array) out to threads. Note the test for `RELU`: with the op
+# code known at compile time, the compiler can turn relu's loop into SIMD
+# instructions (the comment above these kernels in `elementwise.py` tells the
+# story, with numbers).
 
 # %%
 print(inspect.getsource(elementwise._map_serial))
@@ -229,8 +238,7 @@ fig.tight_layout()
 from jitnet.kernels.cuda import conv as cuda_conv
 from jitnet.kernels.cuda import elementwise as cuda_elementwise
 
-src = inspect.getsource(cuda_elementwise.unary_scalar)
-print(src[: src.index("if op == SIGMOID")])
+show_until(cuda_elementwise.unary_scalar, "op == RELU")
 
 # %% [markdown]
 # What changes is the loop. A GPU runs thousands of threads at once, so the
@@ -388,6 +396,7 @@ for label in ("process 1, empty cache", "process 2, warm cache "):
           f" | second relu {out[2]} ms")
 written = sorted(p.name for p in private_cache.rglob("elementwise.*.nb*"))
 print("files written by process 1:", written)
+shutil.rmtree(private_cache)
 
 # %% [markdown]
 # Compiling the relu kernel takes seconds (the kernel holds the formulas of

@@ -20,7 +20,7 @@ import numpy as np
 
 import jitnet as jn
 from jitnet import nn
-from jitnet.data import DataLoader, TensorDataset, datasets
+from jitnet.data import DataLoader, datasets
 
 jn.manual_seed(0)  # weights, shuffling: the same run every time
 print("jitnet", jn.__version__)

@@ -15,6 +15,7 @@
 
 # %%
 import os
+import shutil
 import tempfile
 
 import matplotlib.pyplot as plt
@@ -283,3 +284,4 @@ same = jn.predict(restored, x_test)
 orig = jn.predict(model, x_test)
 print("identical outputs after reload:", jn.equal(same, orig))
 assert jn.equal(same, orig)
+shutil.rmtree(folder)  # tidy up the example checkpoint

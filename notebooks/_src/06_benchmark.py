@@ -21,7 +21,9 @@
 # something else was using the cores at that moment: run the cell again.
 
 # %%
+import ast
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,6 @@ import numba
 import numpy as np
 
 import jitnet as jn
-from jitnet import nn
 
 try:
     import torch
@@ -272,8 +273,8 @@ bench_dir = root / "bench"
 have_suite = (bench_dir / "report.py").exists()
 if have_suite:
     for f in sorted(bench_dir.glob("bench_*.py")):
-        doc = f.read_text().split('"""')[1].strip().splitlines()[0]
-        print(f"{f.name:20s} {doc}")
+        doc = ast.get_docstring(ast.parse(f.read_text())) or ""
+        print(f"{f.name:20s} {doc.splitlines()[0] if doc else ''}")
 else:
     print("bench/ not found: run this notebook from the repository's notebooks/ folder")
 
@@ -294,3 +295,4 @@ if have_suite:
                             str(out_dir / "tiny.json")], cwd=root, capture_output=True,
                            text=True, check=True)
     print(table.stdout)
+    shutil.rmtree(out_dir)
