@@ -87,6 +87,7 @@ def test_notebooks_match_sources_and_have_no_outputs():
                 assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, kernel_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
