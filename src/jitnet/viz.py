@@ -249,7 +249,8 @@ def _draw_graphviz(root: int, nodes: dict[int, _Node]):
                            node_attr={"shape": "box", "style": "filled,rounded",
                                       "fontname": "monospace", "fontsize": "10"})
     for key, node in nodes.items():
-        dot.node(str(key), _box_label(node), fillcolor=_COLORS[node.kind],
+        # DOT's own line-break escape: a raw newline inside a label is not portable
+        dot.node(str(key), _box_label(node).replace("\n", "\\n"), fillcolor=_COLORS[node.kind],
                  penwidth="2" if key == root else "1")
     for key, node in nodes.items():
         for c in node.inputs:
