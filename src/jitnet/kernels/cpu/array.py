@@ -41,7 +41,7 @@ def contiguous(x: np.ndarray) -> np.ndarray:
 
 
 def reshape(x: np.ndarray, shape) -> np.ndarray:
-    return np.reshape(x, shape)
+    return x.reshape(shape)  # the method: np.reshape adds two Python-level wrappers per call
 
 
 def view(x: np.ndarray, shape):

@@ -13,9 +13,13 @@ the two pools then fight for the cores, and every parallel Numba kernel that
 follows a GEMM runs several times slower (a LeNet step: 55 ms instead of
 8.5 ms).  So jitnet runs SciPy's BLAS single-threaded (``_blas_one_thread``,
 once, on the first product; NumPy's own BLAS is a separate library and is
-left alone) and parallelises products itself on Numba's pool: big products
-are cut into blocks of output rows, one single-threaded GEMM per block
-(``_bmm_rows``), so the one pool does all the work and nothing spins idle.
+left alone) and parallelises products itself on Numba's pool, one
+single-threaded GEMM per task, so the one pool does all the work and nothing
+spins idle.  Big products are cut by output rows (``_bmm_rows``), by output
+columns when there are few rows (``_bmm_cols``), or along the inner dimension
+when the output is small (``_bmm_split_k``): the three GEMM shapes of a
+convolution (forward, input gradient, weight gradient) each get the split
+that keeps both threads busy.
 Integer matrices (no BLAS) use NumPy's matmul.
 """
 from __future__ import annotations
@@ -83,14 +87,77 @@ def _bmm_rows(a, b, out, trans_a, trans_b, blocks):
         r1 = min(m, r0 + step)
         if r0 >= r1:
             continue
-        if trans_a:
-            ab = np.ascontiguousarray(a[i][:, r0:r1].T)
+        # one np.dot per layout combination: a variable holding either a C or an
+        # F array would be typed 'A' (any layout), which np.dot copies first
+        if trans_a and trans_b:
+            np.dot(np.ascontiguousarray(a[i][:, r0:r1].T), b[i].T, out[i, r0:r1])
+        elif trans_a:
+            np.dot(np.ascontiguousarray(a[i][:, r0:r1].T), b[i], out[i, r0:r1])
+        elif trans_b:
+            np.dot(a[i, r0:r1], b[i].T, out[i, r0:r1])
         else:
-            ab = a[i, r0:r1]
-        if trans_b:
-            np.dot(ab, b[i].T, out[i, r0:r1])
+            np.dot(a[i, r0:r1], b[i], out[i, r0:r1])
+
+
+@kernel(parallel=True)
+def _bmm_cols(a, b, out, trans_a, trans_b, block):
+    """``prange`` over (matrix, block of ``block`` output columns): few rows, many columns.
+
+    The shape of a convolution's forward GEMM, W (C_out, taps) @ cols (taps,
+    N*H*W), where row blocks would leave each thread a handful of rows.  The
+    column block of op(b) is contiguous with ``trans_b`` (rows of b) and packed
+    into a contiguous copy otherwise (block x K floats, cache-sized); each
+    task's product goes to a small temporary, then into its columns of out.
+    """
+    nb, m, n = out.shape
+    nblk = (n + block - 1) // block
+    for t in prange(nb * nblk):
+        i = t // nblk
+        c0 = (t % nblk) * block
+        c1 = min(n, c0 + block)
+        if trans_a and trans_b:
+            out[i][:, c0:c1] = np.dot(a[i].T, b[i, c0:c1].T)
+        elif trans_a:
+            out[i][:, c0:c1] = np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1]))
+        elif trans_b:
+            out[i][:, c0:c1] = np.dot(a[i], b[i, c0:c1].T)
         else:
-            np.dot(ab, b[i], out[i, r0:r1])
+            out[i][:, c0:c1] = np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1]))
+
+
+@kernel(parallel=True)
+def _bmm_split_k(a, b, out, trans_a, trans_b, chunks):
+    """Small output, long inner dimension: ``prange`` over (matrix, chunk of K).
+
+    The shape of a convolution's weight gradient, G (C_out, N*H*W) @ cols^T
+    (N*H*W, taps): K is huge, the output tiny, so neither rows nor columns
+    split well.  Each task multiplies one K-chunk into its own partial
+    product (operands packed contiguous where they are strided); the
+    partials are summed at the end.
+    """
+    nb, m, n = out.shape
+    kk = a.shape[1] if trans_a else a.shape[2]
+    step = (kk + chunks - 1) // chunks
+    part = np.zeros((nb * chunks, m, n), dtype=out.dtype)
+    for t in prange(nb * chunks):
+        i = t // chunks
+        k0 = min(kk, (t % chunks) * step)
+        k1 = min(kk, k0 + step)
+        if k0 >= k1:
+            continue
+        if trans_a and trans_b:
+            np.dot(a[i, k0:k1].T, np.ascontiguousarray(b[i][:, k0:k1]).T, part[t])
+        elif trans_a:
+            np.dot(a[i, k0:k1].T, b[i, k0:k1], part[t])
+        elif trans_b:
+            np.dot(np.ascontiguousarray(a[i][:, k0:k1]),
+                   np.ascontiguousarray(b[i][:, k0:k1]).T, part[t])
+        else:
+            np.dot(np.ascontiguousarray(a[i][:, k0:k1]), b[i, k0:k1], part[t])
+    for i in range(nb):
+        out[i] = part[i * chunks]
+        for c in range(1, chunks):
+            out[i] += part[i * chunks + c]
 
 
 def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -111,9 +178,12 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         _blas_one_thread()
     kk = a.shape[1] if trans_a else a.shape[2]
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
-    threads = numba.get_num_threads()
-    if threads > 1 and a.shape[0] * m * n * kk >= PARALLEL_FLOPS and m >= 8 * threads:
-        _bmm_rows(a, b, out, trans_a, trans_b, threads)
-    else:
+    if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:
         _bmm(a, b, out, trans_a, trans_b)
+    elif m >= 64 or m >= 8 * threads and m >= n:  # enough rows for every thread
+        _bmm_rows(a, b, out, trans_a, trans_b, threads)
+    elif n >= 64:  # few rows, many columns; blocks of ~256 KiB of op(b) stay in cache
+        _bmm_cols(a, b, out, trans_a, trans_b, max(64, (65536 // max(kk, 1)) // 64 * 64))
+    else:  # a small output with a long inner dimension
+        _bmm_split_k(a, b, out, trans_a, trans_b, 4 * threads)
     return out
