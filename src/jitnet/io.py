@@ -161,6 +161,16 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _file_mode(path: str) -> int:
+    """The existing checkpoint's permissions, or what a new file gets under the umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Write ``obj`` (tensors, arrays, numbers, strings, None, nested in dicts, lists and
     tuples) to the file ``f`` in the safetensors format, atomically.
@@ -185,6 +195,7 @@ def save(obj: Any, f: str | os.PathLike) -> None:
             _write_all(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:

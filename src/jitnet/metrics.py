@@ -93,12 +93,13 @@ def _prf(y_true, y_pred, average, labels, zero_division, op: str):
                                                       and np.isnan(zero_division)):
         raise ValueError(f"{op}: zero_division must be 0, 1 or nan, got {zero_division!r}")
     t, p = _pair(y_true, y_pred, op)
-    if labels is None:
-        labels = np.union1d(t, p)
-    cm = confusion_matrix(t, p, labels=labels)
-    tp = np.diag(cm).astype(np.float64)
-    pred_pos = cm.sum(axis=0).astype(np.float64)
-    true_pos = cm.sum(axis=1).astype(np.float64)
+    labels = np.union1d(t, p) if labels is None else np.asarray(labels)
+    # per-label counts over all samples: a sample of a label outside ``labels`` still
+    # counts as a false positive / negative of the listed ones (as scikit-learn)
+    is_true, is_pred = t[:, None] == labels[None, :], p[:, None] == labels[None, :]
+    tp = np.sum(is_true & is_pred, axis=0).astype(np.float64)
+    pred_pos = is_pred.sum(axis=0).astype(np.float64)
+    true_pos = is_true.sum(axis=0).astype(np.float64)
     return tp, pred_pos, true_pos, average, float(zero_division)
 
 

@@ -307,7 +307,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
     gets the mean training ``loss``, each metric on the training predictions
     (names from ``jitnet.metrics``: "accuracy", "precision", "recall", "f1";
     or callables ``(y_true, y_pred_scores) -> float``), ``val_loss`` and
-    ``val_<metric>`` when ``val_loader`` is given, and the ``lr``.
+    ``val_<metric>`` when ``val_loader`` is given, and the ``lr`` the epoch trained with.
     ``scheduler`` is stepped per epoch (per batch for OneCycleLR;
     ReduceLROnPlateau gets ``val_loss``).  ``device`` moves the model and each
     batch there.  ``progress`` shows a tqdm bar per epoch.
