@@ -142,7 +142,8 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
-                if grad.device != p.device or tuple(grad.shape) != tuple(p.shape):
+                if grad._data.shape != p._data.shape or (grad.device is not p.device
+                                                         and grad.device != p.device):
                     raise RuntimeError(f"{type(self).__name__}.step: gradient of shape "
                                        f"{tuple(grad.shape)} on {grad.device} does not match "
                                        f"parameter of shape {tuple(p.shape)} on {p.device}")

@@ -215,6 +215,19 @@ def _required_states(op: int, hyper) -> tuple[bool, bool, bool]:
 _EMPTY: dict = {}
 
 
+def _flat_state(s, needed: bool, slot: int, op: int, param: np.ndarray, dummy: np.ndarray):
+    """State slot ``slot`` as a flat view, checked; an empty placeholder when unused."""
+    if s is None:
+        if needed:
+            raise ValueError(f"optim_step: op {op} needs state s{slot}, got None")
+        return dummy
+    if s.size != param.size or s.dtype != param.dtype or not s.flags.c_contiguous:
+        raise ValueError(f"optim_step: state s{slot} ({s.shape}, {s.dtype}) must be a "
+                         f"C-contiguous array of param's size {param.size} and dtype "
+                         f"{param.dtype}")
+    return s.reshape(-1)
+
+
 def optim_step(op: int, param: np.ndarray, grad: np.ndarray, s0: np.ndarray | None,
                s1: np.ndarray | None, s2: np.ndarray | None, hyper: tuple) -> None:
     """Apply optimizer ``op``'s update to ``param`` and its states, in place.
@@ -233,26 +246,18 @@ def optim_step(op: int, param: np.ndarray, grad: np.ndarray, s0: np.ndarray | No
                          f"{param.shape} {param.dtype}")
     if len(hyper) != N_HYPER:
         raise ValueError(f"optim_step: expected {N_HYPER} hyper-parameters, got {len(hyper)}")
+    h = tuple(map(float, hyper))
     dummy = _EMPTY.get(param.dtype)
     if dummy is None:
         dummy = _EMPTY[param.dtype] = np.empty(0, dtype=param.dtype)
-    states = []
-    for slot, (s, needed) in enumerate(zip((s0, s1, s2), _required_states(op, hyper))):
-        if s is None:
-            if needed:
-                raise ValueError(f"optim_step: op {op} needs state s{slot}, got None")
-            states.append(dummy)
-            continue
-        if s.size != param.size or s.dtype != param.dtype or not s.flags.c_contiguous:
-            raise ValueError(f"optim_step: state s{slot} ({s.shape}, {s.dtype}) must be a "
-                             f"C-contiguous array of param's size {param.size} and dtype "
-                             f"{param.dtype}")
-        states.append(s.reshape(-1))
+    need0, need1, need2 = _required_states(op, h)
+    f0 = _flat_state(s0, need0, 0, op, param, dummy)
+    f1 = _flat_state(s1, need1, 1, op, param, dummy)
+    f2 = _flat_state(s2, need2, 2, op, param, dummy)
     g = grad.reshape(-1) if grad.flags.c_contiguous else np.ascontiguousarray(grad).reshape(-1)
-    h = tuple([float(v) for v in hyper])
     if op == OPT_ADAMW:  # one loop for both: decoupled decay is the run-time flag h9
         op, h = OPT_ADAM, h[:9] + (1.0,)
     elif op == OPT_SGD:  # the buffer's momentum and dampening (h7, h8): 0 on its first step
         h = h[:7] + ((0.0, 0.0) if h[5] != 0.0 else (h[2], h[3])) + (0.0,)
     run = _step_parallel if param.size >= PARALLEL_MIN else _step_serial
-    run(op, _variant(op, h), param.reshape(-1), g, states[0], states[1], states[2], h)
+    run(op, _variant(op, h), param.reshape(-1), g, f0, f1, f2, h)
