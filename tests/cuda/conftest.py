@@ -37,6 +37,9 @@ def pytest_collection_modifyitems(config, items):
         reason="CUDA is not available (set NUMBA_ENABLE_CUDASIM=1 for the simulator)")
     for it in ours:
         it.add_marker(pytest.mark.cuda)
+        # the simulator runs the dropout hash on NumPy uint64 scalars, which warn when they wrap
+        it.add_marker(pytest.mark.filterwarnings(
+            "ignore:overflow encountered in scalar:RuntimeWarning"))
         if skip is not None:
             it.add_marker(skip)
 

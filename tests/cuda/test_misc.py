@@ -59,3 +59,18 @@ def test_gather_scatter_and_inplace_ops():
         u.masked_fill_(u > 0.4, 9.0)
         return u
     check(inplace, x, grad=False)
+
+
+def test_logic_matrix_repeat_split_tour():
+    x = rand(3, 4, seed=4)
+    x[0, 1] = np.nan
+    check(lambda t: (jn.isnan(t), jn.isfinite(t), jn.isinf(t / 0.0), jn.any(t > 1),
+                     jn.all(t > -5, 1), jn.count_nonzero(t > 0), jn.logical_not(t > 0),
+                     jn.isclose(t, t * 1.0000001), jn.masked_select(t, t > 0)), x, grad=False)
+    y = rand(3, 4, seed=5)
+    check(lambda t: (jn.tril(t), jn.triu(t, 1), jn.outer(t[0], t[1]), jn.mv(t, t[0]),
+                     jn.dot(t[0], t[1]), jn.flip(t, (0, 1)), t.repeat(2, 1), jn.tile(t, (1, 2)),
+                     jn.repeat_interleave(t, 2, dim=0), jn.index_select(t, 1, jn.tensor(
+                         [3, 0], device=t.device)), jn.masked_fill(t, t > 0, -1.0)), y)
+    check(lambda t: (*jn.split(t, [1, 3], 1), *jn.chunk(t, 2, 0), *jn.unbind(t, 1),
+                     jn.narrow(t, 1, 1, 2)), y)

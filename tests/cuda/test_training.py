@@ -137,3 +137,29 @@ def test_without_cuda_the_error_says_how_to_get_it():
     assert first == "False"
     assert "CUDA is not available" in message and "pip install" in message
     assert "NUMBA_ENABLE_CUDASIM=1" in message
+
+
+def test_batchnorm_dropout_embedding_rnn_and_clipping_modules():
+    jn.manual_seed(1)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                        nn.Dropout2d(0.3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(3, 2))
+    emb, rnn = nn.Embedding(5, 3), nn.RNN(3, 4, batch_first=True)
+    x_np, tok = rand(2, 2, 4, 4, seed=2), np.array([[1, 4, 0], [2, 2, 3]])
+    out = {}
+    for dev in ("cpu", "cuda"):
+        mods = [copy.deepcopy(m).to(dev) for m in (net, emb, rnn)]
+        params = [p for m in mods for p in m.parameters()]
+        jn.manual_seed(5)  # the same dropout mask on both devices
+        y = mods[0](jn.tensor(x_np, device=dev))
+        seq, h = mods[2](mods[1](jn.tensor(tok, device=dev)))
+        loss = (y * y).sum() + (seq * seq).mean() + h.sum()
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(params, 0.5)
+        mods[0].eval()
+        out[dev] = ([loss.item(), float(norm)] +
+                    [p.grad.cpu().numpy() for p in params] +
+                    [b.cpu().numpy() for b in mods[0].buffers()] +
+                    [mods[0](jn.tensor(x_np, device=dev)).detach().cpu().numpy()])
+    for a, b in zip(out["cuda"], out["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
