@@ -20,6 +20,7 @@ no higher-order gradients (``create_graph`` is not supported).
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 
 import numpy as np
@@ -250,12 +251,17 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     "retain_graph=True if you need to backward a second time."
                 )
             grads = node.fn.backward(node, g)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
+            grads = list(grads) if isinstance(grads, tuple) else [grads]
             k = node.k
-            for inp, needs, gi in zip(node.inputs, node.needs_input_grad, grads):
-                if not needs or gi is None:
+            inputs, needs = node.inputs, node.needs_input_grad
+            for i in range(min(len(inputs), len(grads))):
+                if not needs[i]:
                     continue
+                gi = grads[i]
+                if gi is None:
+                    continue
+                grads[i] = None  # our local ``gi`` is now its only reference, unless shared
+                inp = inputs[i]
                 data = inp._data  # raw shapes and dtypes: no Size objects on this path
                 if gi.shape != data.shape:
                     gi = sum_to_shape(k, gi, data.shape)
@@ -263,7 +269,10 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     gi = k.astype(gi, data.dtype)
                 parent = inp.grad_fn
                 if parent is None:
-                    _accumulate_leaf(inp, gi, k)
+                    # its own statement, so no pending call holds gi yet; small arrays are
+                    # cheaper to copy than to check
+                    owned = gi.size >= 4096 and _sole_owner(gi)
+                    _accumulate_leaf(inp, gi, k, owned)
                 else:
                     prev = pending.get(id(parent))
                     pending[id(parent)] = gi if prev is None else k.binary("add", prev, gi)
@@ -271,11 +280,48 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                 node.free()
 
 
-def _accumulate_leaf(leaf: Tensor, g, k) -> None:
-    # a fresh copy: a backward may hand the same array to several inputs, and
-    # users modify .grad in place (clip_grad_norm_, zero_)
+def _probe(a) -> tuple[int, int]:
+    # the same reference-taking steps as _sole_owner: a parameter, a local for the base
+    b = a.base
+    return sys.getrefcount(a), sys.getrefcount(b)
+
+
+def _calibrate() -> tuple[int, int]:
+    view = np.empty(4).reshape(2, 2)  # held by one local; its base only by the view
+    return _probe(view)
+
+
+# What sys.getrefcount reports inside _sole_owner for an array that its caller
+# holds in one local variable and nothing else holds (and for the base of such
+# a view), as this interpreter counts (3.11: 3 and 3; later versions may
+# borrow some references, so measure instead of assuming).
+_SOLE_REFS, _SOLE_BASE_REFS = _calibrate() if hasattr(sys, "getrefcount") else (-1, -1)
+
+
+def _sole_owner(a) -> bool:
+    """True when nothing but the caller's local variable refers to the NumPy array ``a``
+    and to its memory: no other gradient, saved tensor, seed or view shares it.
+
+    ``a`` owns its memory, or is a full-size view (a reshape) of an array that
+    nothing else refers to (``k.reshape(k.bmm(...))`` in a backward).  Such an
+    array can become ``leaf.grad`` as it is, without the defensive copy
+    (PyTorch's AccumulateGrad "steals" a gradient under the same condition):
+    one copy of every parameter saved per step.
+    """
+    if type(a) is not np.ndarray or sys.getrefcount(a) > _SOLE_REFS:
+        return False
+    b = a.base
+    if b is None:
+        return True
+    return (type(b) is np.ndarray and b.base is None and b.nbytes == a.nbytes
+            and sys.getrefcount(b) <= _SOLE_BASE_REFS)
+
+
+def _accumulate_leaf(leaf: Tensor, g, k, owned: bool = False) -> None:
+    # unless ``owned``, a fresh copy: a backward may hand the same array to
+    # several inputs, and users modify .grad in place (clip_grad_norm_, zero_)
     if leaf.grad is None:
-        leaf.grad = Tensor(k.copy(g), leaf.device)
+        leaf.grad = Tensor(g if owned else k.copy(g), leaf.device)
     else:
         leaf.grad._data = k.binary("add", leaf.grad._data, g)
 
