@@ -167,6 +167,8 @@ def test_to_tensor_and_normalize():
     np.testing.assert_allclose(t.numpy(), img.transpose(2, 0, 1) / 255.0, rtol=1e-6)
     gray = T.ToTensor()(np.full((4, 5), 255, np.uint8))
     assert tuple(gray.shape) == (1, 4, 5) and gray.numpy().max() == 1.0
+    kept = T.ToTensor()(np.full((2, 2), 3.0))  # non-uint8 images keep dtype and scale
+    assert kept.dtype is jn.float64 and kept.numpy().max() == 3.0
     n = T.Normalize([0.5, 0.0, 1.0], [0.5, 2.0, 1.0])(t)
     expect = (img.transpose(2, 0, 1) / 255.0 - np.array([0.5, 0, 1])[:, None, None]) \
         / np.array([0.5, 2, 1])[:, None, None]

@@ -74,8 +74,8 @@ class Compose:
 
 
 class ToTensor:
-    """(H, W, C) or (H, W) image -> float32 Tensor (C, H, W); uint8 values are scaled to
-    [0, 1], other dtypes are kept (as torchvision).  A Tensor input is an error."""
+    """(H, W, C) or (H, W) image -> Tensor (C, H, W): uint8 images become float32 scaled to
+    [0, 1]; other dtypes are kept unscaled (as torchvision).  A Tensor input is an error."""
 
     def __call__(self, pic) -> Tensor:
         if isinstance(pic, Tensor):
@@ -86,9 +86,7 @@ class ToTensor:
         chw = np.ascontiguousarray(arr.transpose(2, 0, 1))
         if chw.dtype == np.uint8:
             return as_tensor((chw.astype(np.float32) / 255.0).astype(np.float32))
-        if chw.dtype == np.bool_:
-            return as_tensor(chw.astype(np.float32))
-        return as_tensor(chw if chw.dtype != np.float64 else chw.astype(np.float32))
+        return as_tensor(chw)
 
     def __repr__(self) -> str:
         return "ToTensor()"

@@ -324,13 +324,14 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by ``factor`` when a metric has not improved for ``patience`` epochs.
 
     Call ``step(metric)`` once per epoch with the monitored value (e.g. the
     validation loss for ``mode='min'``).  ``threshold``/``threshold_mode``
     define "improved"; ``cooldown`` epochs follow each reduction; ``min_lr``
-    bounds the lr; reductions smaller than ``eps`` are skipped.
+    bounds the lr; reductions smaller than ``eps`` are skipped.  (A subclass of
+    ``LRScheduler`` as in PyTorch, but stepped with the metric and with its own state.)
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,

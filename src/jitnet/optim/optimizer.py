@@ -154,9 +154,12 @@ class Optimizer:
                 g = grad._data
                 if g.dtype != p._data.dtype:
                     g = p._k().astype(g, p._data.dtype)
-                kernels.table(p.device).optim_step(
-                    self.op, p._data, g, None if s0 is None else s0._data,
-                    None if s1 is None else s1._data, None if s2 is None else s2._data, hyper)
+                step_kernel = getattr(kernels.table(p.device), "optim_step", None)
+                if step_kernel is None:
+                    raise kernels.missing(f"{type(self).__name__}.step (optim_step)", p.device)
+                step_kernel(self.op, p._data, g, None if s0 is None else s0._data,
+                            None if s1 is None else s1._data, None if s2 is None else s2._data,
+                            hyper)
         return loss
 
     # ------------------------------------------------------------------ state dicts
