@@ -5,7 +5,7 @@ ships it) but no GPU: ``cuda.compile_ptx`` types and compiles each kernel for
 the argument types the simulator run recorded, which catches what the
 simulator cannot (it runs the kernels as plain Python): typing errors,
 unsupported constructs, mismatched shared-memory dtypes.  Prints one line per
-failure and exits 1 if any; exits 3 when NVVM is not installed.
+failure and exits 1 if any; exits 3 when numba-cuda or NVVM is not installed.
 """
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ CC = (7, 0)  # Volta: float64 atomics and everything else the kernels use
 
 
 def main(path: str) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("numba_cuda") is None:  # Numba's deprecated built-in target
+        print("PTX check needs the numba-cuda package (Numba's built-in numba.cuda is not "
+              "checked)")
+        return 3
     from numba import cuda
 
     try:
