@@ -9,7 +9,6 @@ failure and exits 1 if any; exits 3 when numba-cuda or NVVM is not installed.
 """
 from __future__ import annotations
 
-import importlib
 import pickle
 import sys
 

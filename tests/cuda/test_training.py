@@ -163,3 +163,21 @@ def test_batchnorm_dropout_embedding_rnn_and_clipping_modules():
                     [mods[0](jn.tensor(x_np, device=dev)).detach().cpu().numpy()])
     for a, b in zip(out["cuda"], out["cpu"]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_evaluate_predict_on_cuda():
+    from jitnet.data import DataLoader, TensorDataset
+
+    x = jn.tensor(rand(8, 5, seed=3))
+    y = jn.tensor(np.array([0, 1, 2, 0, 1, 2, 0, 1]))
+    jn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 3))
+    opt = jn.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    hist = jn.fit(model, loader, opt, nn.CrossEntropyLoss(), epochs=2, device="cuda",
+                  progress=False)
+    assert all(p.is_cuda for p in model.parameters())
+    assert np.isfinite(hist["loss"]).all()
+    scores = jn.evaluate(model, loader, nn.CrossEntropyLoss(), device="cuda")
+    assert np.isfinite(scores["loss"])
+    assert jn.predict(model, x, device="cuda").shape == (8, 3)
