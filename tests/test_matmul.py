@@ -40,12 +40,15 @@ def test_float32_matmul_large(rng):
 
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
-@pytest.mark.parametrize("batch, m", [(1, 131), (3, 64)])
-def test_bmm_kernel_parallel_row_blocks(trans_a, trans_b, batch, m, rng):
-    """Products big enough for the threaded row-block kernel (uneven blocks included)."""
+@pytest.mark.parametrize("batch, m, k, n", [
+    (1, 131, 140, 120), (3, 64, 140, 120),  # row blocks (uneven included)
+    (1, 6, 40, 10000),  # column blocks: a convolution's forward shape
+    (2, 6, 30000, 9),  # split along K: a convolution's weight-gradient shape
+])
+def test_bmm_kernel_parallel_splits(trans_a, trans_b, batch, m, k, n, rng):
+    """Products big enough for the threaded kernels, one case per way of splitting."""
     from jitnet.kernels.cpu import matmul as mk
 
-    k, n = 140, 120
     a = rng.standard_normal((batch, k, m) if trans_a else (batch, m, k)).astype(np.float32)
     b = rng.standard_normal((batch, n, k) if trans_b else (batch, k, n)).astype(np.float32)
     assert batch * m * n * k >= mk.PARALLEL_FLOPS

@@ -180,10 +180,13 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
     if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:
         _bmm(a, b, out, trans_a, trans_b)
+    # Which split: measured on the GEMMs of LeNet-5 and the digits CNN (2 cores).
+    elif kk >= 4 * max(m, n):  # a small output with a long inner dimension
+        chunks = min(4 * threads, max(threads, kk // 4096))  # >= ~4096 terms per chunk
+        _bmm_split_k(a, b, out, trans_a, trans_b, chunks)
     elif m >= 64 or m >= 8 * threads and m >= n:  # enough rows for every thread
         _bmm_rows(a, b, out, trans_a, trans_b, threads)
-    elif n >= 64:  # few rows, many columns; blocks of ~256 KiB of op(b) stay in cache
-        _bmm_cols(a, b, out, trans_a, trans_b, max(64, (65536 // max(kk, 1)) // 64 * 64))
-    else:  # a small output with a long inner dimension
-        _bmm_split_k(a, b, out, trans_a, trans_b, 4 * threads)
+    else:  # few rows, many columns: blocks of op(b) of ~64 KiB, packed while in cache
+        block = min(4096, max(64, (16384 // kk + 63) // 64 * 64))
+        _bmm_cols(a, b, out, trans_a, trans_b, block)
     return out
