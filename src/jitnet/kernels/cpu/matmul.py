@@ -181,8 +181,8 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
     if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:
         _bmm(a, b, out, trans_a, trans_b)
     # Which split: measured on the GEMMs of LeNet-5 and the digits CNN (2 cores).
-    elif kk >= 4 * max(m, n):  # a small output with a long inner dimension
-        chunks = min(4 * threads, max(threads, kk // 4096))  # >= ~4096 terms per chunk
+    elif kk >= 4 * max(m, n) and m < 64:  # a small output with a long inner dimension
+        chunks = min(4 * threads, max(threads, kk // 6144))  # chunks of ~6k terms: in cache
         _bmm_split_k(a, b, out, trans_a, trans_b, chunks)
     elif m >= 64 or m >= 8 * threads and m >= n:  # enough rows for every thread
         _bmm_rows(a, b, out, trans_a, trans_b, threads)
