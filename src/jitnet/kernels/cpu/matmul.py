@@ -184,9 +184,9 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
     elif kk >= 4 * max(m, n) and m < 64:  # a small output with a long inner dimension
         chunks = min(4 * threads, max(threads, kk // 6144))  # chunks of ~6k terms: in cache
         _bmm_split_k(a, b, out, trans_a, trans_b, chunks)
-    elif m >= 64 or m >= 8 * threads and m >= n:  # enough rows for every thread
-        _bmm_rows(a, b, out, trans_a, trans_b, threads)
+    elif (m >= 64 and (n < 4 * m or m >= 128)) or m >= 8 * threads and m >= n:
+        _bmm_rows(a, b, out, trans_a, trans_b, threads)  # enough rows for every thread
     else:  # few rows, many columns: blocks of op(b) of ~64 KiB, packed while in cache
-        block = min(4096, max(64, (16384 // kk + 63) // 64 * 64))
+        block = min(4096, max(128, (16384 // kk + 63) // 64 * 64))
         _bmm_cols(a, b, out, trans_a, trans_b, block)
     return out
