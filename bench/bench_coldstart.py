@@ -13,7 +13,8 @@ warm.  So every run here points ``NUMBA_CACHE_DIR`` at a directory of its own:
 a new empty one per round for the cold case, one filled by an untimed run for
 the warm case.  PyTorch has no JIT cache; it is timed the same way for
 reference.  Each round is one process, timed from just before it is spawned
-until it exits (the child also reports the time to the end of its step, in
+until it exits, which it does right after its step, skipping interpreter
+teardown (the child also reports the time to the end of its step, in
 ``extra_info``).
 
 Run as a script (``python bench/bench_coldstart.py jitnet``) it is that child.
@@ -57,7 +58,8 @@ def _child(lib: str) -> None:
     opt.step()
     opt.zero_grad()
     loss.item()
-    print(f"END {time.time():.6f}")
+    print(f"END {time.time():.6f}", flush=True)
+    os._exit(0)  # the step is done: skip interpreter teardown, which the parent would time
 
 
 def _spawn(lib: str, cache_dir: str) -> float:
