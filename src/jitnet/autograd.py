@@ -131,7 +131,8 @@ class Context:
         self.freed = False
 
     def name(self) -> str:
-        return self.fn.__name__ + "Backward"
+        """``MulBackward``, or the op's own label for shared Functions (``ReluBackward``)."""
+        return self.__dict__.get("label", self.fn.__name__) + "Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

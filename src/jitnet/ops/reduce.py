@@ -27,6 +27,7 @@ class Reduce(Function):
     @staticmethod
     def forward(ctx, x, op, axes, keepdim, out_dtype):
         ctx.shape, ctx.axes, ctx.op = x.shape, axes, op
+        ctx.label = "Mean" if op == oc.MEAN else "Sum"
         if not axes:  # reducing a 0-d tensor or over no dims
             out = ctx.k.copy(x)
             return out if out_dtype is None else ctx.k.astype(out, out_dtype)

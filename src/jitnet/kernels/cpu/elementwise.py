@@ -44,8 +44,8 @@ _INV_SQRT_2PI = 0.3989422804014327
 @kernel(inline="always")
 def unary_scalar(op, x, p0, p1):
     """y = f(x) for op code ``op``; p0/p1 are the op's parameters (slope, exponent, bounds)."""
-    if op == RELU:
-        return x if x > 0 else x * 0
+    if op == RELU:  # NaN passes through; negatives give +0.0 (x * 0 would give -0.0)
+        return x if x > 0 or x != x else 0
     if op == SIGMOID:  # two branches so exp never overflows
         if x >= 0:
             return 1.0 / (1.0 + math.exp(-x))
