@@ -53,4 +53,9 @@ def test_every_launched_kernel_compiles_to_ptx(tmp_path):
                        capture_output=True, text=True, env=env, timeout=900)
     if r.returncode == 3:
         pytest.skip(r.stdout.strip())
+    fails = [ln for ln in r.stdout.splitlines() if ln.startswith("FAIL")]
+    if fails and all("DynamicLibNotFoundError" in ln for ln in fails):
+        # NVVM is present but a CUDA runtime library (NVRTC) is not: a partial
+        # toolkit, not a kernel bug
+        pytest.skip("CUDA toolkit incomplete here: " + fails[0][-120:])
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
