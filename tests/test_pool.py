@@ -156,3 +156,32 @@ def test_pool_bad_rank_and_dtype():
         F.avg_pool2d(jn.zeros(1, 1, 1, 6, 6), 2)
     with pytest.raises(TypeError, match=r"adaptive_avg_pool2d: expected a floating point input"):
         F.adaptive_avg_pool2d(jn.zeros(1, 6, 6, dtype=jn.int64), 2)
+
+
+@pytest.mark.parametrize("shape, kw", [
+    ((2, 2, 1, 1), dict(kernel_size=2, padding=1, dilation=2)),   # issue 19, case 1
+    ((1, 2, 1, 3), dict(kernel_size=(2, 1), stride=1, padding=(1, 0), dilation=(2, 1))),
+])
+def test_max_pool_window_over_padding_only(shape, kw):
+    """A dilated window can miss every input pixel: -inf out, index -1, zero gradient,
+    never a read or write outside the buffers (it once corrupted the heap)."""
+    x = jn.tensor(np.arange(np.prod(shape), dtype=np.float32).reshape(shape) + 3,
+                  requires_grad=True)
+    y, idx = F.max_pool2d(x, return_indices=True, **kw)
+    yv, iv = y.detach().numpy(), idx.numpy()
+    empty = iv < 0
+    assert empty.any()
+    assert np.all(yv[empty] == -np.inf)
+    assert np.all(iv[~empty] < shape[-2] * shape[-1])
+    y.backward(jn.ones_like(y))
+    g = x.grad.numpy()
+    assert np.isfinite(g).all() and g.sum() == (~empty).sum()
+
+
+@requires_torch
+def test_max_pool_window_over_padding_only_vs_torch():
+    import torch
+    xn = np.arange(4, dtype=np.float32).reshape(2, 2, 1, 1) + 3
+    y = F.max_pool2d(jn.tensor(xn), 2, padding=1, dilation=2).numpy()
+    yt = torch.nn.functional.max_pool2d(torch.tensor(xn), 2, padding=1, dilation=2).numpy()
+    np.testing.assert_array_equal(y, yt)

@@ -46,6 +46,12 @@ def _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
                 kj0, kj1 = 0, kw
             else:
                 kj0, kj1 = _taps(ws, dw, w, kw)
+            if ki0 >= ki1 or kj0 >= kj1:
+                # a window over padding only (dilation can skip every pixel): -inf, as
+                # PyTorch, and index -1, which the backward skips; never read its taps
+                out[i, j] = -np.inf
+                arg_out[i, j] = -1
+                continue
             ih = hs + ki0 * dh
             iw = ws + kj0 * dw
             best = plane[ih, iw]
@@ -84,8 +90,8 @@ def max_pool2d_fwd(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, p
     """Max over each (dilated) window of NCHW ``x``: returns (out, argmax), both (N, C, oh, ow).
 
     ``argmax`` (int64) is the flat index ``ih*W + iw`` of the winner in its
-    plane.  Padding is implicit -inf; every window must hold an input pixel
-    (the op checks padding <= half the kernel).  Parallel over planes.
+    plane.  Padding is implicit -inf; a window that holds no input pixel (possible
+    with dilation) gives -inf and index -1.  Parallel over planes.
     """
     xp = _planes(x)
     y = np.empty((xp.shape[0], oh, ow), dtype=x.dtype)
@@ -101,7 +107,7 @@ def _max_bwd_task(g, idx, dx, p):
     dx[p, :] = 0
     for r in range(g.shape[1]):
         q = idx[p, r]
-        if q >= 0:  # always true for indices made by max_pool2d_fwd; never write out of bounds
+        if 0 <= q < dx.shape[1]:  # -1 marks a window with no input pixel
             dx[p, q] += g[p, r]
 
 

@@ -13,6 +13,8 @@ pixel (max pooling: at its saved argmax; average pooling: over its window).
 """
 from __future__ import annotations
 
+import math
+
 from numba import cuda
 
 from . import _arrays as A
@@ -42,6 +44,10 @@ def _max_kernel(x, y, idx, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, total):
         ws = j * sw - pw
         ki0, ki1 = _taps(hs, dh, h, kh)
         kj0, kj1 = _taps(ws, dw, w, kw)
+        if ki0 >= ki1 or kj0 >= kj1:  # padding only: -inf and index -1, as on the CPU
+            y[e] = -math.inf
+            idx[e] = -1
+            continue
         arg = (hs + ki0 * dh) * w + ws + kj0 * dw
         best = x[base + arg]
         for ki in range(ki0, ki1):
@@ -78,7 +84,7 @@ def _max_bwd_kernel(g, idx, dx, plane_in, plane_out, total):
     step = cuda.gridsize(1)
     for e in range(start, total, step):
         q = idx[e]
-        if q >= 0 and q < plane_in:  # always, for indices made by max_pool2d_fwd
+        if q >= 0 and q < plane_in:  # -1 marks a window with no input pixel
             cuda.atomic.add(dx, (e // plane_out) * plane_in + q, g[e])
 
 
