@@ -27,3 +27,8 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never"):
             return numba.njit(cache=False, **opts)(f)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def scalar(fn):
+    """Compile a leaf formula from ``kernels/scalar/`` for the CPU: inlined into its caller."""
+    return kernel(fn, inline="always")

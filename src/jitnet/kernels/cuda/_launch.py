@@ -120,3 +120,10 @@ def launch_tiles(kernel, batch: int, m: int, n: int, *args) -> None:
     _check_args(kernel, args)
     blocks = ((n + TILE - 1) // TILE, (m + TILE - 1) // TILE, min(MAX_Z, batch))
     kernel[blocks, (TILE, TILE)](*args)
+
+
+def device_fn(fn):
+    """Compile a leaf formula from ``kernels/scalar/`` as a CUDA device function."""
+    from numba import cuda
+
+    return cuda.jit(device=True)(fn)
