@@ -7,7 +7,17 @@
 tensor([[2., 4.],
         [6., 8.]], shape=(2, 2))
 """
-from . import autograd, data, metrics, nn, optim, training, utils, viz
+from . import (
+    autograd,
+    data,
+    distributed,  # MPI collectives; mpi4py is imported only when used
+    metrics,
+    nn,
+    optim,
+    training,
+    utils,
+    viz,
+)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
@@ -108,7 +118,7 @@ from .ops.shape import (
     unsqueeze,
 )
 from .ops.split import chunk, narrow, split, unbind
-from .random import Generator, manual_seed, seed
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import (
     Size,
     Tensor,

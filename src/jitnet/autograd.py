@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -240,6 +241,16 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into ``leaf.grad`` for every leaf that requires grad."""
     order = _topological_order(root.grad_fn)
     pending = {id(root.grad_fn): grad}
+    ready = _leaf_uses(order) if _ready_hooked else None
+    try:
+        _run_nodes(order, pending, ready, retain_graph)
+    except BaseException:
+        _end_callbacks.clear()
+        raise
+    _run_end_callbacks()
+
+
+def _run_nodes(order, pending, ready, retain_graph: bool) -> None:
     with no_grad():
         for node in order:
             g = pending.pop(id(node), None)
@@ -260,6 +271,8 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     continue
                 gi = grads[i]
                 if gi is None:
+                    if ready is not None:
+                        _leaf_used(ready, inputs[i])
                     continue
                 grads[i] = None  # our local ``gi`` is now its only reference, unless shared
                 inp = inputs[i]
@@ -274,6 +287,8 @@ def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
                     # cheaper to copy than to check
                     owned = gi.size >= 4096 and _sole_owner(gi)
                     _accumulate_leaf(inp, gi, k, owned)
+                    if ready is not None:
+                        _leaf_used(ready, inp)
                 else:
                     prev = pending.get(id(parent))
                     pending[id(parent)] = gi if prev is None else k.binary("add", prev, gi)
@@ -327,6 +342,69 @@ def _accumulate_leaf(leaf: Tensor, g, k, owned: bool = False) -> None:
         leaf.grad._data = k.binary("add", leaf.grad._data, g)
 
 
+# ---------------------------------------------------------------- internal hook points
+# Used by jitnet.nn.parallel.DistributedDataParallel to start all-reducing a bucket of
+# gradients while the rest of the backward still runs.  Internal, not PyTorch API:
+# ``_register_grad_ready_hook(leaf, fn)`` calls ``fn(leaf)`` once per backward, after the
+# last gradient of that backward was accumulated into ``leaf.grad`` (a leaf used by several
+# ops fires once, after its last use); ``_queue_backward_callback(fn)`` runs ``fn()`` once
+# when the running backward has finished every node (PyTorch's engine ``queue_callback``).
+# Counting a leaf's uses costs a pass over the graph, made only while some leaf has a hook.
+
+_ready_hooked = 0          # how many leaves have ready hooks (0: the pass is skipped)
+_end_callbacks: list = []  # run, then cleared, at the end of the running backward
+
+
+def _register_grad_ready_hook(leaf: Tensor, fn) -> Callable[[], None]:
+    """Call ``fn(leaf)`` when ``leaf.grad`` is final for a backward; returns a remover."""
+    global _ready_hooked
+    hooks = leaf.__dict__.setdefault("_grad_ready_hooks", [])
+    hooks.append(fn)
+    _ready_hooked += 1
+
+    def remove() -> None:
+        global _ready_hooked
+        if fn in hooks:
+            hooks.remove(fn)
+            _ready_hooked -= 1
+
+    return remove
+
+
+def _queue_backward_callback(fn) -> None:
+    """Run ``fn()`` once the backward now running has processed every node."""
+    _end_callbacks.append(fn)
+
+
+def _leaf_uses(order) -> dict:
+    """id(leaf) -> [uses left in this backward, leaf], for the leaves that have ready hooks."""
+    uses: dict = {}
+    for node in order:
+        for inp, need in zip(node.inputs, node.needs_input_grad):
+            if need and inp.grad_fn is None and inp.__dict__.get("_grad_ready_hooks"):
+                entry = uses.get(id(inp))
+                if entry is None:
+                    uses[id(inp)] = [1, inp]
+                else:
+                    entry[0] += 1
+    return uses
+
+
+def _leaf_used(ready: dict, leaf) -> None:
+    entry = ready.get(id(leaf))
+    if entry is None:
+        return
+    entry[0] -= 1
+    if entry[0] == 0:
+        for fn in list(leaf.__dict__.get("_grad_ready_hooks", ())):
+            fn(leaf)
+
+
+def _run_end_callbacks() -> None:
+    while _end_callbacks:
+        _end_callbacks.pop(0)()
+
+
 def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
     """``tensor.backward(gradient)``: see ``Tensor.backward``."""
     if not tensor.requires_grad:
@@ -359,6 +437,9 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
             g = tensor._k().astype(g, tensor._data.dtype)
     if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
         _accumulate_leaf(tensor, g, tensor._k())
+        if _ready_hooked:
+            _leaf_used({id(tensor): [1, tensor]}, tensor)
+            _run_end_callbacks()
         return
     run_backward(tensor, g, retain_graph)
 

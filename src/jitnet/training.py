@@ -25,7 +25,7 @@ from .ops.shape import cat
 from .tensor import Tensor
 
 __all__ = ["Callback", "EarlyStopping", "History", "LRSchedulerCallback", "ModelCheckpoint",
-           "evaluate", "fit", "predict"]
+           "evaluate", "fit", "predict", "training_state_path"]
 
 # metric name -> function of (y_true labels, y_pred scores (N, C) or labels)
 METRICS: dict[str, Callable] = {
@@ -176,6 +176,16 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self._best_weights is not None:
             self.state.model.load_state_dict(self._best_weights)
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed ``fit`` needs to continue counting (best, wait, best weights)."""
+        return {"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self._best_weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._tracker.best, self.wait = float(state["best"]), int(state["wait"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        self._best_weights = state.get("best_weights")
+
 
 class ModelCheckpoint(Callback):
     """Save the model with ``jn.save`` after an epoch: only when ``monitor`` improved
@@ -207,7 +217,7 @@ class ModelCheckpoint(Callback):
         path = self.filepath.format(epoch=epoch, **logs)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        state = self.state.model.state_dict()
+        state = _unwrapped(self.state.model).state_dict()
         if not self.save_weights_only:
             state = {"model": state, "optimizer": self.state.optimizer.state_dict(),
                      "epoch": epoch, "logs": dict(logs)}
@@ -215,6 +225,21 @@ class ModelCheckpoint(Callback):
         self.best_path = path
         if self.verbose:
             print(f"ModelCheckpoint: saved {path} (epoch {epoch})")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value so far and where it was saved (for a resumed ``fit``)."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_path": self.best_path}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._tracker.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.best_path = state.get("best_path")
+
+
+def _unwrapped(model):
+    """A DistributedDataParallel's module (its checkpoints hold the plain model's keys)."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 class LRSchedulerCallback(Callback):
@@ -299,7 +324,8 @@ def _check_loader(loader, who: str) -> None:
 
 def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=None,
         metrics: Sequence = ("accuracy",), callbacks: Sequence[Callback] = (), scheduler=None,
-        device=None, progress: bool = True) -> History:
+        device=None, progress: bool = True, state_dir: str | os.PathLike | None = None,
+        resume_from: str | os.PathLike | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; returns a ``History``.
 
     Each batch: ``loss = loss_fn(model(x), y)``, ``optimizer.zero_grad()``,
@@ -311,6 +337,22 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
     ``scheduler`` is stepped per epoch (per batch for OneCycleLR;
     ReduceLROnPlateau gets ``val_loss``).  ``device`` moves the model and each
     batch there.  ``progress`` shows a tqdm bar per epoch.
+
+    ``state_dir``: after every epoch, write the full training state to
+    ``state_dir/last.safetensors`` (model, optimizer, scheduler, epoch, history, the
+    callbacks' ``state_dict()``, and every random stream: jitnet's global generator behind
+    dropout, shuffling and transforms, and the loader's own generator), then a summary to
+    ``state_dir/last.json``, each written atomically.  ``resume_from``: such a directory (or
+    its ``last.safetensors``); training continues after the saved epoch and ends with the same
+    parameters, bit for bit, as a run that was never interrupted (same code, data, device
+    and thread count).  Build the model, optimizer, scheduler and callbacks as for the
+    first run; their state is overwritten.
+
+    Under ``jitnet.distributed`` (more than one rank) the epoch's training loss and metrics
+    are computed over every rank's predictions, rank 0's logs are the ones every rank's
+    callbacks see, only rank 0 shows progress and writes ``state_dir`` (pass the same
+    ``state_dir`` on every rank), and a sampler with ``set_epoch`` (``DistributedSampler``)
+    gets ``set_epoch(epoch - 1)`` before each epoch.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
@@ -323,9 +365,12 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
     if val_loader is not None:
         _check_loader(val_loader, "fit")
     fns = _metric_fns(metrics)
+    saved = _read_training_state(resume_from) if resume_from is not None else None
+    ranks = _Ranks()
     if device is not None:
         model.to(device)
-    callbacks = list(callbacks)
+    user_callbacks = list(callbacks)
+    callbacks = list(user_callbacks)
     if scheduler is not None:
         callbacks.append(LRSchedulerCallback(scheduler))
     state = TrainState(model, optimizer, epochs)
@@ -333,9 +378,18 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
         cb.set_state(state)
         cb.on_train_begin({})
     history = History()
-    tqdm = _tqdm() if progress else None
-    for epoch in range(1, epochs + 1):
+    first = 1
+    if saved is not None:
+        first = _restore(saved, model, optimizer, scheduler, user_callbacks, history,
+                         train_loader, ranks, state)
+    tqdm = _tqdm() if progress and ranks.rank == 0 else None
+    sampler = getattr(train_loader, "sampler", None)
+    for epoch in range(first, epochs + 1):
+        if state.stop_training:  # a resumed run that had stopped early
+            break
         state.epoch = epoch
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch - 1)
         for cb in callbacks:
             cb.on_epoch_begin(epoch, {})
         model.train()
@@ -359,6 +413,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
                 cb.on_batch_end(i, {"loss": value})
             if bar is not None and (i % 10 == 0):
                 bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+        total, count, targets, outputs = ranks.gather_epoch(total, count, targets, outputs)
         if count == 0:
             raise ValueError("fit: train_loader produced no batches")
         logs = {"loss": total / count, **_score(fns, targets, outputs, "")}
@@ -367,18 +422,179 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
             logs.update({"val_" + k: v for k, v in val.items()})
         logs["lr"] = float(optimizer.param_groups[0]["lr"]) \
             if hasattr(optimizer, "param_groups") else math.nan
+        logs = ranks.from_rank0(logs)
         if bar is not None:
             bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
             bar.close()
         history.append(epoch, logs)
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)
+        if state_dir is not None:  # last, so that nothing draws random numbers after it
+            _write_training_state(state_dir, epoch, epochs, logs, model, optimizer, scheduler,
+                                  user_callbacks, history, train_loader, ranks,
+                                  state.stop_training)
         if state.stop_training:
             break
     final = {k: v[-1] for k, v in history.items()}
     for cb in callbacks:
         cb.on_train_end(final)
     return history
+
+
+# ---------------------------------------------------------------------- ranks and state
+
+class _Ranks:
+    """fit's view of ``jitnet.distributed``: a world of one unless a group of >1 exists."""
+
+    def __init__(self) -> None:
+        from . import distributed as dist
+
+        self.dist = dist
+        on = dist.is_initialized() and dist.get_world_size() > 1
+        self.rank, self.size = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
+
+    def gather_epoch(self, total: float, count: int, targets: list, outputs: list):
+        if self.size == 1:
+            return total, count, targets, outputs
+        parts: list = [None] * self.size
+        self.dist.all_gather_object(parts, (total, count, targets, outputs))
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts),
+                [a for p in parts for a in p[2]], [a for p in parts for a in p[3]])
+
+    def from_rank0(self, obj):
+        if self.size == 1:
+            return obj
+        box = [obj]
+        self.dist.broadcast_object_list(box, 0)
+        return box[0]
+
+    def gather(self, obj) -> list:
+        if self.size == 1:
+            return [obj]
+        parts: list = [None] * self.size
+        self.dist.all_gather_object(parts, obj)
+        return parts
+
+
+STATE_FILE, STATE_SUMMARY = "last.safetensors", "last.json"
+_STATE_FORMAT = "jitnet.training_state"
+
+
+def _loader_generator(loader):
+    from .random import Generator
+
+    for owner in (getattr(loader, "sampler", None), loader):
+        gen = getattr(owner, "generator", None)
+        if isinstance(gen, Generator):
+            return gen
+    return None
+
+
+def _rng_states(loader) -> dict:
+    from .random import get_rng_state
+
+    gen = _loader_generator(loader)
+    return {"global": get_rng_state(), "loader": gen.get_state() if gen is not None else None}
+
+
+def _write_training_state(directory, epoch: int, epochs: int, logs: dict, model, optimizer,
+                          scheduler, callbacks: list, history: History, loader, ranks: _Ranks,
+                          stopped: bool) -> None:
+    rng = ranks.gather(_rng_states(loader))  # a collective: every rank takes part
+    if ranks.rank != 0:
+        return
+    payload = {
+        "format": _STATE_FORMAT, "version": 1, "epoch": epoch, "epochs": epochs,
+        "stop_training": bool(stopped), "world_size": ranks.size,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if hasattr(optimizer, "state_dict") else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "callbacks": [[type(cb).__name__, cb.state_dict() if hasattr(cb, "state_dict") else None]
+                      for cb in callbacks],
+        "history": history.to_dict(),
+        "rng": rng,
+    }
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    save(payload, os.path.join(directory, STATE_FILE))
+    summary = {"epoch": epoch, "epochs": epochs, "stop_training": bool(stopped),
+               "world_size": ranks.size, "logs": logs, "state": STATE_FILE}
+    _write_json_atomic(os.path.join(directory, STATE_SUMMARY), summary)
+
+
+def _write_json_atomic(path: str, obj) -> None:
+    import json
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def training_state_path(run_dir: str | os.PathLike) -> str:
+    """``run_dir/last.safetensors`` (or ``run_dir`` itself when it is that file)."""
+    path = os.fspath(run_dir)
+    return path if os.path.isfile(path) else os.path.join(path, STATE_FILE)
+
+
+def _read_training_state(where) -> dict:
+    from .io import load
+
+    path = training_state_path(where)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"fit: resume_from={os.fspath(where)!r} holds no training state "
+                                f"(no {STATE_FILE}); pass the state_dir of an earlier fit")
+    saved = load(path, map_location="cpu")
+    if not isinstance(saved, dict) or saved.get("format") != _STATE_FORMAT:
+        raise ValueError(f"fit: {path} is not a training state written by fit(state_dir=...)")
+    return saved
+
+
+def _restore(saved: dict, model, optimizer, scheduler, callbacks: list, history: History,
+             loader, ranks: _Ranks, state: TrainState) -> int:
+    """Put a saved training state back; returns the first epoch still to run."""
+    from .random import set_rng_state
+
+    model.load_state_dict(saved["model"])
+    if saved.get("optimizer") is not None and hasattr(optimizer, "load_state_dict"):
+        optimizer.load_state_dict(saved["optimizer"])
+    if scheduler is not None:
+        if saved.get("scheduler") is None:
+            raise ValueError("fit: the saved training state has no scheduler state, but a "
+                             "scheduler was passed")
+        scheduler.load_state_dict(saved["scheduler"])
+    entries = saved.get("callbacks") or []
+    for i, cb in enumerate(callbacks):
+        if hasattr(cb, "load_state_dict") and i < len(entries) \
+                and entries[i][0] == type(cb).__name__ and entries[i][1] is not None:
+            cb.load_state_dict(entries[i][1])
+    record = saved["history"]
+    for epoch_i, e in enumerate(record.get("epoch", [])):
+        history.append(int(e), {k: v[epoch_i] for k, v in record.items() if k != "epoch"})
+    rng = saved["rng"]
+    if len(rng) != ranks.size:
+        warnings.warn(f"fit: the training state was saved by {len(rng)} ranks, resumed on "
+                      f"{ranks.size}; every rank continues rank 0's random streams",
+                      stacklevel=3)
+    mine = rng[ranks.rank] if ranks.rank < len(rng) else rng[0]
+    set_rng_state(mine["global"])
+    gen = _loader_generator(loader)
+    if gen is not None and mine.get("loader") is not None:
+        gen.set_state(mine["loader"])
+    state.stop_training = bool(saved.get("stop_training", False))
+    return int(saved["epoch"]) + 1
 
 
 def evaluate(model, loader, loss_fn=None, metrics: Sequence = ("accuracy",),

@@ -7,9 +7,11 @@
 from . import datasets, transforms
 from .dataloader import BatchSampler, DataLoader, RandomSampler, SequentialSampler, default_collate
 from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+    "IterableDataset",
     "RandomSampler", "SequentialSampler", "Subset", "TensorDataset", "datasets",
     "default_collate", "random_split", "transforms",
 ]

@@ -5,7 +5,7 @@ normalization, dropout, loss, rnn, container, embedding, flatten); each
 forward calls ``jitnet.nn.functional``.  ``init`` fills weights in place and
 ``utils`` clips gradients.
 """
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
@@ -34,5 +34,6 @@ __all__ = [
     "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding", "Flatten",
     "GELU", "HuberLoss", "Identity", "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "utils",
+    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "parallel",
+    "utils",
 ]

@@ -4,6 +4,7 @@ from ..data import (
     ConcatDataset,
     DataLoader,
     Dataset,
+    DistributedSampler,
     IterableDataset,
     RandomSampler,
     SequentialSampler,
@@ -16,7 +17,8 @@ from ..data import (
 )
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+    "IterableDataset",
     "RandomSampler", "SequentialSampler", "Subset", "TensorDataset", "datasets",
     "default_collate", "random_split", "transforms",
 ]
