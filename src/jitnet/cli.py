@@ -150,6 +150,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import ModelCheckpoint, fit
 
     start = time.perf_counter()
+    run = _resume_and_ranks(args)  # --resume / --distributed
+    if isinstance(run, int):
+        return run
+    args, rank, world = run
+    lead = rank == 0  # with --distributed only rank 0 prints and writes
     if args.device.startswith("cuda") and not jn.cuda.is_available():
         print("jitnet train: --device cuda was asked for, but CUDA is not available "
               f"({jn.cuda._probe()[1]}); use --device cpu", file=sys.stderr)
@@ -162,22 +167,34 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     in_shape = tuple(train_set.tensors[0].shape[1:])
     model = build_model(args.model, in_shape).to(args.device)
+    n_params = sum(p.numel() for p in model.parameters())
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    if world > 1:  # each rank trains on its shard of every global batch
+        model = jn.nn.parallel.DistributedDataParallel(model)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size // world,
+                                  sampler=jn.data.DistributedSampler(train_set, seed=args.seed))
     optimizer = jn.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = jn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
     checkpoint = ModelCheckpoint(out / "model.safetensors", monitor="val_accuracy",
                                  mode="max")
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"jitnet train: {args.model} ({n_params} parameters) on {args.data} "
-          f"({len(train_set)} train / {len(test_set)} test), {args.epochs} epochs, batch "
-          f"{args.batch_size}, Adam lr {args.lr} (cosine), {args.device}, seed {args.seed}",
-          flush=True)
-    history = fit(model, DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
+    if lead:
+        out.mkdir(parents=True, exist_ok=True)
+        if not args.resume:
+            _write_run_config(out, args)
+        print(f"jitnet train: {args.model} ({n_params} parameters) on {args.data} "
+              f"({len(train_set)} train / {len(test_set)} test), {args.epochs} epochs, batch "
+              f"{args.batch_size}, Adam lr {args.lr} (cosine), {args.device}, seed {args.seed}"
+              + (f", {world} ranks" if world > 1 else "")
+              + (f"; resuming {out}" if args.resume else ""), flush=True)
+    history = fit(model, train_loader,
                   optimizer, jn.nn.CrossEntropyLoss(), epochs=args.epochs,
                   val_loader=DataLoader(test_set, batch_size=256),
-                  callbacks=[checkpoint, EpochPrinter(args.epochs)],
-                  scheduler=scheduler, device=args.device, progress=not args.no_progress)
+                  callbacks=[checkpoint, EpochPrinter(args.epochs)] if lead else [],
+                  scheduler=scheduler, device=args.device, progress=not args.no_progress,
+                  state_dir=out, resume_from=out if args.resume else None)
+    if not lead:
+        return 0
     elapsed = time.perf_counter() - start
     record = history.to_dict()
     record["config"] = {k: getattr(args, k) for k in
@@ -191,6 +208,59 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{history['val_accuracy'][-1]:.4f}; {elapsed:.1f} s in all")
     print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'curves.png'}")
     return 0
+
+
+# ---------------------------------------------------------------------- --resume, --distributed
+
+RUN_CONFIG = "config.json"   # the options a run started with, for --resume
+_RUN_OPTIONS = ("model", "data", "data_dir", "epochs", "batch_size", "lr", "seed", "device")
+
+
+def _write_run_config(out: Path, args: argparse.Namespace) -> None:
+    from .training import _write_json_atomic
+
+    _write_json_atomic(str(out / RUN_CONFIG), {k: getattr(args, k) for k in _RUN_OPTIONS})
+
+
+def _resume_and_ranks(args: argparse.Namespace):
+    """Apply --resume (the run's own options) and --distributed (join the MPI ranks; the
+    output folder is rank 0's).  Returns (args, rank, world size), or an exit status."""
+    from .training import training_state_path
+
+    def fail(message: str) -> int:
+        print(f"jitnet train: error: {message}", file=sys.stderr)
+        return 2
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not os.path.isfile(training_state_path(run_dir)) or \
+                not (run_dir / RUN_CONFIG).is_file():
+            return fail(f"--resume: {run_dir} holds no training state to resume (no "
+                        f"last.safetensors and {RUN_CONFIG}); start a run with --out first")
+        try:
+            saved = json.loads((run_dir / RUN_CONFIG).read_text())
+            for key in _RUN_OPTIONS:
+                setattr(args, key, saved[key])
+        except (OSError, ValueError, KeyError) as exc:
+            return fail(f"--resume: cannot read {run_dir / RUN_CONFIG} ({exc})")
+        args.out = str(run_dir)
+    if not args.distributed:
+        args.out = args.out or str(Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+        return args, 0, 1
+    import jitnet.distributed as dist
+
+    try:
+        dist.init_process_group("mpi")
+    except RuntimeError as exc:  # mpi4py missing
+        return fail(f"--distributed: {exc}")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if args.batch_size % world:
+        return fail(f"--distributed: --batch-size {args.batch_size} (the global batch) must "
+                    f"be a multiple of the number of ranks, {world}") if rank == 0 else 2
+    box = [args.out or str(Path("runs") / time.strftime("%Y%m%d-%H%M%S"))]
+    dist.broadcast_object_list(box, 0)
+    args.out = box[0]
+    return args, rank, world
 
 
 # ---------------------------------------------------------------------- info
@@ -236,6 +306,18 @@ def _cuda_status() -> str:
         return f"none ({type(exc).__name__}: {exc})"
 
 
+def _distributed_status() -> str:
+    """mpi4py's version and how CUDA tensors travel (CUDA-aware MPI or host staging)."""
+    try:
+        from .distributed import cuda_transport
+
+        version = _version("mpi4py")
+        transport = cuda_transport()
+        return transport if version == "not installed" else f"mpi4py {version}; {transport}"
+    except Exception as exc:  # never crash `info`
+        return f"unavailable ({type(exc).__name__}: {exc})"
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import jitnet
 
@@ -248,6 +330,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("platform", platform.platform()),
         ("threading", _threading()),
         ("cuda", _cuda_status()),
+        ("distributed", _distributed_status()),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -275,6 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="output directory (default: runs/<timestamp>)")
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    # training that survives a kill, and data-parallel training over MPI (docs/distributed.md)
+    t.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue the run in RUN_DIR from its last.safetensors, with the "
+                   "options it was started with (other options are ignored)")
+    t.add_argument("--distributed", action="store_true",
+                   help="train across the ranks of `mpiexec -n N jitnet train --distributed`; "
+                   "--batch-size is the global batch; rank 0 prints and writes")
     t.set_defaults(func=cmd_train)
     i = sub.add_parser("info", help="versions, Numba threading and CUDA availability")
     i.set_defaults(func=cmd_info)
