@@ -24,7 +24,8 @@ def test_train_one_epoch_writes_outputs(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "epoch   1/2  train loss" in text and "test acc" in text and "best test accuracy" in text
-    assert {p.name for p in out.iterdir()} == {"model.safetensors", "history.json", "curves.png"}
+    assert {p.name for p in out.iterdir()} == {"model.safetensors", "history.json", "curves.png",
+                                               "config.json", "last.safetensors", "last.json"}
     hist = json.loads((out / "history.json").read_text())
     assert hist["epoch"] == [1, 2] and len(hist["val_accuracy"]) == 2
     assert hist["config"]["model"] == "mlp" and hist["config"]["lr"] == 0.01
