@@ -506,7 +506,7 @@ def _write_training_state(directory, epoch: int, epochs: int, logs: dict, model,
     payload = {
         "format": _STATE_FORMAT, "version": 1, "epoch": epoch, "epochs": epochs,
         "stop_training": bool(stopped), "world_size": ranks.size,
-        "model": model.state_dict(),
+        "model": _unwrapped(model).state_dict(),  # no "module." prefix: resumable either way
         "optimizer": optimizer.state_dict() if hasattr(optimizer, "state_dict") else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "callbacks": [[type(cb).__name__, cb.state_dict() if hasattr(cb, "state_dict") else None]
@@ -567,7 +567,7 @@ def _restore(saved: dict, model, optimizer, scheduler, callbacks: list, history:
     """Put a saved training state back; returns the first epoch still to run."""
     from .random import set_rng_state
 
-    model.load_state_dict(saved["model"])
+    _unwrapped(model).load_state_dict(saved["model"])
     if saved.get("optimizer") is not None and hasattr(optimizer, "load_state_dict"):
         optimizer.load_state_dict(saved["optimizer"])
     if scheduler is not None:
