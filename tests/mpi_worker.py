@@ -56,6 +56,9 @@ def collectives():
     dist.all_reduce(view)
     close(big.numpy()[:, 0], np.stack([sum(values)[0]] * 2))
     close(big.numpy()[:, 1], np.stack([values[r][1]] * 2))
+    t = jn.tensor(float(r + 1))                       # 0-d
+    dist.all_reduce(t, op=dist.ReduceOp.PRODUCT)
+    assert t.item() == 2.0
     # async
     t = jn.tensor(values[r])
     work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
@@ -132,6 +135,14 @@ def ddp_equals_one_process():
     ref, mine = _models(seed=100)                    # ranks start from different inits
     model = DDP(mine, bucket_cap_mb=200 / 2**20)     # ~200-byte buckets: several of them
     assert len(model._buckets) > 2
+    launches = []                                    # buckets out after each ready gradient
+    launch = model._launch_ready
+
+    def spy():
+        launch()
+        launches.append(model._next)
+
+    model._launch_ready = spy
     opt_ref = jn.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
     opt = jn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss_fn = nn.MSELoss()
@@ -146,6 +157,8 @@ def ddp_equals_one_process():
     for (k, p), (k2, q) in zip(ref.state_dict().items(), model.module.state_dict().items()):
         assert k == k2
         close(q.numpy(), p.numpy(), 1e-10)
+    # overlap: some buckets were all-reducing while others still waited for gradients
+    assert any(0 < k < len(model._buckets) for k in launches), launches
     # and the ranks agree with each other
     for p in model.parameters():
         both = [jn.zeros(*p.shape, dtype=jn.float64) for _ in range(n)]
@@ -175,6 +188,23 @@ def no_sync_accumulates():
     loss_fn(model(x[half]), y[half]).backward()      # synced: reduces the accumulated sum
     for p, q in zip(ref.parameters(), model.module.parameters()):
         close(q.grad.numpy(), p.grad.numpy(), 1e-12)
+
+
+@check
+def unused_parameter_gets_the_mean():
+    r = dist.get_rank()
+    jn.manual_seed(3)
+    net = nn.ModuleDict({"used": nn.Linear(3, 2), "unused": nn.Linear(3, 2)}).double()
+    model = DDP(net)
+    x = jn.tensor(np.full((2, 3), float(r + 1)))
+    if r == 0:   # rank 0 also uses the second layer: rank 1 contributes zeros for it
+        loss = (net["used"](x).sum() + net["unused"](x).sum())
+    else:
+        loss = net["used"](x).sum()
+    model._sync_this_backward = True
+    loss.backward()
+    close(net["used"].weight.grad.numpy(), np.full((2, 3), (2 * 1 + 2 * 2) / 2))
+    close(net["unused"].weight.grad.numpy(), np.full((2, 3), 2 * 1 / 2))
 
 
 @check

@@ -59,12 +59,15 @@ def checks() -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["collectives", "ddp_equals_one_process",
-                                  "no_sync_accumulates", "state_dict_prefix",
+                                  "no_sync_accumulates", "unused_parameter_gets_the_mean",
+                                  "state_dict_prefix",
                                   "cuda_tensors_staged"])
 def test_under_mpiexec(checks, name):
     # collectives: all_reduce SUM/AVG/MAX/MIN/PRODUCT, broadcast, all_gather, reduce, barrier;
     # ddp_equals_one_process: 2 ranks on half batches == 1 process on the batch, to 1e-10,
-    # from different initial weights; no_sync_accumulates; state_dict_prefix ("module.")
+    # from different initial weights, buckets launched during the backward; no_sync_accumulates;
+    # unused_parameter_gets_the_mean; state_dict_prefix ("module."); cuda_tensors_staged
+    # (host staging, under the CUDA simulator)
     assert checks[name] is None, checks[name]
 
 
