@@ -13,8 +13,9 @@ Differs from PyTorch: buckets are always launched in bucket order (as PyTorch do
 makes progress on them whenever jitnet calls it, typically at the next bucket; a parameter
 that got no gradient on a rank contributes zeros (PyTorch needs
 ``find_unused_parameters=True`` for that); ``device_ids`` / ``output_device`` only check that
-they name the module's device; CUDA gradients are staged through host memory unless MPI is
-CUDA-aware (see ``jitnet.distributed``).
+they name the module's device; the buckets live in host memory, so CUDA gradients are
+copied to the host and back even with a CUDA-aware MPI (``jitnet.distributed``'s own
+collectives use device memory directly there).
 """
 from __future__ import annotations
 
