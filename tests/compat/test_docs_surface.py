@@ -30,6 +30,8 @@ JITNET = {
     "torch.utils.data": "jitnet.utils.data",
     "torchvision.datasets": "jitnet.data.datasets",
     "torchvision.transforms": "jitnet.data.transforms",
+    "torch.distributed": "jitnet.distributed",
+    "torch.nn.parallel": "jitnet.nn.parallel",
 }
 
 
