@@ -166,3 +166,11 @@ def test_collectives_need_a_group():
         jn.distributed.init_process_group("nccl")
     with pytest.raises(RuntimeError, match="not been initialized"):
         jn.nn.parallel.DistributedDataParallel(jn.nn.Linear(2, 2))
+
+
+def test_info_says_how_cuda_tensors_travel():
+    pytest.importorskip("mpi4py")
+    out = subprocess.run([sys.executable, "-m", "jitnet", "info"], capture_output=True,
+                         text=True, env=_mpi_env(), timeout=300, check=True).stdout
+    row = next(ln for ln in out.splitlines() if ln.startswith("distributed"))
+    assert "mpi4py" in row and ("host staging" in row or "CUDA-aware MPI" in row), row
