@@ -7,17 +7,7 @@
 tensor([[2., 4.],
         [6., 8.]], shape=(2, 2))
 """
-from . import (
-    autograd,
-    data,
-    distributed,  # MPI collectives; mpi4py is imported only when used
-    metrics,
-    nn,
-    optim,
-    training,
-    utils,
-    viz,
-)
+from . import autograd, data, distributed, metrics, nn, optim, training, utils, viz
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
