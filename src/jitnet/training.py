@@ -5,7 +5,9 @@
 metrics on the training and validation data, learning-rate scheduling and
 callbacks (``EarlyStopping``, ``ModelCheckpoint``, ``LRSchedulerCallback``).
 Batches are ``(inputs, targets)`` pairs, as a ``DataLoader`` over a
-``TensorDataset`` yields them.
+``TensorDataset`` yields them.  ``fit(state_dir=...)`` writes the whole training state after
+every epoch and ``fit(resume_from=...)`` continues from it, bit for bit; under
+``jitnet.distributed`` the loop runs on every rank and rank 0 reports and writes.
 """
 from __future__ import annotations
 
