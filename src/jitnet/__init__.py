@@ -5,7 +5,7 @@
 >>> (x * x).sum().backward()
 >>> x.grad
 tensor([[2., 4.],
-        [6., 8.]], shape=(2, 2))
+        [6., 8.]])
 """
 from . import autograd, data, metrics, nn, optim, training, utils, viz
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -134,6 +134,18 @@ from .tensor import (
     zeros_like,
 )
 from .training import evaluate, fit, predict
+
+# PyTorch's device-agnostic and legacy surface (issue 17): torch.accelerator,
+# torch.backends, torch.return_types, torch.FloatTensor & co.
+from . import accelerator, backends, return_types  # noqa: E402
+from .legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+)
 
 __version__ = "0.1.0"
 
