@@ -7,7 +7,19 @@
 tensor([[2., 4.],
         [6., 8.]])
 """
-from . import autograd, data, metrics, nn, optim, training, utils, viz
+from . import (
+    accelerator,
+    autograd,
+    backends,
+    data,
+    metrics,
+    nn,
+    optim,
+    return_types,
+    training,
+    utils,
+    viz,
+)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
@@ -18,6 +30,14 @@ from .dtypes import float64 as double
 from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
 from .io import load, save
+from .legacy import (  # torch.FloatTensor & co.
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+)
 from .ops.activation import log_softmax, softmax
 from .ops.elementwise import (
     abs,
@@ -134,18 +154,6 @@ from .tensor import (
     zeros_like,
 )
 from .training import evaluate, fit, predict
-
-# PyTorch's device-agnostic and legacy surface (issue 17): torch.accelerator,
-# torch.backends, torch.return_types, torch.FloatTensor & co.
-from . import accelerator, backends, return_types  # noqa: E402
-from .legacy import (  # noqa: E402
-    BoolTensor,
-    ByteTensor,
-    DoubleTensor,
-    FloatTensor,
-    IntTensor,
-    LongTensor,
-)
 
 __version__ = "0.1.0"
 
