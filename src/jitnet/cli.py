@@ -294,7 +294,8 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: ...)`` for flags with a value; not for switches or None."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or "default:" in (action.help or ""):
+        if action.default is None or action.default is False \
+                or "default:" in (action.help or ""):
             return action.help or ""
         return super()._get_help_string(action)
 

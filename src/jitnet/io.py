@@ -131,6 +131,10 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], location) -> Any:
     raise ValueError(f"malformed node {node!r}")
 
 
+class _LocationError(TypeError):
+    """The caller's map_location misbehaved (not the file): never reported as corruption."""
+
+
 def _call_location(location, t: Tensor, saved: str) -> Tensor:
     """PyTorch's ``map_location(storage, location)``: a tensor back, or a device to move to."""
     out = location(t, saved)
@@ -138,7 +142,7 @@ def _call_location(location, t: Tensor, saved: str) -> Tensor:
         return out
     if isinstance(out, (str, Device)):
         return t.to(to_device(out))
-    raise TypeError(f"load: map_location returned {type(out).__name__}; expected the tensor "
+    raise _LocationError(f"load: map_location returned {type(out).__name__}; expected the tensor "
                     "it was given, a Tensor, or a device")
 
 
@@ -324,5 +328,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     try:
         doc = json.loads(meta[FORMAT_KEY])
         return _decode(doc["tree"], arrays, map_location)
+    except _LocationError:
+        raise
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise _corrupt(path, f"bad jitnet metadata: {exc}") from None

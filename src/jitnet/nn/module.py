@@ -399,10 +399,13 @@ class Module:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        extra = self.extra_repr()
+        try:
+            extra = self.extra_repr()
+        except AttributeError:  # __init__ raised before setting what extra_repr reads
+            extra = "<partly initialised>"
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({key}): " + _addindent(repr(m), 2)
-                       for key, m in self._modules.items()]
+                       for key, m in self.__dict__.get("_modules", {}).items()]
         lines = extra_lines + child_lines
         body = ""
         if lines:
