@@ -82,7 +82,8 @@ def rel_diff(a, b) -> np.ndarray:
 
 # ------------------------------------------------------------------ the scripts are plain PyTorch
 
-ALLOWED_IMPORTS = {"torch", "torchvision", "numpy", "argparse", "json", "math", "os", "time"}
+ALLOWED_IMPORTS = {"torch", "torchvision", "numpy", "argparse", "json", "math", "os", "time",
+                   "random", "shutil", "warnings", "enum"}  # the stdlib pytorch/examples use
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
