@@ -12,6 +12,7 @@ The schedule is a linear warm-up then cosine warm restarts
 (``SequentialLR(LinearLR, CosineAnnealingWarmRestarts)``, stepped per batch).
 Added for comparison: --out, --init-seed (weights from NumPy).
 """
+# ruff: noqa: UP004, UP008, UP031, UP032, B007, B028  (upstream's idioms, kept as written)
 import argparse
 import json
 import os
@@ -25,7 +26,6 @@ import numpy as np
 import torch
 import torch.backends.cudnn as cudnn
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.optim
 import torch.utils.data
 import torchvision.datasets as datasets

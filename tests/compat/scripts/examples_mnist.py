@@ -7,6 +7,7 @@ with ``torch.load(..., weights_only=True)``.  Added for comparison only:
 --out (a JSON summary), --init-seed (weights from NumPy), --dropout and
 --no-shuffle (a deterministic run), --max-batches (a short run).
 """
+# ruff: noqa: UP004, UP008, UP031, UP032, B007, B028  (upstream's idioms, kept as written)
 import argparse
 import json
 import os

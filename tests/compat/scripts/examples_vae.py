@@ -8,6 +8,7 @@ reparameterisation noise drawn from NumPy, so both frameworks see the same
 draws; without it ``torch.randn_like`` is used, as in the example),
 --max-batches, and ``torch.save(model.state_dict(), ...)`` at the end.
 """
+# ruff: noqa: UP004, UP008, UP031, UP032, B007, B028  (upstream's idioms, kept as written)
 import argparse
 import json
 import os

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -9,6 +9,7 @@ printing ``loss.grad_fn`` (and ``z.grad_fn`` in the autograd tutorial),
 the same network is trained on MNIST IDX files (padded to 32x32) so two
 frameworks' loss curves can be compared; weights come from NumPy (--init-seed).
 """
+# ruff: noqa: UP004, UP008, UP031, UP032, B007, B028  (upstream's idioms, kept as written)
 import argparse
 import json
 
