@@ -59,6 +59,13 @@ def test_device_objects_work_where_strings_do():
     assert jn.ones(2).to(cpu).device == "cpu" and jn.ones(2).to(device=cpu, dtype=jn.float64)\
         .dtype is jn.float64
     assert nn.Linear(2, 2).to(cpu).weight.device == cpu
+    made = [jn.zeros(2, device=cpu), jn.full((2,), 1.0, device=cpu), jn.arange(3, device=cpu),
+            jn.linspace(0, 1, 3, device=cpu), jn.eye(2, device=cpu), jn.rand(2, device=cpu),
+            jn.randn(2, device=cpu), jn.randint(0, 3, (2,), device=cpu),
+            jn.randperm(3, device=cpu), jn.as_tensor([1.0], device=cpu),
+            jn.zeros_like(jn.ones(2), device=cpu), jn.ones(2).new_zeros(2, device=cpu),
+            jn.ones(2).new_tensor([1.0], device=cpu)]
+    assert all(t.device == cpu for t in made)
     assert jn.device(0) == jn.device("cuda:0") == jn.device("cuda", 0)
     with pytest.raises(RuntimeError, match="unknown device 'mps'"):
         jn.device("mps")

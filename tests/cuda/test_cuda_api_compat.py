@@ -14,6 +14,9 @@ def test_accelerator_is_cuda():
     jn.accelerator.synchronize()
     x = jn.ones(2, device=jn.accelerator.current_accelerator())
     assert x.is_cuda and repr(x) == "tensor([1., 1.], device='cuda:0')"
+    dev = jn.device("cuda", 0)
+    assert jn.nn.Linear(2, 2).cuda(dev).weight.is_cuda and jn.ones(1).cuda(dev).is_cuda
+    assert jn.nn.Linear(2, 2).to(dev).cpu().weight.device == "cpu"
 
 
 def test_legacy_type_names_on_cuda():

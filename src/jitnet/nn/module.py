@@ -307,8 +307,10 @@ class Module:
     def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self, device: int | None = None) -> Module:
-        return self.to("cuda" if device is None else f"cuda:{device}")
+    def cuda(self, device: int | str | Device | None = None) -> Module:
+        if device is None or isinstance(device, (str, Device)):
+            return self.to("cuda" if device is None else device)
+        return self.to(f"cuda:{device}")
 
     def float(self) -> Module:
         return self.to(to_dtype("float32"))
