@@ -110,11 +110,17 @@ def execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         client = nbclient.NotebookClient(nb, km=km, timeout=600, allow_errors=False,
                                          resources={"metadata": {"path": str(HERE)}})
         client.execute(env=env)
+    root = str(HERE.parent) + os.sep  # the builder's checkout: printed paths become relative
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps would churn every rebuild
         for output in cell.get("outputs", []):
-            if "image/png" in output.get("data", {}):
-                output.data["image/png"] = shrink_png(output.data["image/png"])
+            if "text" in output:
+                output.text = output.text.replace(root, "")
+            data = output.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = data["text/plain"].replace(root, "")
+            if "image/png" in data:
+                data["image/png"] = shrink_png(data["image/png"])
     return nb
 
 
