@@ -262,6 +262,38 @@ def test_lbfgs_follows_torchs_trajectory(line_search_fn):
     assert j[-1, 0] < 0.01 * j[0, 0]  # and it does minimise
 
 
+def test_lbfgs_state_dict_round_trip_through_a_checkpoint():
+    def build():
+        jn.manual_seed(0)
+        model = nn.Linear(3, 2).double()
+        opt = jn.optim.LBFGS(model.parameters(), max_iter=3, history_size=2)
+        x = jn.randn(8, 3, dtype=jn.float64)
+        y = jn.randn(8, 2, dtype=jn.float64)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            return loss
+
+        return model, opt, closure
+
+    model, opt, closure = build()
+    opt.step(closure)
+    buf = io.BytesIO()
+    jn.save({"model": model.state_dict(), "opt": opt.state_dict()}, buf)
+    buf.seek(0)
+    saved = jn.load(buf)
+    expected = float(opt.step(closure)), model.weight.detach().numpy().copy()
+
+    model2, opt2, closure2 = build()
+    model2.load_state_dict(saved["model"])
+    opt2.load_state_dict(saved["opt"])
+    got = float(opt2.step(closure2)), model2.weight.detach().numpy()
+    assert got[0] == expected[0]
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_lbfgs_bad_arguments():
     p = jn.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="line_search_fn"):

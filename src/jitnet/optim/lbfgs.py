@@ -159,6 +159,33 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
 
+    _FLAT_STATE = ("d", "prev_flat_grad", "old_dirs", "old_stps")
+
+    def load_state_dict(self, state_dict) -> None:
+        """As ``Optimizer.load_state_dict``; the direction and history are flat vectors of all
+        parameters together, copied to the first parameter's device and dtype."""
+        if not isinstance(state_dict, dict) or "state" not in state_dict:
+            raise ValueError("load_state_dict: expected a dict with 'state' and 'param_groups' "
+                             "(as returned by Optimizer.state_dict())")
+        flat, rest = {}, {}
+        for key, pstate in state_dict["state"].items():
+            pstate = dict(pstate)
+            flat[key] = {k: pstate.pop(k) for k in self._FLAT_STATE if k in pstate}
+            rest[key] = pstate
+        super().load_state_dict({**state_dict, "state": rest})
+        p0, n = self._params[0], sum(p.numel() for p in self._params)
+
+        def restore(v):
+            if not isinstance(v, Tensor) or tuple(v.shape) != (n,):
+                raise ValueError(f"LBFGS.load_state_dict: expected flat vectors of {n} elements "
+                                 f"(all parameters), got {getattr(v, 'shape', type(v))}")
+            return v.detach().to(p0.device).to(p0.dtype).clone()
+
+        for values in flat.values():
+            state = self.state.setdefault(p0, {})
+            for k, v in values.items():
+                state[k] = [restore(t) for t in v] if isinstance(v, list) else restore(v)
+
     # ------------------------------------------------------------------ flat vectors
     def _gather_flat_grad(self) -> Tensor:
         views = [p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1)
