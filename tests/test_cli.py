@@ -45,7 +45,8 @@ def test_lenet_on_digits_and_on_mnist_files(tmp_path, capsys):
     code, out = run_train(tmp_path, "--model", "lenet", "--epochs", "1", "--data", "mnist",
                           "--data-dir", str(tmp_path / "data"), "--batch-size", "16")
     assert code == 0
-    assert "lenet (61706 parameters) on mnist (64 train / 32 test)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "lenet (61706 parameters) on mnist (64 train / 32 test), 1 epoch, batch" in text
 
 
 def test_model_shapes():
@@ -72,6 +73,64 @@ def test_train_errors(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(bad)
         assert exc.value.code == 2
+
+
+def test_bad_out_fails_at_once_in_one_line(tmp_path, capsys, monkeypatch):
+    import jitnet.cli as cli
+
+    def no_work(*args):
+        raise AssertionError("data was loaded before --out was checked")
+
+    monkeypatch.setattr(cli, "load_data", no_work)
+    afile = tmp_path / "README.md"
+    afile.write_text("not a directory")
+    for out, why in ((str(afile), "exists and is not a directory"),
+                     ("/proc/x", "cannot create the directory"),
+                     (str(afile / "sub"), "cannot create the directory")):
+        assert main(["train", "--out", out, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"jitnet train: error: --out {out}: {why}"), err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_train_help_and_bad_numbers(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    options = {" ".join(chunk.split()).split(" ")[0]: " ".join(chunk.split())
+               for chunk in out.split("\n  --")[1:]}  # "epochs" -> "epochs EPOCHS passes ..."
+    for flag, default in (("model", "cnn"), ("epochs", "15"), ("batch-size", "32"),
+                          ("lr", "0.005"), ("seed", "0"), ("device", "cpu"), ("data", "digits")):
+        assert options[flag].endswith(f"(default: {default})"), options[flag]
+        assert len(options[flag].split()) > 4, options[flag]  # a real help text
+    text = " ".join(out.split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for bad, says in ((["--lr", "abc"], "argument --lr: expected a positive number"),
+                      (["--epochs", "x"], "argument --epochs: expected a positive integer")):
+        with pytest.raises(SystemExit) as exc:
+            main(["train", *bad])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and f"jitnet train: error: {says}" in err
+        assert "invalid _positive" not in err
+
+
+def test_curves_png_has_a_title_and_integer_epoch_ticks(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from jitnet.cli import plot_curves
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, *a, **k: figures.append(fig))
+    history = {"epoch": [1, 2], "loss": [1.0, 0.5], "val_loss": [1.1, 0.6],
+               "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.9]}
+    plot_curves(history, tmp_path / "c.png", title="cnn on digits: final test accuracy 90.0%")
+    (fig,) = figures
+    assert fig._suptitle.get_text() == "cnn on digits: final test accuracy 90.0%"
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
 
 
 def test_info(capsys):

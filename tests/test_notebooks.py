@@ -8,9 +8,9 @@ installed one points to (a stale user kernelspec could name another venv).
 The kernel's environment sets ``MPLBACKEND=Agg`` (no display) and keeps
 Jupyter's and IPython's state in temporary folders.
 
-Another test checks that the committed notebooks match their sources in
-``notebooks/_src`` (``python notebooks/_build.py`` regenerates them) and carry
-no outputs.
+Another test checks that the committed notebooks' cells match their sources in
+``notebooks/_src`` and that they are committed executed (``python
+notebooks/_build.py --execute`` regenerates them), within a size budget.
 """
 from __future__ import annotations
 
@@ -74,17 +74,29 @@ def test_notebooks_exist():
                      "05_train_cnn", "06_benchmark"]
 
 
-def test_notebooks_match_sources_and_have_no_outputs():
+MAX_NOTEBOOK_BYTES = 400_000  # pictures included; _build.py --execute shrinks them
+MAX_IMAGE_BYTES = 80_000
+
+
+def test_notebooks_match_sources_and_are_committed_executed():
     build = runpy.run_path(str(NOTEBOOK_DIR / "_build.py"))
-    targets = build["targets"]()
+    targets, cells_of = build["targets"](), build["cells_of"]
     assert sorted(targets) == NOTEBOOKS
     for path, text in targets.items():
-        assert path.read_text(encoding="utf-8") == text, (
-            f"{path.name} is out of date: run python notebooks/_build.py")
-        nb = nbformat.reads(text, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                assert cell.outputs == [] and cell.execution_count is None, path.name
+        committed = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        assert cells_of(committed) == cells_of(nbformat.reads(text, as_version=4)), (
+            f"{path.name} is out of date: run python notebooks/_build.py --execute")
+        assert path.stat().st_size < MAX_NOTEBOOK_BYTES, (path.name, path.stat().st_size)
+        code = [c for c in committed.cells if c.cell_type == "code"]
+        counts = [c.execution_count for c in code]
+        assert counts == list(range(1, len(code) + 1)), (
+            f"{path.name} is not committed executed top to bottom: run "
+            "python notebooks/_build.py --execute")
+        for cell in code:
+            for output in cell.outputs:
+                assert output.output_type != "error", (path.name, cell.id)
+                png = output.get("data", {}).get("image/png", "")
+                assert len(png) * 3 // 4 < MAX_IMAGE_BYTES, (path.name, cell.id, len(png))
 
 
 @pytest.mark.slow

@@ -75,8 +75,12 @@ def test_repr_shows_shape_dtype_device_and_grad_fn():
     assert "requires_grad=True" in repr(x)
     y = x * 2
     r = repr(y)
-    assert r.startswith("tensor([[2., 4.],") and "shape=(2, 2)" in r and "MulBackward" in r
-    assert "dtype=jitnet.int64" in repr(jn.tensor([1, 2]))
+    assert r.startswith("tensor([[2., 4.],") and "shape" not in r and "MulBackward" in r
+    # PyTorch's rules: dtype shown unless float32/int64/bool; size only when empty
+    assert repr(jn.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(jn.tensor([1, 2], dtype=jn.int32)) == "tensor([1, 2], dtype=jitnet.int32)"
+    assert repr(jn.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    assert repr(jn.zeros(0, dtype=jn.int64)) == "tensor([], dtype=jitnet.int64)"
     assert repr(jn.float32) == "jitnet.float32"
 
 

@@ -5,9 +5,22 @@
 >>> (x * x).sum().backward()
 >>> x.grad
 tensor([[2., 4.],
-        [6., 8.]], shape=(2, 2))
+        [6., 8.]])
 """
-from . import autograd, data, distributed, metrics, nn, optim, training, utils, viz
+from . import (
+    accelerator,
+    autograd,
+    backends,
+    data,
+    distributed,
+    metrics,
+    nn,
+    optim,
+    return_types,
+    training,
+    utils,
+    viz,
+)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import Device, cuda
 from .device import Device as device
@@ -18,6 +31,14 @@ from .dtypes import float64 as double
 from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
 from .io import load, save
+from .legacy import (  # torch.FloatTensor & co.
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+)
 from .ops.activation import log_softmax, softmax
 from .ops.elementwise import (
     abs,

@@ -518,3 +518,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor and Function refer to each other)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+    """PyTorch's ``autograd.Variable``: since PyTorch 0.4 the tensor itself.
+
+    Returns ``data`` (a Tensor), with ``requires_grad`` switched on when asked;
+    ``volatile`` (long gone from PyTorch) is accepted and ignored, as PyTorch does.
+    """
+    from .tensor import Tensor
+
+    if not isinstance(data, Tensor):
+        raise TypeError(f"Variable: data must be a Tensor, got {type(data).__name__}")
+    return data.requires_grad_(True) if requires_grad else data

@@ -118,12 +118,15 @@ class EpochPrinter(Callback):
               f"lr {logs['lr']:.2e}  ({took:.1f} s)", flush=True)
 
 
-def plot_curves(history: dict, path: Path) -> None:
-    """Loss and accuracy per epoch (train and test) as a PNG (matplotlib, Agg backend)."""
+def plot_curves(history: dict, path: Path, title: str | None = None) -> None:
+    """Loss and accuracy per epoch (train and test) as a PNG (matplotlib, Agg backend),
+    under ``title`` (the CLI: model, data and final test accuracy); epochs are integer
+    ticks even for a run of one or two epochs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = history["epoch"]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
@@ -136,11 +139,38 @@ def plot_curves(history: dict, path: Path) -> None:
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _train_error(message: str) -> int:
+    """Print argparse's one-line form ``jitnet train: error: ...``; the exit status 2."""
+    print(f"jitnet train: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _output_dir_problem(out: Path) -> str | None:
+    """Why ``out`` cannot be the output directory (None when it can): it is a file, or it
+    cannot be created or written.  Creates it (and its parents) when missing."""
+    if out.exists() and not out.is_dir():
+        return "exists and is not a directory; give a directory to write the run into"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the directory ({exc.strerror or exc})"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return "the directory is not writable"
+    return None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -156,15 +186,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     args, rank, world = run
     lead = rank == 0  # with --distributed only rank 0 prints and writes
     if args.device.startswith("cuda") and not jn.cuda.is_available():
-        print("jitnet train: --device cuda was asked for, but CUDA is not available "
-              f"({jn.cuda._probe()[1]}); use --device cpu", file=sys.stderr)
-        return 2
+        return _train_error("--device cuda was asked for, but CUDA is not available "
+                            f"({jn.cuda._probe()[1]}); use --device cpu")
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    problem = _output_dir_problem(out)  # before any work: a bad --out fails at once
+    if problem:
+        return _train_error(f"--out {args.out or out}: {problem}")
     jn.manual_seed(args.seed)
     try:
         train_set, test_set = load_data(args.data, args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"jitnet train: {exc}", file=sys.stderr)
-        return 2
+        return _train_error(str(exc))
     in_shape = tuple(train_set.tensors[0].shape[1:])
     model = build_model(args.model, in_shape).to(args.device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -175,7 +207,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                                   sampler=jn.data.DistributedSampler(train_set, seed=args.seed))
     optimizer = jn.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = jn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    out = Path(args.out)
     checkpoint = ModelCheckpoint(out / "model.safetensors", monitor="val_accuracy",
                                  mode="max")
     if lead:
@@ -183,8 +214,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.resume:
             _write_run_config(out, args)
         print(f"jitnet train: {args.model} ({n_params} parameters) on {args.data} "
-              f"({len(train_set)} train / {len(test_set)} test), {args.epochs} epochs, batch "
-              f"{args.batch_size}, Adam lr {args.lr} (cosine), {args.device}, seed {args.seed}"
+              f"({len(train_set)} train / {len(test_set)} test), "
+              f"{_plural(args.epochs, 'epoch')}, batch {args.batch_size}, Adam lr {args.lr} "
+              f"(cosine), {args.device}, seed {args.seed}"
               + (f", {world} ranks" if world > 1 else "")
               + (f"; resuming {out}" if args.resume else ""), flush=True)
     history = fit(model, train_loader,
@@ -203,7 +235,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     record["seconds"] = elapsed
     with open(out / "history.json", "w") as fh:
         json.dump(record, fh, indent=2)
-    plot_curves(record, out / "curves.png")
+    plot_curves(record, out / "curves.png",
+                title=f"{args.model} on {args.data}: final test accuracy "
+                      f"{history['val_accuracy'][-1]:.1%}")
     print(f"best test accuracy {checkpoint.best:.4f} (epoch {checkpoint.best_epoch}), final "
           f"{history['val_accuracy'][-1]:.4f}; {elapsed:.1f} s in all")
     print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'curves.png'}")
@@ -340,23 +374,43 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- entry point
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: ...)`` for flags with a value; not for switches or None."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False \
+                or "default:" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jitnet", description="jitnet: train a model, or "
                                      "report the installation.")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train an image classifier (default: a CNN on the "
-                       "bundled 8x8 digits)")
-    t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"])
+                       "bundled 8x8 digits)",
+                       description="Train an image classifier and write model.safetensors, "
+                       "history.json and curves.png to --out.",
+                       formatter_class=_DefaultsFormatter)
+    t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
+                   help="mlp: one hidden layer; cnn: two conv/batch-norm stages; "
+                   "lenet: LeNet-5")
     t.add_argument("--data", choices=DATASETS, default=DEFAULTS["data"],
                    help="digits is bundled; mnist and cifar10 are read from --data-dir")
     t.add_argument("--data-dir", default=DEFAULTS["data_dir"],
-                   help="root holding MNIST/raw/... or cifar-10-batches-py/ (default: data)")
-    t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
-    t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
-    t.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"])
-    t.add_argument("--device", default=DEFAULTS["device"], help="cpu or cuda")
-    t.add_argument("--out", default=None, help="output directory (default: runs/<timestamp>)")
-    t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+                   help="root holding MNIST/raw/... or cifar-10-batches-py/")
+    t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
+                   help="passes over the training set")
+    t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
+                   help="images per optimizer step")
+    t.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"],
+                   help="Adam's initial learning rate (cosine-annealed to 0)")
+    t.add_argument("--device", default=DEFAULTS["device"], help="cpu, cuda or cuda:N")
+    t.add_argument("--out", default=None,
+                   help="output directory (default: runs/<timestamp>)")
+    t.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                   help="seed of jitnet's generator (weights, shuffling)")
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     # training that survives a kill, and data-parallel training over MPI (docs/distributed.md)
     t.add_argument("--resume", metavar="RUN_DIR", default=None,
@@ -372,16 +426,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive number such as 0.01, "
+                                         f"got {text!r}")
     return value
 
 

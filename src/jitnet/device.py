@@ -17,6 +17,8 @@ class Device:
         if isinstance(spec, Device):
             self.type, self.index = spec.type, spec.index
             return
+        if isinstance(spec, int) and not isinstance(spec, bool):  # torch.device(0) is cuda:0
+            spec, index = "cuda", spec
         if not isinstance(spec, str):
             raise TypeError(f"device must be a string or jitnet.device, got {type(spec).__name__}")
         kind, _, idx = spec.partition(":")
@@ -110,9 +112,26 @@ class _Cuda:
             )
 
     def manual_seed(self, seed: int) -> None:
+        """Seed jitnet's one generator (CUDA tensors draw from it too)."""
         from .random import manual_seed
 
         manual_seed(seed)
+
+    def manual_seed_all(self, seed: int) -> None:
+        """Same as ``manual_seed``: jitnet has one generator for every device."""
+        self.manual_seed(seed)
+
+    def current_device(self) -> int:
+        """Index of the current CUDA device (always 0: jitnet uses one GPU per process)."""
+        self.require()
+        return 0
+
+    def synchronize(self, device=None) -> None:
+        """Wait for every queued CUDA kernel to finish (a no-op without CUDA)."""
+        if self.is_available():
+            from numba import cuda
+
+            cuda.synchronize()
 
 
 cuda = _Cuda()

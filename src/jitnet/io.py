@@ -107,9 +107,12 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], location) -> Any:
     if not isinstance(node, dict) or len(node) == 0:
         raise ValueError(f"malformed node {node!r}")
     if "t" in node:
-        dev = _map_device(node.get("dev", "cpu"), location)
         arr = arrays[node["t"]]
-        t = Tensor(arr, Device("cpu")) if dev.type == "cpu" else Tensor(arr).to(dev)
+        if callable(location) and not isinstance(location, (dict, str, Device)):
+            t = _call_location(location, Tensor(arr, Device("cpu")), node.get("dev", "cpu"))
+        else:
+            dev = _map_device(node.get("dev", "cpu"), location)
+            t = Tensor(arr, Device("cpu")) if dev.type == "cpu" else Tensor(arr).to(dev)
         if node.get("rg"):
             t.requires_grad_(True)
         return t
@@ -126,6 +129,21 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], location) -> Any:
     if "u" in node:
         return tuple(_decode(v, arrays, location) for v in node["u"])
     raise ValueError(f"malformed node {node!r}")
+
+
+class _LocationError(TypeError):
+    """The caller's map_location misbehaved (not the file): never reported as corruption."""
+
+
+def _call_location(location, t: Tensor, saved: str) -> Tensor:
+    """PyTorch's ``map_location(storage, location)``: a tensor back, or a device to move to."""
+    out = location(t, saved)
+    if isinstance(out, Tensor):
+        return out
+    if isinstance(out, (str, Device)):
+        return t.to(to_device(out))
+    raise _LocationError(f"load: map_location returned {type(out).__name__}; expected the tensor "
+                    "it was given, a Tensor, or a device")
 
 
 def _map_device(saved: str, location) -> Device:
@@ -171,22 +189,42 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
-def save(obj: Any, f: str | os.PathLike) -> None:
-    """Write ``obj`` (tensors, arrays, numbers, strings, None, nested in dicts, lists and
-    tuples) to the file ``f`` in the safetensors format, atomically.
+def _is_file_object(f) -> bool:
+    return hasattr(f, "write") or hasattr(f, "read")
 
-    Raises TypeError (naming the offending path) for anything else, e.g. a
-    Module: save ``model.state_dict()`` instead.
+
+def save(obj: Any, f, pickle_module=None, pickle_protocol=None) -> None:
+    """Write ``obj`` (tensors, arrays, numbers, strings, None, nested in dicts, lists and
+    tuples) to ``f`` in the safetensors format.
+
+    ``f`` is a path (written atomically: a temporary file renamed over the
+    target) or a binary file object opened for writing (``open(p, "wb")``,
+    ``io.BytesIO()``), written at its current position.  Raises TypeError
+    (naming the offending path) for anything else, e.g. a Module: save
+    ``model.state_dict()`` instead.  PyTorch's ``pickle_module`` /
+    ``pickle_protocol`` have no meaning here (nothing is pickled) and raise
+    NotImplementedError when given.
     """
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"save: f must be a file path, got {type(f).__name__}")
+    if pickle_module is not None or pickle_protocol is not None:
+        raise NotImplementedError("save: pickle_module/pickle_protocol are not supported; "
+                                  "jitnet checkpoints are safetensors, never pickle")
+    if not isinstance(f, (str, os.PathLike)) and not hasattr(f, "write"):
+        raise TypeError(f"save: f must be a file path or a binary file object, "
+                        f"got {type(f).__name__}")
     stn = _import_safetensors()
     encoder = _Encoder()
     tree = encoder.encode(obj, "")
     meta = {FORMAT_KEY: json.dumps({"version": FORMAT_VERSION, "tree": tree},
                                    allow_nan=False)}
     data = stn.save(encoder.arrays, metadata=meta)
+    if not isinstance(f, (str, os.PathLike)):
+        _write_all(f, data)
+        if hasattr(f, "flush"):
+            f.flush()
+        return
     path = os.fspath(f)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path} is a directory; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
@@ -206,25 +244,69 @@ def save(obj: Any, f: str | os.PathLike) -> None:
     _fsync_dir(directory)
 
 
+READS = ("jitnet reads safetensors files: those jn.save writes, and plain safetensors "
+         "files from other tools (e.g. safetensors.torch.save_file)")
+
+
 def _corrupt(path: str, why: str) -> ValueError:
-    return ValueError(f"load: {path} is not a valid safetensors checkpoint ({why}); the file "
-                      "is corrupt, truncated or in another format")
+    return ValueError(f"load: {path} is not a jitnet checkpoint ({why}); the file is corrupt, "
+                      f"truncated or in another format. {READS}")
 
 
-def load(f: str | os.PathLike, map_location=None) -> Any:
-    """Read a checkpoint written by ``save``; tensors go back to the device they were saved
-    from, or to ``map_location`` (a device, a device string, or a dict mapping saved
-    device strings to new ones).
+def _foreign(path: str, raw: bytes) -> ValueError | None:
+    """A clear error for formats jitnet recognises but does not read (PyTorch's pickles)."""
+    if raw[:4] == b"PK\x03\x04":
+        what = "a zip archive, the format torch.save writes (pickle inside)"
+    elif raw[:1] == b"\x80" and raw[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        what = "a Python pickle (legacy torch.save or pickle.dump)"
+    else:
+        return None
+    return ValueError(f"load: {path} is not a jitnet checkpoint: it is {what}, which jitnet "
+                      f"never unpickles. {READS}; convert it once with PyTorch: "
+                      f"safetensors.torch.save_file(torch.load(path), 'model.safetensors')")
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+         mmap: bool | None = None) -> Any:
+    """Read a checkpoint written by ``save`` from a path or a binary file object.
+
+    Tensors go back to the device they were saved from, or to ``map_location``:
+    a device or device string, a dict mapping saved device strings to new ones,
+    or a callable ``(tensor, saved_device_str) -> tensor or device`` (PyTorch's
+    callable receives a storage; here it is the loaded CPU tensor).
+    ``weights_only`` is accepted with either value: jitnet never unpickles, so
+    loading is always as safe as PyTorch's ``weights_only=True``.  ``mmap`` is
+    accepted and ignored (the file is read whole).
 
     A plain safetensors file written by another tool loads as a dict of
-    tensors.  A corrupt or truncated file raises ValueError naming the path.
+    tensors.  A file in another format (a PyTorch pickle, a corrupt or
+    truncated file) raises ValueError naming the file and what jitnet reads.
     """
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"load: f must be a file path, got {type(f).__name__}")
+    if pickle_module is not None:
+        raise NotImplementedError("load: pickle_module is not supported; jitnet checkpoints "
+                                  "are safetensors, never pickle")
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    elif hasattr(f, "read"):
+        path = str(getattr(f, "name", "the file object"))
+        raw = f.read()
+        if not isinstance(raw, (bytes, bytearray)):
+            raise TypeError(f"load: {path} must be opened in binary mode ('rb'), "
+                            f"got {type(raw).__name__} from read()")
+        raw = bytes(raw)
+    else:
+        raise TypeError(f"load: f must be a file path or a binary file object, "
+                        f"got {type(f).__name__}")
+    if not (map_location is None or callable(map_location)
+            or isinstance(map_location, (str, Device, dict))):
+        raise TypeError(f"load: map_location must be None, a device, a device string, a dict "
+                        f"of device strings or a callable, got {type(map_location).__name__}")
     stn = _import_safetensors()
-    path = os.fspath(f)
-    with open(path, "rb") as fh:
-        raw = fh.read()
+    foreign = _foreign(path, raw)
+    if foreign is not None:
+        raise foreign
     if len(raw) < 8:
         raise _corrupt(path, f"only {len(raw)} bytes")
     n = int.from_bytes(raw[:8], "little")
@@ -246,5 +328,7 @@ def load(f: str | os.PathLike, map_location=None) -> Any:
     try:
         doc = json.loads(meta[FORMAT_KEY])
         return _decode(doc["tree"], arrays, map_location)
+    except _LocationError:
+        raise
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise _corrupt(path, f"bad jitnet metadata: {exc}") from None

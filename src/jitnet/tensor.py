@@ -15,6 +15,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import kernels
+from . import legacy as _legacy
 from .device import CPU, Device, to_device
 
 
@@ -22,13 +23,19 @@ class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
     Make tensors with ``jn.tensor``, ``jn.zeros``, ``jn.from_numpy`` ...; the
-    constructor itself takes a raw device array and is for library code.
+    constructor takes a raw device array and is for library code, except that
+    PyTorch's legacy forms work as there: ``Tensor([1, 2])`` (float32 data),
+    ``Tensor(2, 3)`` / ``Tensor(Size([2, 3]))`` (zeros of that shape),
+    ``Tensor()`` (empty); see ``jitnet.legacy``.
     """
 
     __slots__ = ("_data", "device", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
     __array_priority__ = 1000  # make ``ndarray * tensor`` call Tensor.__rmul__
 
-    def __init__(self, data, device: Device = CPU, requires_grad: bool = False):
+    def __init__(self, data=_legacy.NO_DATA, device: Device = CPU, requires_grad: bool = False,
+                 *sizes):
+        if data.__class__ in _LEGACY_DATA or device.__class__ is not Device or sizes:
+            data, device, requires_grad = _legacy.legacy_new(data, device, requires_grad, sizes)
         self._data = data
         self.device = device
         self.requires_grad = requires_grad
@@ -209,10 +216,15 @@ class Tensor:
         return self.to(Device("cuda") if device is None else to_device(
             f"cuda:{device}" if isinstance(device, int) else device))
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False):
+        """With no argument, the legacy type name (``'jitnet.FloatTensor'``, PyTorch:
+        ``'torch.FloatTensor'``); else a cast to ``jn.FloatTensor`` & co., a dtype, or
+        a name (``'torch.LongTensor'``, ``'jitnet.cuda.FloatTensor'``, ``'float64'``)."""
         if dtype is None:
-            return f"jitnet.{self.dtype.name}"
-        return self.to(_dt.to_dtype(dtype))
+            return _legacy.type_name(self.dtype, self.device)
+        dt, device = _legacy.parse_type(dtype)
+        out = self.to(dt)
+        return out if device is None or device == out.device.type else out.to(device)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -242,10 +254,13 @@ class Tensor:
             host, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
             precision=4, floatmode="maxprec_equal",
         )
+        # PyTorch's extras: size only when empty and not (0,); dtype unless it is
+        # implied by the values (float32, int64, bool), or always when empty
         extras = []
-        if self.numel() > 1 or self.ndim > 0:
-            extras.append(f"shape={tuple(self.shape)}")
-        if self.dtype is not _dt.float32:
+        empty = self.numel() == 0
+        if empty and tuple(self.shape) != (0,):
+            extras.append(f"size={tuple(self.shape)}")
+        if self.dtype is not _dt.float32 and (empty or self.dtype not in _IMPLIED_DTYPES):
             extras.append(f"dtype={self.dtype}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
@@ -751,6 +766,9 @@ class Tensor:
         _shape.setitem(self, index, value)
 
 
+_IMPLIED_DTYPES = (_dt.int64, _dt.bool_)
+
+
 class Size(tuple):
     """A tensor's shape: a tuple (PyTorch's ``torch.Size``)."""
 
@@ -761,6 +779,10 @@ class Size(tuple):
 
     def numel(self) -> int:
         return math.prod(self)
+
+
+# data types that mean Tensor(...) was called as PyTorch's legacy constructor
+_LEGACY_DATA = frozenset({list, tuple, int, float, bool, Size, Tensor, object})
 
 
 def _norm_dim(dim: int, ndim: int, op: str) -> int:

@@ -32,6 +32,11 @@ JITNET_ALIASES = {
     "torch.optim.lr_scheduler": "jitnet.optim.lr_scheduler",
     "torch.utils": "jitnet.utils",
     "torch.utils.data": "jitnet.utils.data",
+    "torch.accelerator": "jitnet.accelerator",
+    "torch.autograd": "jitnet.autograd",
+    "torch.backends": "jitnet.backends",
+    "torch.backends.cudnn": "jitnet.backends.cudnn",
+    "torch.backends.mps": "jitnet.backends.mps",
     # torchvision's datasets and transforms live in jitnet.data
     "torchvision": "jitnet.data",
     "torchvision.datasets": "jitnet.data.datasets",

@@ -82,7 +82,8 @@ def rel_diff(a, b) -> np.ndarray:
 
 # ------------------------------------------------------------------ the scripts are plain PyTorch
 
-ALLOWED_IMPORTS = {"torch", "torchvision", "numpy", "argparse", "json", "math", "os", "time"}
+ALLOWED_IMPORTS = {"torch", "torchvision", "numpy", "argparse", "json", "math", "os", "time",
+                   "random", "shutil", "warnings", "enum"}  # the stdlib pytorch/examples use
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
@@ -169,3 +170,100 @@ def test_custom_dataset_reaches_torch_quality(workdir):
     assert abs(j["val_accuracy"][-1] - t["val_accuracy"][-1]) <= 0.1
     assert j["batches_per_epoch"] == t["batches_per_epoch"]
     assert j["final_lr"] == pytest.approx(t["final_lr"], abs=1e-12)
+
+
+# ------------------------------------------------ 4-9. programs in the styles of pytorch/examples
+# and the official tutorials (issue 17).  Each starts both frameworks from the same NumPy
+# weights on the same batches.  Curves: float32 rounding differences (1e-7) grow along a
+# run, fastest with a large lr or momentum, so each test checks the first steps tightly and
+# the whole curve loosely; float64 (the L-BFGS script) agrees to rounding throughout.
+
+
+def same_curve(j, t, first=10, early=1e-4, overall=2e-2):
+    """Both runs took the same number of steps and their losses agree."""
+    assert len(j) == len(t) > 0
+    diff = rel_diff(j, t)
+    assert diff[:first].max() < early, diff[:first]
+    assert diff.max() < overall, diff
+
+
+def both(script, workdir, *args):
+    j = run("jitnet", script, workdir, *args)
+    t = run("torch", script, workdir, *args) if HAS_TORCH else None
+    assert j["framework"] == "jitnet" and (t is None or t["framework"] == "torch")
+    return j, t
+
+
+def test_examples_mnist_with_accelerator_api(mnist_root, workdir):
+    j, t = both("examples_mnist.py", workdir, "--data", mnist_root, "--epochs", "1",
+                "--init-seed", "0", "--dropout", "0", "--no-shuffle", "--save-model",
+                "--max-batches", "12", "--log-interval", "4")
+    assert j["device"] == "cpu" and j["reloaded_same"]  # torch.load(weights_only=True)
+    assert len(j["train_losses"]) == 12 and j["lr"] == pytest.approx(0.7)
+    if t is not None:
+        same_curve(j["train_losses"], t["train_losses"])
+        assert rel_diff(j["test_loss"], t["test_loss"]).max() < 1e-2
+
+
+def test_examples_mnist_dry_run(mnist_root, workdir):
+    r = run("jitnet", "examples_mnist.py", workdir, "--data", mnist_root, "--epochs", "1",
+            "--dry-run")
+    assert len(r["train_losses"]) == 1 and r["reloaded_same"] is None
+
+
+def test_tutorial_quickstart(mnist_root, workdir):
+    j, t = both("tutorial_quickstart.py", workdir, "--data", mnist_root, "--epochs", "1",
+                "--init-seed", "0")
+    assert j["first_batch_shape"] == [64, 1, 28, 28] and j["label_dtype"] == "int64"
+    assert j["predicted"] == j["actual"]
+    if t is not None:
+        same_curve(j["train_losses"], t["train_losses"], overall=1e-4)
+        assert (j["device"], j["test_accuracy"]) == (t["device"], t["test_accuracy"])
+
+
+def test_tutorial_neural_networks(mnist_root, workdir):
+    j, t = both("tutorial_neural_networks.py", workdir, "--data", mnist_root)
+    assert j["z_has_grad_fn"] and not j["no_grad_requires_grad"]
+    assert not j["detach_requires_grad"]
+    assert (j["n_params"], j["conv1_weight_size"]) == (10, [6, 1, 5, 5])
+    if t is not None:
+        np.testing.assert_allclose(j["w_grad"], t["w_grad"], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(j["conv1_bias_grad"], t["conv1_bias_grad"], rtol=1e-4,
+                                   atol=1e-6)
+        assert j["mse_loss"] == pytest.approx(t["mse_loss"], rel=1e-5)
+        same_curve(j["train_losses"], t["train_losses"])
+
+
+@pytest.mark.parametrize("line_search", [False, True], ids=["fixed-step", "strong-wolfe"])
+def test_legacy_idioms_and_lbfgs(mnist_root, workdir, line_search):
+    j, t = both("legacy_lbfgs.py", workdir, "--data", mnist_root,
+                *(["--line-search"] if line_search else []))
+    assert (j["x_type"], j["y_type"]) == ("DoubleTensor", "LongTensor")
+    assert j["float_is_float_tensor"] and not j["double_is_float_tensor"]
+    assert j["legacy_sizes"] == [2, 3] and j["reloaded_same"]
+    assert j["train_losses"][-1] < 0.5 * j["train_losses"][0] and j["accuracy"] > 0.9
+    if t is not None:  # float64 and deterministic: the same trajectory to rounding
+        same_curve(j["train_losses"], t["train_losses"], early=1e-12, overall=1e-9)
+        np.testing.assert_allclose(j["weight"], t["weight"], rtol=1e-8, atol=1e-10)
+
+
+def test_examples_vae(mnist_root, workdir):
+    j, t = both("examples_vae.py", workdir, "--data", mnist_root, "--epochs", "1",
+                "--init-seed", "0", "--numpy-noise", "--log-interval", "4")
+    assert len(j["train_losses"]) == 12  # ceil(1500 / 128)
+    assert j["train_losses"][-1] < j["train_losses"][0]
+    if t is not None:
+        same_curve(j["train_losses"], t["train_losses"], overall=1e-4)
+        assert rel_diff(j["test_loss"], t["test_loss"]).max() < 1e-4
+
+
+def test_examples_imagenet_style_loop(mnist_root, workdir):
+    j, t = both("examples_imagenet_style.py", workdir, mnist_root, "--init-seed", "0",
+                "--seed", "0")
+    assert j["cudnn"] == [True, False] and j["checkpoint_epoch"] in (1, 2)
+    assert j["reloaded_acc1"] == pytest.approx(j["best_acc1"])
+    assert j["val_acc5"][-1] >= j["val_acc1"][-1] >= 50
+    if t is not None:
+        assert j["lrs"] == t["lrs"]  # SequentialLR(LinearLR, CosineAnnealingWarmRestarts)
+        same_curve(j["train_losses"], t["train_losses"])
+        assert abs(j["val_acc1"][-1] - t["val_acc1"][-1]) <= 100 * 3 / 297

@@ -18,6 +18,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "pytorch-compat.md"
 JITNET = {
     "torch": "jitnet",
     "torch.cuda": "jitnet:cuda",
+    "torch.accelerator": "jitnet.accelerator",
+    "torch.backends.mps": "jitnet.backends.mps",
+    "torch.backends.cudnn": "jitnet.backends.cudnn",
+    "torch.autograd": "jitnet.autograd",
+    "torch.return_types": "jitnet.return_types",
     "torch.Tensor": "jitnet:Tensor",
     "torch.nn": "jitnet.nn",
     "torch.nn.Module": "jitnet.nn:Module",

@@ -307,8 +307,10 @@ class Module:
     def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self, device: int | None = None) -> Module:
-        return self.to("cuda" if device is None else f"cuda:{device}")
+    def cuda(self, device: int | str | Device | None = None) -> Module:
+        if device is None or isinstance(device, (str, Device)):
+            return self.to("cuda" if device is None else device)
+        return self.to(f"cuda:{device}")
 
     def float(self) -> Module:
         return self.to(to_dtype("float32"))
@@ -399,10 +401,13 @@ class Module:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        extra = self.extra_repr()
+        try:
+            extra = self.extra_repr()
+        except AttributeError:  # __init__ raised before setting what extra_repr reads
+            extra = "<partly initialised>"
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({key}): " + _addindent(repr(m), 2)
-                       for key, m in self._modules.items()]
+                       for key, m in self.__dict__.get("_modules", {}).items()]
         lines = extra_lines + child_lines
         body = ""
         if lines:

@@ -9,11 +9,11 @@ kernel runs (on CUDA this reads two numbers back from the device).
 from __future__ import annotations
 
 from .. import dtypes as dt
+from .. import return_types
 from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor, full
 from ._util import broadcast_shape, is_scalar, norm_dim
-from .reduce import values_indices
 
 _INDEX_DTYPES = (dt.int64, dt.int32)
 
@@ -323,9 +323,9 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     if input.ndim == 0:
         x1, axis = _as_1d("sort", input, dim)
         v, i = SortAlong.apply(x1, axis, bool(descending), None)
-        return values_indices(v.reshape(()), i.reshape(()))
+        return return_types.sort(v.reshape(()), i.reshape(()))
     axis = norm_dim(dim, input.ndim, "sort")
-    return values_indices(*SortAlong.apply(input, axis, bool(descending), None))
+    return return_types.sort(*SortAlong.apply(input, axis, bool(descending), None))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
@@ -359,4 +359,4 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     v, i = SortAlong.apply(x, axis, bool(largest), k)
     if input.ndim == 0:
         v, i = v.reshape(input.shape if k else (0,)), i.reshape(input.shape if k else (0,))
-    return values_indices(v, i)
+    return return_types.topk(v, i)

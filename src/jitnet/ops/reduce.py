@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import dtypes as dt
+from .. import return_types
 from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor
 from . import elementwise as ew
 from ._util import norm_dim, norm_dims
 
+# kept for code that imports it; results use jitnet.return_types
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
@@ -137,9 +139,10 @@ def _maxmin(name, op, input, dim, keepdim):
     if dim is None:
         return MaxMinAll.apply(input, op)
     axis = norm_dim(dim, input.ndim, name)
+    result = getattr(return_types, name)  # jitnet.return_types.max / .min
     if input.ndim == 0:
-        return values_indices(input, Tensor(input._k().full((), 0, dt.int64.np), input.device))
-    return values_indices(*MaxMinDim.apply(input, op, axis, keepdim))
+        return result(input, Tensor(input._k().full((), 0, dt.int64.np), input.device))
+    return result(*MaxMinDim.apply(input, op, axis, keepdim))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
