@@ -18,7 +18,7 @@ def _pair(shape_in=6, shape_out=5, conv=False, seed=0):
         jm, tm = jn.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(3, 4, 3)
     else:
         jm, tm = jn.nn.Linear(shape_in, shape_out), torch.nn.Linear(shape_in, shape_out)
-    for pj, (name, pt) in zip(jm.parameters(), tm.named_parameters()):
+    for pj, pt in zip(jm.parameters(), tm.parameters()):
         a = rng.standard_normal(tuple(pt.shape)).astype(np.float32)  # no ties
         with torch.no_grad():
             pt.copy_(torch.tensor(a))
@@ -43,6 +43,7 @@ def _check_same(jm, tm, names=("weight",)):
     (jm(jn.tensor(x)) ** 2).sum().backward()
     (tm(torch.tensor(x)) ** 2).sum().backward()
     for (nj, pj), (nt, pt) in zip(jm.named_parameters(), tm.named_parameters()):
+        assert nj == nt
         np.testing.assert_allclose(pj.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
