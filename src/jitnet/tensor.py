@@ -903,7 +903,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with ``a`` (zero-copy); dtype kept."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(a).__name__}")
-    if a.dtype not in (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_):
+    if a.dtype not in (np.float32, np.float64, np.int64, np.int32, np.uint8, np.int8, np.bool_):
         raise TypeError(f"from_numpy: unsupported dtype {a.dtype}")
     return Tensor(a, CPU)
 
