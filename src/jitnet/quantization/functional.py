@@ -67,6 +67,9 @@ def linear_dynamic(input: Tensor, weight: Tensor, scale: Tensor,
     if input.ndim < 1 or input.shape[-1] != k:
         raise RuntimeError(f"quantized linear: input of shape {tuple(input.shape)} does not "
                            f"match the weight's in_features={k} (weight {n}x{k})")
+    if k >= 1 << 17:  # 127 * 127 * K must fit the int32 accumulator
+        raise ValueError(f"quantized linear: in_features={k} is too large for int32 "
+                         "accumulation (at most 131071)")
     if tuple(scale.shape) != (n,):
         raise ValueError(f"quantized linear: scale has shape {tuple(scale.shape)}, expected "
                          f"({n},)")
