@@ -80,7 +80,7 @@ def main() -> None:
     for lib in libs:
         for precision in ("float32", "int8"):
             model, x = build(lib, precision)
-            t[lib, precision] = _median(lambda: infer(lib, model, x))
+            t[lib, precision] = _median(lambda lib=lib, model=model, x=x: infer(lib, model, x))
             print(f"{lib:>6} {precision:>7}: {t[lib, precision] * 1e3:8.2f} ms")
     print(f"jitnet int8 / jitnet float32: {t['jitnet', 'int8'] / t['jitnet', 'float32']:.2f}")
     if torch is not None:
