@@ -186,3 +186,36 @@ def test_hook_errors():
         lin(jn.ones(1, 2, requires_grad=True)).sum().backward()
     with pytest.raises(TypeError, match="callable"):
         lin.register_forward_hook(3)
+
+
+def _hook_options_program(lib):
+    """prepend, with_kwargs, a backward hook on a layer whose input needs no grad,
+    handles as context managers, hooks on a root leaf."""
+    log = []
+    model = _mlp(lib)
+    lin = model[0]
+    lin.register_forward_pre_hook(lambda m, a: log.append("pre-1"))
+    lin.register_forward_pre_hook(lambda m, a: log.append("pre-0"), prepend=True)
+    lin.register_forward_pre_hook(lambda m, a, kw: (log.append(("pre-kw", sorted(kw))), None)[1],
+                                  with_kwargs=True)
+    lin.register_forward_hook(lambda m, a, kw, out: log.append(("fwd-kw", sorted(kw))),
+                              with_kwargs=True)
+    lin.register_full_backward_hook(
+        lambda m, gin, gout: log.append(("bwd", [g is None for g in gin],
+                                         tuple(gout[0].shape))))
+    with model[2].register_forward_hook(lambda m, a, out: log.append("gone")):
+        pass
+    x = lib.tensor(X, dtype=lib.float64)  # needs no grad: grad_input is (None,)
+    model(x).sum().backward()
+    leaf = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    leaf.register_hook(lambda g: g * 3)
+    leaf.backward(lib.tensor([1.0, 1.0], dtype=lib.float64))
+    return {"log": log, "leaf": _host(leaf.grad), "w": _host(lin.weight.grad)}
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+def test_hook_options_match_pytorch():
+    import torch
+
+    _same(_hook_options_program(jn), _hook_options_program(torch))

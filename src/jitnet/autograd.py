@@ -439,6 +439,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
+        """``"AccumulateGrad"``, as PyTorch's node name."""
         return "AccumulateGrad"
 
     def __repr__(self) -> str:
@@ -584,6 +585,7 @@ def retain_grad(t: Tensor) -> None:
 
 
 def retains_grad(t: Tensor) -> bool:
+    """``Tensor.retains_grad``: True for a non-leaf on which ``retain_grad()`` was called."""
     return t.grad_fn is not None and t.__dict__.get("_retains_grad", False)
 
 
