@@ -268,6 +268,7 @@ def _run_engine(seeds: list, retain_graph: bool, capture: dict | None = None) ->
         pending[id(ctx)] = g if prev is None else ctx.k.binary("add", prev, g)
     needed = _needed_nodes(order, capture) if capture is not None else None
     fire = _hooked_leaves(order, capture) if capture is not None or _hooks_used[0] else None
+    fire_at = fire[0] if fire is not None else None
     held: dict = {}  # id(leaf) -> [leaf, summed grad, k]: leaves whose hooks wait for all grads
     with no_grad():
         for idx, node in enumerate(order):
@@ -280,8 +281,8 @@ def _run_engine(seeds: list, retain_graph: bool, capture: dict | None = None) ->
                 )
             if g is not None and (needed is None or id(node) in needed or id(node) in capture):
                 _run_node(node, g, pending, held, fire, capture, retain_graph)
-            if fire is not None and idx in fire:
-                for leaf_id in fire[idx]:
+            if fire_at is not None and idx in fire_at:
+                for leaf_id in fire_at[idx]:
                     entry = held.pop(leaf_id, None)
                     if entry is not None:
                         _finish_leaf(entry[0], entry[1], entry[2], capture)
@@ -313,7 +314,7 @@ def _run_node(node, g, pending, held, fire, capture, retain_graph) -> None:
             gi = k.astype(gi, data.dtype)
         parent = inp.grad_fn
         if parent is None:
-            if fire is not None and id(inp) in fire["leaves"]:
+            if fire is not None and id(inp) in fire[1]:
                 entry = held.get(id(inp))
                 if entry is None:
                     held[id(inp)] = [inp, gi, k]
@@ -472,9 +473,10 @@ def _needed_nodes(order: list, capture: dict) -> set:
     return needed
 
 
-def _hooked_leaves(order: list, capture: dict | None) -> dict:
-    """{index in order: [ids of leaves whose last feeding node that is], "leaves": ids}
-    for the leaves whose gradient is held: leaves with hooks, or captured ones."""
+def _hooked_leaves(order: list, capture: dict | None) -> tuple[dict, set]:
+    """The leaves whose gradients are held until complete (leaves with hooks, or the
+    captured ones): ({index in order: ids of the leaves whose last feeding node that is},
+    their ids)."""
     last: dict = {}
     for idx, node in enumerate(order):
         for inp in node.inputs:
@@ -483,10 +485,10 @@ def _hooked_leaves(order: list, capture: dict | None) -> dict:
                     or (capture is None and ("_backward_hooks" in inp.__dict__
                                              or "_post_accumulate_hooks" in inp.__dict__))):
                 last[id(inp)] = idx
-    fire: dict = {"leaves": set(last)}
+    at: dict = {}
     for leaf_id, idx in last.items():
-        fire.setdefault(idx, []).append(leaf_id)
-    return fire
+        at.setdefault(idx, []).append(leaf_id)
+    return at, set(last)
 
 
 def _call_hooks(hooks: dict, g, t: Tensor):
