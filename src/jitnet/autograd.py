@@ -14,6 +14,10 @@ broadcast gradients back to each input's shape; then (unless
 ``retain_graph``) it frees what the forward saved, so the graph of a training
 step dies with its loss.
 
+Tensor hooks (``register_hook``, ``retain_grad``, post-accumulate hooks),
+``grad_fn.next_functions`` and ``autograd.grad`` (gradients returned instead of
+accumulated) follow PyTorch; see "hooks and autograd.grad" below.
+
 Differs from PyTorch: gradients are computed with grad mode off, so there are
 no higher-order gradients (``create_graph`` is not supported).
 """
