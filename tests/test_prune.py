@@ -163,3 +163,21 @@ def test_nn_utils_package_keeps_its_names():
     m = jn.nn.Linear(2, 3)
     jn.nn.utils.vector_to_parameters(jn.arange(9.0), m.parameters())
     assert m.bias.tolist() == [6.0, 7.0, 8.0]
+
+
+def test_custom_mask_identity_and_importance_scores_match_torch():
+    import torch
+    import torch.nn.utils.prune as tp
+
+    jm, tm = _pair(conv=True, seed=4)
+    mask = (np.arange(4 * 3 * 3 * 3).reshape(4, 3, 3, 3) % 3 != 0).astype(np.float32)
+    scores = np.random.default_rng(9).random((4, 3, 3, 3)).astype(np.float32)
+    prune.custom_from_mask(jm, "weight", jn.tensor(mask))
+    tp.custom_from_mask(tm, "weight", torch.tensor(mask))
+    prune.identity(jm, "bias")
+    tp.identity(tm, "bias")
+    prune.ln_structured(jm, "weight", 1, n=1, dim=1, importance_scores=jn.tensor(scores))
+    tp.ln_structured(tm, "weight", 1, n=1, dim=1, importance_scores=torch.tensor(scores))
+    _check_same(jm, tm, ("weight", "bias"))
+    with pytest.raises(ValueError, match="importance_scores should have the same shape"):
+        prune.l1_unstructured(jm, "weight", 1, importance_scores=jn.zeros(3))
