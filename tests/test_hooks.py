@@ -219,3 +219,26 @@ def test_hook_options_match_pytorch():
     import torch
 
     _same(_hook_options_program(jn), _hook_options_program(torch))
+
+
+def _branch_program(lib):
+    """Two branches from one input: backward hooks fire in PyTorch's order, and the shared
+    input's tensor hook sees the sum of both branches once."""
+    log = []
+    model = _mlp(lib)
+    a, b = model[0], model[2]
+    a.register_full_backward_hook(lambda m, gi, go: log.append("a"))
+    b.register_full_backward_hook(lambda m, gi, go: log.append("b"))
+    x = lib.tensor(X, dtype=lib.float64, requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: log.append(("h", _host(g).sum().round(8))))
+    y = a(h).sum() + b(lib.cat([h, h[:, :2]], 1)).sum()
+    y.backward()
+    return {"log": log, "x": _host(x.grad)}
+
+
+@requires_torch
+def test_branch_order_matches_pytorch():
+    import torch
+
+    _same(_branch_program(jn), _branch_program(torch))
