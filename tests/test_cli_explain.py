@@ -44,3 +44,15 @@ def test_explain_errors(cnn_run, tmp_path, capsys):
     assert main(["explain", str(cnn_run), "--index", "5000"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("jitnet explain: error: --index must be in 0..") and err.count("\n") == 1
+
+
+def test_explain_an_mlp_run_without_conv_layers(tmp_path):
+    from jitnet.cli import build_model
+
+    run = tmp_path / "mlp"
+    run.mkdir()
+    jn.save(build_model("mlp", (1, 8, 8)).state_dict(), run / "model.safetensors")
+    (run / "history.json").write_text(json.dumps({"config": {"model": "mlp",
+                                                             "data": "digits"}}))
+    assert main(["explain", str(run), "--index", "1"]) == 0  # grad-cam's panel says n/a
+    assert (run / "explain_1.png").read_bytes()[:8] == PNG
