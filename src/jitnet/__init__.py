@@ -158,6 +158,11 @@ from .training import evaluate, fit, predict
 
 __version__ = "0.1.0"
 
+# issue 16: compression (quantization; pruning is nn.utils.prune) and interpretability
+from . import explain, quantization  # noqa: E402
+from .dtypes import int8  # noqa: E402
+from .dtypes import int8 as qint8  # noqa: E402
+
 
 def numel(input: Tensor) -> int:
     """Number of elements of a tensor."""

@@ -14,6 +14,10 @@ broadcast gradients back to each input's shape; then (unless
 ``retain_graph``) it frees what the forward saved, so the graph of a training
 step dies with its loss.
 
+Tensor hooks (``register_hook``, ``retain_grad``, post-accumulate hooks),
+``grad_fn.next_functions`` and ``autograd.grad`` (gradients returned instead of
+accumulated) follow PyTorch; see "hooks and autograd.grad" below.
+
 Differs from PyTorch: gradients are computed with grad mode off, so there are
 no higher-order gradients (``create_graph`` is not supported).
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -144,6 +149,12 @@ class Context:
         self.inputs = ()
         self.freed = True
 
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, 0), ...)``, one per tensor input, as PyTorch: the input's ``grad_fn``, an
+        ``AccumulateGrad`` for a leaf that requires grad, or None.  Empty once freed."""
+        return tuple((_next_node(a), 0) for a in self.inputs if isinstance(a, Tensor))
+
 
 class Function:
     """Base class of differentiable ops.
@@ -218,82 +229,117 @@ def sum_to_shape(k, grad, shape: tuple):
     return k.reshape(grad, shape)
 
 
-def _topological_order(root_ctx) -> list:
-    """Contexts reachable from root, each after every node that consumes its output."""
-    order, seen = [], {id(root_ctx)}
-    stack = [(root_ctx, iter(root_ctx.inputs))]
-    while stack:
-        node, it = stack[-1]
-        for inp in it:
-            parent = getattr(inp, "grad_fn", None)
-            if parent is not None and id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, iter(parent.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+def _topological_order(roots) -> list:
+    """Contexts reachable from ``roots``, each after every node that consumes its output."""
+    order, seen = [], set()
+    for root_ctx in roots:
+        if id(root_ctx) in seen:
+            continue
+        seen.add(id(root_ctx))
+        stack = [(root_ctx, iter(root_ctx.inputs))]
+        while stack:
+            node, it = stack[-1]
+            for inp in it:
+                parent = getattr(inp, "grad_fn", None)
+                if parent is not None and id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append((parent, iter(parent.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
 
 def run_backward(root: Tensor, grad, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into ``leaf.grad`` for every leaf that requires grad."""
-    order = _topological_order(root.grad_fn)
-    pending = {id(root.grad_fn): grad}
-    ready = _leaf_uses(order) if _ready_hooked else None
     try:
-        _run_nodes(order, pending, ready, retain_graph)
+        _run_engine([(root.grad_fn, grad)], retain_graph)
     except BaseException:
         _end_callbacks.clear()
         raise
     _run_end_callbacks()
 
 
-def _run_nodes(order, pending, ready, retain_graph: bool) -> None:
+def _run_engine(seeds: list, retain_graph: bool, capture: dict | None = None) -> None:
+    """Run the tape backwards from ``seeds``, [(context, gradient array)].
+
+    Without ``capture`` every leaf that requires grad accumulates into ``.grad``.
+    With ``capture`` (``autograd.grad``: {id(leaf or context): None}), only the nodes
+    that lead to a captured tensor run, and the captured tensors' gradients are stored
+    in ``capture`` instead; no ``.grad`` changes.  Tensor hooks, ``retain_grad`` and
+    post-accumulate hooks run as PyTorch runs them (see ``_hooked_leaves``).
+    """
+    order = _topological_order([c for c, _ in seeds])
+    pending: dict = {}
+    for ctx, g in seeds:
+        prev = pending.get(id(ctx))
+        pending[id(ctx)] = g if prev is None else ctx.k.binary("add", prev, g)
+    needed = _needed_nodes(order, capture) if capture is not None else None
+    fire = _hooked_leaves(order, capture) if capture is not None or _hooks_used[0] else None
+    fire_at = fire[0] if fire is not None else None
+    held: dict = {}  # id(leaf) -> [leaf, summed grad, k]: leaves whose hooks wait for all grads
     with no_grad():
-        for node in order:
+        for idx, node in enumerate(order):
             g = pending.pop(id(node), None)
-            if g is None:
-                continue
-            if node.freed:
+            if g is not None and node.freed:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time (or directly access "
                     "saved tensors after they have already been freed). Specify "
                     "retain_graph=True if you need to backward a second time."
                 )
-            grads = node.fn.backward(node, g)
-            grads = list(grads) if isinstance(grads, tuple) else [grads]
-            k = node.k
-            inputs, needs = node.inputs, node.needs_input_grad
-            for i in range(min(len(inputs), len(grads))):
-                if not needs[i]:
-                    continue
-                gi = grads[i]
-                if gi is None:
-                    if ready is not None:
-                        _leaf_used(ready, inputs[i])
-                    continue
-                grads[i] = None  # our local ``gi`` is now its only reference, unless shared
-                inp = inputs[i]
-                data = inp._data  # raw shapes and dtypes: no Size objects on this path
-                if gi.shape != data.shape:
-                    gi = sum_to_shape(k, gi, data.shape)
-                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi = k.astype(gi, data.dtype)
-                parent = inp.grad_fn
-                if parent is None:
-                    # its own statement, so no pending call holds gi yet; small arrays are
-                    # cheaper to copy than to check
-                    owned = gi.size >= 4096 and _sole_owner(gi)
-                    _accumulate_leaf(inp, gi, k, owned)
-                    if ready is not None:
-                        _leaf_used(ready, inp)
+            if g is not None and (needed is None or id(node) in needed or id(node) in capture):
+                _run_node(node, g, pending, held, fire, capture, retain_graph)
+            if fire_at is not None and idx in fire_at:
+                for leaf_id in fire_at[idx]:
+                    entry = held.pop(leaf_id, None)
+                    if entry is not None:
+                        _finish_leaf(entry[0], entry[1], entry[2], capture)
+
+
+def _run_node(node, g, pending, held, fire, capture, retain_graph) -> None:
+    """Run one node's backward and hand its input gradients on (to parents or leaves)."""
+    d = node.__dict__
+    if "_tensor_hooks" in d or "_retain" in d:
+        g = _tensor_hooks_at_node(node, g)
+    if capture is not None and id(node) in capture:
+        capture[id(node)] = g
+    grads = node.fn.backward(node, g)
+    grads = list(grads) if isinstance(grads, tuple) else [grads]
+    k = node.k
+    inputs, needs = node.inputs, node.needs_input_grad
+    for i in range(min(len(inputs), len(grads))):
+        if not needs[i]:
+            continue
+        gi = grads[i]
+        if gi is None:
+            continue
+        grads[i] = None  # our local ``gi`` is now its only reference, unless shared
+        inp = inputs[i]
+        data = inp._data  # raw shapes and dtypes: no Size objects on this path
+        if gi.shape != data.shape:
+            gi = sum_to_shape(k, gi, data.shape)
+        if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+            gi = k.astype(gi, data.dtype)
+        parent = inp.grad_fn
+        if parent is None:
+            if fire is not None and id(inp) in fire[1]:
+                entry = held.get(id(inp))
+                if entry is None:
+                    held[id(inp)] = [inp, gi, k]
                 else:
-                    prev = pending.get(id(parent))
-                    pending[id(parent)] = gi if prev is None else k.binary("add", prev, gi)
-            if not retain_graph:
-                node.free()
+                    entry[1] = k.binary("add", entry[1], gi)
+            elif capture is None:
+                # its own statement, so no pending call holds gi yet; small arrays are
+                # cheaper to copy than to check
+                owned = gi.size >= 4096 and _sole_owner(gi)
+                _accumulate_leaf(inp, gi, k, owned)
+        else:
+            prev = pending.get(id(parent))
+            pending[id(parent)] = gi if prev is None else k.binary("add", prev, gi)
+    if not retain_graph:
+        node.free()
 
 
 def _probe(a) -> tuple[int, int]:
@@ -346,58 +392,22 @@ def _accumulate_leaf(leaf: Tensor, g, k, owned: bool = False) -> None:
 # Used by jitnet.nn.parallel.DistributedDataParallel to start all-reducing a bucket of
 # gradients while the rest of the backward still runs.  Internal, not PyTorch API:
 # ``_register_grad_ready_hook(leaf, fn)`` calls ``fn(leaf)`` once per backward, after the
-# last gradient of that backward was accumulated into ``leaf.grad`` (a leaf used by several
-# ops fires once, after its last use); ``_queue_backward_callback(fn)`` runs ``fn()`` once
-# when the running backward has finished every node (PyTorch's engine ``queue_callback``).
-# Counting a leaf's uses costs a pass over the graph, made only while some leaf has a hook.
+# last gradient of that backward was accumulated into ``leaf.grad`` (it is a
+# post-accumulate-grad hook, see ``Tensor.register_post_accumulate_grad_hook``);
+# ``_queue_backward_callback(fn)`` runs ``fn()`` once when the running backward has
+# finished every node (PyTorch's engine ``queue_callback``).
 
-_ready_hooked = 0          # how many leaves have ready hooks (0: the pass is skipped)
 _end_callbacks: list = []  # run, then cleared, at the end of the running backward
 
 
 def _register_grad_ready_hook(leaf: Tensor, fn) -> Callable[[], None]:
     """Call ``fn(leaf)`` when ``leaf.grad`` is final for a backward; returns a remover."""
-    global _ready_hooked
-    hooks = leaf.__dict__.setdefault("_grad_ready_hooks", [])
-    hooks.append(fn)
-    _ready_hooked += 1
-
-    def remove() -> None:
-        global _ready_hooked
-        if fn in hooks:
-            hooks.remove(fn)
-            _ready_hooked -= 1
-
-    return remove
+    return leaf.register_post_accumulate_grad_hook(fn).remove
 
 
 def _queue_backward_callback(fn) -> None:
     """Run ``fn()`` once the backward now running has processed every node."""
     _end_callbacks.append(fn)
-
-
-def _leaf_uses(order) -> dict:
-    """id(leaf) -> [uses left in this backward, leaf], for the leaves that have ready hooks."""
-    uses: dict = {}
-    for node in order:
-        for inp, need in zip(node.inputs, node.needs_input_grad):
-            if need and inp.grad_fn is None and inp.__dict__.get("_grad_ready_hooks"):
-                entry = uses.get(id(inp))
-                if entry is None:
-                    uses[id(inp)] = [1, inp]
-                else:
-                    entry[0] += 1
-    return uses
-
-
-def _leaf_used(ready: dict, leaf) -> None:
-    entry = ready.get(id(leaf))
-    if entry is None:
-        return
-    entry[0] -= 1
-    if entry[0] == 0:
-        for fn in list(leaf.__dict__.get("_grad_ready_hooks", ())):
-            fn(leaf)
 
 
 def _run_end_callbacks() -> None:
@@ -411,37 +421,288 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
         raise RuntimeError(
             "backward: element 0 of tensors does not require grad and does not have a grad_fn"
         )
+    g = _seed(tensor, gradient, "backward")
+    if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
+        _finish_leaf(tensor, g, tensor._k(), None)
+        _run_end_callbacks()
+        return
+    run_backward(tensor, g, retain_graph)
+
+
+def _seed(tensor: Tensor, gradient, op: str):
+    """The raw starting gradient of ``tensor``: ones for a one-element tensor, else ``gradient``
+    checked for shape and device and cast to the tensor's dtype."""
     if gradient is None:
         if tensor.numel() != 1:
             raise RuntimeError(
-                f"backward: grad can be implicitly created only for scalar outputs, "
-                f"got a tensor of shape {tuple(tensor.shape)}; pass gradient="
+                f"{op}: grad can be implicitly created only for scalar outputs, "
+                f"got a tensor of shape {tuple(tensor.shape)}; pass "
+                + ("gradient=" if op == "backward" else "grad_outputs=")
             )
-        g = tensor._k().full(tensor.shape, 1, tensor._data.dtype)
-    else:
-        if not isinstance(gradient, Tensor):
-            from .tensor import tensor as make_tensor
+        return tensor._k().full(tensor.shape, 1, tensor._data.dtype)
+    if not isinstance(gradient, Tensor):
+        from .tensor import tensor as make_tensor
 
-            gradient = make_tensor(gradient, dtype=tensor.dtype, device=tensor.device)
-        if tuple(gradient.shape) != tuple(tensor.shape):
+        gradient = make_tensor(gradient, dtype=tensor.dtype, device=tensor.device)
+    if tuple(gradient.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            f"{op}: gradient has shape {tuple(gradient.shape)} but the tensor has "
+            f"shape {tuple(tensor.shape)}"
+        )
+    if gradient.device != tensor.device:
+        raise RuntimeError(
+            f"{op}: gradient is on {gradient.device} but the tensor is on {tensor.device}"
+        )
+    g = gradient._data
+    if g.dtype != tensor._data.dtype:
+        g = tensor._k().astype(g, tensor._data.dtype)
+    return g
+
+
+# ---------------------------------------------------------------------- hooks and autograd.grad
+# A hook on a non-leaf tensor lives on its grad_fn (as in PyTorch, it outlives the
+# Python object) and runs on the node's summed gradient before the node's backward.
+# A leaf's hooks live on the leaf; a leaf with hooks has its gradients held until the
+# last node that feeds it has run, so its hooks see the total gradient once, as
+# PyTorch's AccumulateGrad does.
+
+_hooks_used = [False]  # set once any leaf hook exists: only then does backward look for them
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad (``grad_fn.next_functions`` shows it)."""
+
+    next_functions = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        """``"AccumulateGrad"``, as PyTorch's node name."""
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_node(t: Tensor):
+    if t.grad_fn is not None:
+        return t.grad_fn
+    if not t.requires_grad:
+        return None
+    node = t.__dict__.get("_grad_accumulator")
+    if node is None:
+        node = t.__dict__["_grad_accumulator"] = AccumulateGrad(t)
+    return node
+
+
+def _needed_nodes(order: list, capture: dict) -> set:
+    """ids of the nodes from which a captured tensor can be reached (``order``: consumers
+    first, so walking it backwards sees every producer before its consumers)."""
+    needed: set = set()
+    for node in reversed(order):
+        for inp in node.inputs:
+            if isinstance(inp, Tensor) and (
+                    id(inp) in capture or (inp.grad_fn is not None
+                                           and (id(inp.grad_fn) in needed
+                                                or id(inp.grad_fn) in capture))):
+                needed.add(id(node))
+                break
+    return needed
+
+
+def _hooked_leaves(order: list, capture: dict | None) -> tuple[dict, set]:
+    """The leaves whose gradients are held until complete (leaves with hooks, or the
+    captured ones): ({index in order: ids of the leaves whose last feeding node that is},
+    their ids)."""
+    last: dict = {}
+    for idx, node in enumerate(order):
+        for inp in node.inputs:
+            if isinstance(inp, Tensor) and inp.grad_fn is None and (
+                    (capture is not None and id(inp) in capture)
+                    or (capture is None and ("_backward_hooks" in inp.__dict__
+                                             or "_post_accumulate_hooks" in inp.__dict__))):
+                last[id(inp)] = idx
+    at: dict = {}
+    for leaf_id, idx in last.items():
+        at.setdefault(idx, []).append(leaf_id)
+    return at, set(last)
+
+
+def _call_hooks(hooks: dict, g, t: Tensor):
+    """Run ``hook(grad)`` for each hook in order; a returned Tensor replaces the gradient."""
+    for fn in list(hooks.values()):
+        out = fn(Tensor(g, t.device))
+        if out is None:
+            continue
+        if not isinstance(out, Tensor):
+            raise TypeError(f"hook {getattr(fn, '__name__', fn)!r} returned a "
+                            f"{type(out).__name__}; expected None or a Tensor")
+        if tuple(out._data.shape) != tuple(g.shape):
             raise RuntimeError(
-                f"backward: gradient has shape {tuple(gradient.shape)} but the tensor has "
-                f"shape {tuple(tensor.shape)}"
-            )
-        if gradient.device != tensor.device:
-            raise RuntimeError(
-                f"backward: gradient is on {gradient.device} but the tensor is on {tensor.device}"
-            )
-        g = gradient._data
-        if g.dtype != tensor._data.dtype:
-            g = tensor._k().astype(g, tensor._data.dtype)
-    if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
-        _accumulate_leaf(tensor, g, tensor._k())
-        if _ready_hooked:
-            _leaf_used({id(tensor): [1, tensor]}, tensor)
-            _run_end_callbacks()
+                f"hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
+                f"{tuple(out._data.shape)}, but the tensor's gradient has shape {tuple(g.shape)}")
+        if out.device != t.device:
+            raise RuntimeError(f"hook {getattr(fn, '__name__', fn)!r} returned a gradient on "
+                               f"{out.device}, but the tensor is on {t.device}")
+        g = out._data if out._data.dtype == g.dtype else t._k().astype(out._data, g.dtype)
+    return g
+
+
+def _tensor_hooks_at_node(node, g):
+    d = node.__dict__
+    ref = d.get("_retain")
+    t = ref() if ref is not None else None
+    hooks = d.get("_tensor_hooks")
+    if hooks:
+        g = _call_hooks(hooks, g, t if t is not None else Tensor(g, node.device))
+    if t is not None:  # retain_grad runs after every other hook (PyTorch 2)
+        if t.grad is None:
+            t.grad = Tensor(node.k.copy(g), t.device)
+        else:
+            t.grad._data = node.k.binary("add", t.grad._data, g)
+    return g
+
+
+def _finish_leaf(leaf: Tensor, g, k, capture: dict | None) -> None:
+    """A leaf's total gradient: its hooks, then capture or accumulation and post hooks."""
+    d = leaf.__dict__
+    hooks = d.get("_backward_hooks")
+    if hooks:
+        g = _call_hooks(hooks, g, leaf)
+    if capture is not None:
+        capture[id(leaf)] = g
         return
-    run_backward(tensor, g, retain_graph)
+    _accumulate_leaf(leaf, g, k)
+    for fn in list(d.get("_post_accumulate_hooks", {}).values()):
+        fn(leaf)
+
+
+def register_tensor_hook(t: Tensor, hook):
+    """``Tensor.register_hook``: ``hook(grad) -> Tensor or None`` runs each time the gradient
+    of ``t`` is computed; a returned tensor (same shape) replaces it.  Returns a handle."""
+    from .utils.hooks import add_hook, hook_dict
+
+    if not t.requires_grad:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                           "require gradient")
+    if t.grad_fn is not None:
+        d = t.grad_fn.__dict__
+        if "_tensor_hooks" not in d:
+            d["_tensor_hooks"] = hook_dict()
+        return add_hook(d["_tensor_hooks"], hook)
+    _hooks_used[0] = True
+    if "_backward_hooks" not in t.__dict__:
+        t.__dict__["_backward_hooks"] = hook_dict()
+    return add_hook(t.__dict__["_backward_hooks"], hook)
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook):
+    """``Tensor.register_post_accumulate_grad_hook``: ``hook(tensor)`` runs on a leaf after its
+    whole gradient of one backward has been accumulated into ``.grad``.  Returns a handle."""
+    from .utils.hooks import add_hook, hook_dict
+
+    if not t.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                           "cannot be registered on non-leaf tensors")
+    _hooks_used[0] = True
+    if "_post_accumulate_hooks" not in t.__dict__:
+        t.__dict__["_post_accumulate_hooks"] = hook_dict()
+    return add_hook(t.__dict__["_post_accumulate_hooks"], hook)
+
+
+def retain_grad(t: Tensor) -> None:
+    """``Tensor.retain_grad``: a non-leaf tensor keeps (accumulates) its gradient in ``.grad``."""
+    if not t.requires_grad:
+        raise RuntimeError("retain_grad: can't retain_grad on Tensor that has "
+                           "requires_grad=False")
+    if t.grad_fn is not None:
+        t.grad_fn.__dict__["_retain"] = weakref.ref(t)
+        t.__dict__["_retains_grad"] = True
+
+
+def retains_grad(t: Tensor) -> bool:
+    """``Tensor.retains_grad``: True for a non-leaf on which ``retain_grad()`` was called."""
+    return t.grad_fn is not None and t.__dict__.get("_retains_grad", False)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    ``outputs``, ``inputs``: a tensor or a sequence of tensors; ``grad_outputs``: one
+    gradient per output (None for a one-element output).  Only the part of the graph that
+    leads to ``inputs`` runs; no ``.grad`` changes.  An input the outputs do not depend on
+    is an error unless ``allow_unused`` (its gradient is then None, or zeros with
+    ``materialize_grads``).  The graph is freed unless ``retain_graph``.  Differs from
+    PyTorch: no ``create_graph`` (no higher-order gradients) or ``is_grads_batched``.
+    """
+    if create_graph:
+        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
+                                  "is not supported by jitnet")
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("autograd.grad: expected allow_unused to be True or not passed when "
+                         "materialize_grads=True")
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise ValueError("autograd.grad: grad requires non-empty inputs.")
+    for seq, what in ((outputs, "outputs"), (inputs, "inputs")):
+        for t in seq:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"autograd.grad: {what} must be Tensors, got "
+                                f"{type(t).__name__}")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"autograd.grad: grad_outputs has {len(grad_outputs)} entries but "
+                           f"there are {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} does not require grad (one of the "
+                               "differentiated Tensors does not require grad)")
+    capture = {id(t.grad_fn if t.grad_fn is not None else t): None for t in inputs}
+    seeds, direct = [], {}
+    for i, (o, go) in enumerate(zip(outputs, grad_outputs)):
+        if not o.requires_grad:
+            raise RuntimeError(f"autograd.grad: element {i} of outputs does not require grad "
+                               "and does not have a grad_fn")
+        g = _seed(o, go, "autograd.grad")
+        if o.grad_fn is None:  # an output that is itself a leaf input
+            if id(o) in capture:
+                prev = direct.get(id(o))
+                direct[id(o)] = g if prev is None else o._k().binary("add", prev, g)
+        else:
+            seeds.append((o.grad_fn, g))
+    if seeds:
+        _run_engine(seeds, bool(retain_graph), capture)
+    result = []
+    for i, t in enumerate(inputs):
+        key = id(t.grad_fn if t.grad_fn is not None else t)
+        g = capture.get(key)
+        if id(t) in direct:
+            g = direct[id(t)] if g is None else t._k().binary("add", g, direct[id(t)])
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used in the "
+                    "graph of the outputs (one of the differentiated Tensors appears to not "
+                    "have been used in the graph); set allow_unused=True if this is the "
+                    "desired behavior")
+            result.append(Tensor(t._k().full(t._data.shape, 0, t._data.dtype), t.device)
+                          if materialize_grads else None)
+        else:
+            result.append(Tensor(t._k().copy(g), t.device))
+    return tuple(result)
 
 
 class GradcheckError(AssertionError):

@@ -1,5 +1,6 @@
 """The ``jitnet`` command: ``jitnet train`` trains a small image classifier end to end,
-``jitnet info`` reports versions, threading and CUDA.  ``python -m jitnet`` is the same.
+``jitnet info`` reports versions, threading and CUDA, ``jitnet explain`` draws
+attributions for one test image of a trained run.  ``python -m jitnet`` is the same.
 
 ``jitnet train`` with no arguments trains a small CNN on scikit-learn's bundled
 8x8 digits (Adam, cosine lr schedule) and writes, to ``--out``:
@@ -233,6 +234,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                         ("model", "data", "epochs", "batch_size", "lr", "seed", "device")}
     record["best"] = {"epoch": checkpoint.best_epoch, "val_accuracy": checkpoint.best}
     record["seconds"] = elapsed
+    if args.quantize:
+        plain = model.module if world > 1 else model  # the checkpoint holds unwrapped keys
+        record["quantized"] = _write_quantized(plain, out, DataLoader(test_set, batch_size=256),
+                                               args.device)
     with open(out / "history.json", "w") as fh:
         json.dump(record, fh, indent=2)
     plot_curves(record, out / "curves.png",
@@ -295,6 +300,79 @@ def _resume_and_ranks(args: argparse.Namespace):
     dist.broadcast_object_list(box, 0)
     args.out = box[0]
     return args, rank, world
+def _write_quantized(model, out: Path, test_loader, device: str) -> dict:
+    """``train --quantize``: the best checkpoint as an int8 model (Linear: dynamic int8,
+    Conv2d: int8 weights) in ``model_int8.safetensors``; returns its accuracy and sizes."""
+    import jitnet as jn
+
+    from .training import evaluate
+
+    model.load_state_dict(jn.load(out / "model.safetensors"))
+    qmodel = jn.quantization.quantize_dynamic(model, {jn.nn.Linear, jn.nn.Conv2d})
+    path = out / "model_int8.safetensors"
+    jn.save(qmodel.state_dict(), path)
+    info = {"val_accuracy": evaluate(qmodel, test_loader, device=device)["accuracy"],
+            "bytes": path.stat().st_size,
+            "float_bytes": (out / "model.safetensors").stat().st_size}
+    print(f"int8 model: test accuracy {info['val_accuracy']:.4f}, {info['bytes']} bytes "
+          f"({info['bytes'] / info['float_bytes']:.0%} of float); wrote {path}")
+    return info
+
+
+# ---------------------------------------------------------------------- explain
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``jitnet explain RUN_DIR --index N``: a PNG of four attributions for one test image."""
+    import jitnet as jn
+
+    def fail(msg: str) -> int:
+        print(f"jitnet explain: error: {msg}", file=sys.stderr)
+        return 2
+
+    run = Path(args.run_dir)
+    if not (run / "history.json").is_file() or not (run / "model.safetensors").is_file():
+        return fail(f"{run} is not a run directory (expected history.json and "
+                    "model.safetensors from `jitnet train`)")
+    config = json.loads((run / "history.json").read_text()).get("config", {})
+    try:
+        _, test_set = load_data(config.get("data", "digits"), args.data_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
+    images, labels = test_set.tensors
+    if not 0 <= args.index < len(labels):
+        return fail(f"--index must be in 0..{len(labels) - 1}, got {args.index}")
+    model = build_model(config.get("model", "mlp"), tuple(images.shape[1:]))
+    model.load_state_dict(jn.load(run / "model.safetensors"))
+    model.eval()
+    x, label = images[args.index:args.index + 1], int(labels[args.index])
+    with jn.no_grad():
+        pred = int(model(x).argmax(1).item())
+    h = x.shape[-1]
+    convs = [m for m in model.modules() if isinstance(m, jn.nn.Conv2d)]
+    maps = {"saliency": jn.explain.saliency(model, x, pred),
+            "integrated gradients": jn.explain.integrated_gradients(model, x, pred),
+            "grad-cam": jn.explain.grad_cam(model, x, pred, convs[-1]) if convs else None,
+            "occlusion": jn.explain.occlusion(model, x, pred, window=max(1, h // 4),
+                                              stride=max(1, h // 8))}
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 5, figsize=(13, 3))
+    image = x[0].sum(0).numpy()
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title(f"test #{args.index}: label {label}, predicted {pred}")
+    axes[0].axis("off")
+    for ax, (name, att) in zip(axes[1:], maps.items()):
+        if att is None:
+            ax.axis("off")
+            ax.set_title(f"{name}: n/a (no conv layer)")
+            continue
+        jn.explain.plot(image, att[0], ax=ax, title=name)
+    fig.tight_layout()
+    path = Path(args.out) if args.out else run / f"explain_{args.index}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+    return 0
 
 
 # ---------------------------------------------------------------------- info
@@ -419,7 +497,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--distributed", action="store_true",
                    help="train across the ranks of `mpiexec -n N jitnet train --distributed`; "
                    "--batch-size is the global batch; rank 0 prints and writes")
+    t.add_argument("--quantize", action="store_true", help="also write the best model as "
+                   "int8 (model_int8.safetensors) and report its test accuracy")
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser("explain", help="a PNG of saliency, integrated gradients, Grad-CAM and "
+                       "occlusion for one test image of a run")
+    e.add_argument("run_dir", help="a directory written by `jitnet train`")
+    e.add_argument("--index", type=int, default=0, help="which test image (default: 0)")
+    e.add_argument("--data-dir", default=DEFAULTS["data_dir"],
+                   help="root of mnist/cifar10 data, as for train (default: data)")
+    e.add_argument("--out", default=None, help="PNG path (default: RUN_DIR/explain_N.png)")
+    e.set_defaults(func=cmd_explain)
     i = sub.add_parser("info", help="versions, Numba threading and CUDA availability")
     i.set_defaults(func=cmd_info)
     return parser

@@ -32,12 +32,13 @@ class DType:
 
 bool_ = DType("bool", np.bool_, 0)
 uint8 = DType("uint8", np.uint8, 1)
+int8 = DType("int8", np.int8, 1)  # quantized weights (jitnet.quantization)
 int32 = DType("int32", np.int32, 2)
 int64 = DType("int64", np.int64, 3)
 float32 = DType("float32", np.float32, 4)
 float64 = DType("float64", np.float64, 5)
 
-_BY_NP = {d.np: d for d in (bool_, uint8, int32, int64, float32, float64)}
+_BY_NP = {d.np: d for d in (bool_, uint8, int8, int32, int64, float32, float64)}
 _BY_NAME = {d.name: d for d in _BY_NP.values()}
 _BY_NAME.update(float=float32, double=float64, long=int64, int=int32)
 

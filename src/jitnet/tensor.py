@@ -195,8 +195,23 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
+    # hooks (autograd.py, "hooks and autograd.grad")
     def retain_grad(self) -> None:
-        raise NotImplementedError("retain_grad: not supported by jitnet; use a hook-free leaf")
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (no-op on a leaf)."""
+        _autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return _autograd.retains_grad(self)
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed; a
+        returned tensor replaces the gradient.  Returns a handle with ``.remove()``."""
+        return _autograd.register_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after a leaf's gradient has been accumulated into ``.grad``."""
+        return _autograd.register_post_accumulate_grad_hook(self, hook)
 
     # ---------------------------------------------------------------- devices and dtypes
     def to(self, *args, **kwargs) -> Tensor:
@@ -910,7 +925,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with ``a`` (zero-copy); dtype kept."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(a).__name__}")
-    if a.dtype not in (np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_):
+    if a.dtype not in (np.float32, np.float64, np.int64, np.int32, np.uint8, np.int8, np.bool_):
         raise TypeError(f"from_numpy: unsupported dtype {a.dtype}")
     return Tensor(a, CPU)
 

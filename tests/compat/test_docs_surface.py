@@ -29,6 +29,8 @@ JITNET = {
     "torch.nn.functional": "jitnet.nn.functional",
     "torch.nn.init": "jitnet.nn.init",
     "torch.nn.utils": "jitnet.nn.utils",
+    "torch.nn.utils.prune": "jitnet.nn.utils.prune",
+    "torch.ao.quantization": "jitnet.quantization",
     "torch.optim": "jitnet.optim",
     "torch.optim.Optimizer": "jitnet.optim:Optimizer",
     "torch.optim.lr_scheduler": "jitnet.optim.lr_scheduler",

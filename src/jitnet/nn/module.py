@@ -18,6 +18,8 @@ from ..autograd import no_grad
 from ..device import Device, to_device
 from ..dtypes import DType, to_dtype
 from ..tensor import Tensor
+from ..utils.hooks import hook_dict
+from . import _hooks
 from .parameter import Parameter
 
 
@@ -57,6 +59,10 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", hook_dict())
+        object.__setattr__(self, "_forward_hooks", hook_dict())
+        object.__setattr__(self, "_backward_hooks", hook_dict())
+        object.__setattr__(self, "_hook_kwargs", set())  # ids of hooks that take kwargs
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
@@ -65,7 +71,33 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"):
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ hooks (_hooks.py)
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False):
+        """``hook(module, args) -> None or new args`` runs before ``forward`` (with
+        ``with_kwargs``: ``hook(module, args, kwargs) -> None or (args, kwargs)``).
+        Returns a handle with ``.remove()``."""
+        return _hooks.register(self, "_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """``hook(module, args, output) -> None or new output`` runs after ``forward`` (with
+        ``with_kwargs``: ``hook(module, args, kwargs, output)``).  Returns a handle."""
+        if always_call:
+            raise NotImplementedError("register_forward_hook: always_call=True is not supported")
+        return _hooks.register(self, "_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` runs once the
+        gradients with respect to the module's tensor inputs are computed (tuples, None
+        where an input takes no gradient).  Returns a handle.  Differs from PyTorch: a
+        replacement ``grad_input`` is supported for modules with one input that needs grad."""
+        return _hooks.register(self, "_backward_hooks", hook, prepend, False)
 
     # ------------------------------------------------------------------ registration
     def _check_name(self, name, kind: str) -> None:

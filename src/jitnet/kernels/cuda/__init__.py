@@ -41,6 +41,7 @@ from .matmul import bmm
 from .norm import batch_norm_bwd, batch_norm_fwd
 from .optim import optim_step
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
+from .quant import int8_matmul, quantize_rows
 from .reduce import argreduce, reduce
 from .scan import cumsum
 from .softmax import softmax_bwd, softmax_fwd

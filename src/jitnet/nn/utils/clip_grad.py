@@ -1,13 +1,13 @@
-"""``jitnet.nn.utils``: gradient clipping, in place on each parameter's ``.grad``."""
+"""Gradient clipping, in place on each parameter's ``.grad`` (``torch.nn.utils.clip_grad``)."""
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-from ..autograd import no_grad
-from ..ops import reduce as _reduce
-from ..ops.elementwise import clamp
-from ..tensor import Tensor, tensor
+from ...autograd import no_grad
+from ...ops import reduce as _reduce
+from ...ops.elementwise import clamp
+from ...tensor import Tensor, tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
