@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import autograd as _autograd
 from ..autograd import no_grad
 from ..device import Device, to_device
 from ..dtypes import DType, to_dtype
@@ -65,6 +66,8 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if _autograd._tracer is not None:  # jitnet.onnx is tracing: it tracks the layer path
+            return _autograd._tracer.call_module(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ registration

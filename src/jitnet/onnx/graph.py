@@ -1,0 +1,155 @@
+"""Lowering: turn the ``Record``s of a trace into ONNX nodes and initializers.
+
+A ``Lowering`` maps every traced tensor to the name of an ONNX value.  A
+tensor it has not seen produced is, in this order: a parameter or buffer of
+the model (an initializer named by its ``state_dict`` key), an alias of a
+traced tensor (same storage: ``detach()``, a raw index array), or a constant
+(an initializer holding its value).  Constants are also listed in
+``constants`` so that the exporter can compare two traces and refuse a
+"constant" that in truth depends on the input through an op that was not
+traced (``.numpy()``, comparisons, ``argmax`` ...).
+
+With ``fold`` (``do_constant_folding``) a record none of whose inputs depends
+on a graph input emits nothing: its outputs become constants, valued as the
+eager run computed them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t._k().to_host(t._data))
+
+
+class ExportError(NotImplementedError):
+    """An op (or an argument of it) that the ONNX exporter cannot express."""
+
+
+class Lowering:
+    """The ONNX graph under construction (see the module docstring)."""
+
+    def __init__(self, opset: int, params: dict, fold: bool) -> None:
+        self.opset, self.fold = opset, fold
+        self.params = params          # id(tensor) -> (state_dict name, tensor)
+        self.nodes: list = []         # (op_type, inputs, outputs, attrs, node name)
+        self.inits: dict[str, np.ndarray] = {}
+        self.names: dict[int, tuple] = {}   # id(tensor) -> (name, tensor._data)
+        self.raw: dict[int, str] = {}       # id(raw array) -> name
+        self.keep: list = []                # keeps every raw array in ``raw`` alive
+        self.dynamic: set[str] = set()      # names that depend on a graph input
+        self.unavailable: dict[int, tuple] = {}
+        self.constants: list[tuple] = []    # (op, path, array), in order of first use
+        self.record = None
+        self._count = 0
+
+    # ---------------------------------------------------------------- names
+    def fresh(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def define(self, t: Tensor, name: str, dynamic: bool = True) -> None:
+        """``t`` is the ONNX value ``name`` from here on."""
+        self.names[id(t)] = (name, t._data)
+        self.raw[id(t._data)] = name
+        self.keep.append(t._data)
+        if dynamic:
+            self.dynamic.add(name)
+
+    def _known(self, t: Tensor) -> str | None:
+        hit = self.names.get(id(t))
+        if hit is not None and hit[1] is t._data:
+            return hit[0]
+        return self.raw.get(id(t._data))  # rebound in place, detached, or an alias
+
+    def is_dynamic(self, a) -> bool:
+        """Whether ``a`` (a tensor, a raw array, or a tuple of them) depends on an input."""
+        if isinstance(a, Tensor):
+            name = self._known(a)
+            return name is not None and name in self.dynamic
+        if isinstance(a, (tuple, list)):
+            return any(self.is_dynamic(x) for x in a)
+        if hasattr(a, "shape") and hasattr(a, "dtype"):
+            name = self.raw.get(id(a))
+            return name is not None and name in self.dynamic
+        return False
+
+    def value(self, t: Tensor) -> str:
+        """The ONNX name of tensor ``t`` (an initializer or a constant when not traced)."""
+        name = self._known(t)
+        if name is not None:
+            return name
+        bad = self.unavailable.get(id(t))
+        if bad is not None and bad[0] is t._data:
+            raise self.unsupported(f"it uses {bad[1]}, which the exporter does not produce")
+        p = self.params.get(id(t))
+        if p is not None and p[1]._data is t._data:
+            if p[0] not in self.inits:
+                self.inits[p[0]] = _np(t)
+            self.names[id(t)] = (p[0], t._data)
+            return p[0]
+        return self.constant(_np(t))
+
+    def raw_value(self, a) -> str:
+        """The name of a raw device array argument (an index array): traced, or a constant."""
+        name = self.raw.get(id(a))
+        if name is not None:
+            return name
+        host = a if isinstance(a, np.ndarray) else a.copy_to_host()
+        return self.constant(np.ascontiguousarray(host))
+
+    def constant(self, array: np.ndarray, hint: str = "const") -> str:
+        """An initializer for a value the trace saw as a constant (checked across traces)."""
+        rec = self.record
+        self.constants.append((rec.op if rec else "output", rec.path if rec else "",
+                               np.array(array, copy=True)))
+        return self.literal(array, hint)
+
+    def literal(self, array, hint: str = "c", dtype=None) -> str:
+        """An initializer for a value the exporter itself needs (shapes, axes, scalars)."""
+        name = self.fresh(hint)
+        self.inits[name] = np.array(array, dtype=dtype)
+        return name
+
+    # ---------------------------------------------------------------- nodes
+    def node(self, op_type: str, inputs, n_out: int = 1, **attrs):
+        """Append a node; returns its output name (a list of them when ``n_out > 1``)."""
+        outs = [self.fresh(op_type.lower()) for _ in range(n_out)]
+        where = self.record.path if self.record is not None else "graph"
+        self.nodes.append((op_type, list(inputs), outs, attrs, f"{where}/{op_type}_{self._count}"))
+        for o in outs:
+            self.dynamic.add(o)
+        return outs[0] if n_out == 1 else outs
+
+    def unsupported(self, why: str) -> ExportError:
+        """The error for the current record: names the op and the layer path."""
+        rec = self.record
+        if rec is None:
+            return ExportError(f"jitnet.onnx.export: {why}")
+        return ExportError(f"jitnet.onnx.export: cannot export {rec.op} at {rec.path}: {why}")
+
+    # ---------------------------------------------------------------- helpers for emitters
+    def ints(self, values, hint: str = "i") -> str:
+        return self.literal(np.asarray(values, dtype=np.int64).reshape(-1), hint)
+
+    def scalar(self, value, dtype, hint: str = "s") -> str:
+        return self.literal(np.asarray(value, dtype=dtype), hint)
+
+    def cast(self, name: str, src, dst) -> str:
+        """``name`` converted from NumPy dtype ``src`` to ``dst`` (no node when equal)."""
+        from onnx import helper
+
+        src, dst = np.dtype(src), np.dtype(dst)
+        if src == dst:
+            return name
+        return self.node("Cast", [name], to=helper.np_dtype_to_tensor_dtype(dst))
+
+    def axes_op(self, op_type: str, inputs, axes, **attrs) -> str:
+        """Reduce*/Squeeze/Unsqueeze with ``axes`` as an input or an attribute, per opset."""
+        as_input = self.opset >= 13 if op_type in ("ReduceSum", "Squeeze", "Unsqueeze") \
+            else self.opset >= 18
+        if as_input:
+            return self.node(op_type, list(inputs) + [self.ints(axes, "axes")], **attrs)
+        return self.node(op_type, inputs, axes=[int(a) for a in axes], **attrs)
