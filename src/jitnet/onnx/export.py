@@ -6,7 +6,8 @@ How it works (the design is in docs/deployment.md):
    ``Tracer`` installed: every ``Function.apply`` and the layer path it ran in
    are recorded (``trace.py``).  Float inputs require grad for the trace, so
    an in-place op on them is recorded too (jitnet records those out of place).
-2. **Trace again** on a second example: every input's values shuffled, and
+2. **Trace again** on a second example: every input's values shuffled (floats
+   also scaled and jittered), and
    each dynamic axis one longer.  The two traces must run the same ops; a
    non-tensor argument that differs (a reshape's target shape) tells which
    dims follow a dynamic axis, and a "constant" that differs was in truth
@@ -64,8 +65,10 @@ def _second_example(a: Tensor, axes, rng) -> Tensor:
         host = np.concatenate([host, np.take(host, [0], axis=ax)], axis=ax)
     flat = host.reshape(-1)
     rng.shuffle(flat)
-    if host.dtype.kind == "f" and flat.size and np.all(flat == flat[0]):
-        flat += rng.standard_normal(flat.size).astype(host.dtype) * (abs(flat[0]) + 1) * 0.5
+    if host.dtype.kind == "f" and flat.size:  # shuffled alone, sums and sorts would not change
+        scale = float(np.abs(flat).max()) or 1.0
+        flat *= rng.uniform(0.5, 1.5, flat.size).astype(host.dtype)
+        flat += (rng.standard_normal(flat.size) * 0.1 * scale).astype(host.dtype)
     return tensor(flat.reshape(host.shape), device=a.device)
 
 
@@ -133,9 +136,9 @@ def _lower(records, alt_records, inputs, in_names, outputs, opset, fold, params)
         for j, (a, b) in enumerate(zip(rec.args, alt.args)):
             if j not in em.shape_args and not _same(g, a, b):
                 raise g.unsupported(
-                    f"its argument {j} ({_short(a)}) changed to {_short(b)} when the example "
-                    "input changed (shuffled values, dynamic axes one longer); the graph "
-                    "would hard-code it")
+                    f"its argument {j} ({_short(a)}) changed to {_short(b)} on a second "
+                    "example input (values shuffled, dynamic axes one longer): it depends on "
+                    "the input (or the control flow does), and the graph would hard-code it")
         if fold and not g.is_dynamic(rec.args) and not g.is_dynamic(
                 tuple(rec.kwargs.values())):
             continue  # constant folding: its outputs become constants where they are used
@@ -296,7 +299,7 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
         type(model).__name__,
         [info(n, t, t2) for n, t, t2 in zip(in_names, inputs1, inputs2)],
         [info(n, t, t2) for n, t, t2 in zip(out_names, outputs1, outputs2)],
-        [numpy_helper.from_array(np.ascontiguousarray(v), k) for k, v in inits.items()])
+        [numpy_helper.from_array(np.array(v, order="C"), k) for k, v in inits.items()])
     opsets = [helper.make_opsetid("", opset_version)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="jitnet",
                               producer_version=__version__)

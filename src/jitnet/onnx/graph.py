@@ -21,7 +21,7 @@ from ..tensor import Tensor
 
 
 def _np(t: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t._k().to_host(t._data))
+    return np.array(t._k().to_host(t._data), order="C")  # a copy; 0-d stays 0-d
 
 
 class ExportError(NotImplementedError):
@@ -98,7 +98,7 @@ class Lowering:
         if name is not None:
             return name
         host = a if isinstance(a, np.ndarray) else a.copy_to_host()
-        return self.constant(np.ascontiguousarray(host))
+        return self.constant(np.array(host, order="C"))
 
     def constant(self, array: np.ndarray, hint: str = "const") -> str:
         """An initializer for a value the trace saw as a constant (checked across traces)."""
