@@ -139,7 +139,8 @@ OPS = {
                                            1)), (5,)),
     "arithmetic_broadcast": (Lambda(lambda x, l: (2 - x) * l.weight[:1] / (x.abs() + 1)
                                     + (x.reshape(-1, 3, 1) @ jn.ones(1, 3) ** 2).sum(2) * 0.5
-                                    - jn.maximum(x, jn.zeros(3)) + jn.minimum(x, 0.5 / (1 + x.abs()))
+                                    - jn.maximum(x, jn.zeros(3))
+                                    + jn.minimum(x, 0.5 / (1 + x.abs()))
                                     + 1 / (x.abs() + 2) + 2 ** x.clamp(-1, 1),
                                     nn.Linear(3, 3)), (3,)),
     "shapes": (Lambda(lambda x: jn.cat([x.flatten(1), x.transpose(1, 2).reshape(x.shape[0], -1),

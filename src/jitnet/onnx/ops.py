@@ -14,8 +14,23 @@ import numpy as np
 
 from .. import nn
 from ..kernels import opcodes as oc
-from ..ops import activation, conv, dropout, elementwise, embedding, index, linalg, linear
-from ..ops import norm, pool, reduce, repeat, scan, shape, split
+from ..ops import (
+    activation,
+    conv,
+    dropout,
+    elementwise,
+    embedding,
+    index,
+    linalg,
+    linear,
+    norm,
+    pool,
+    reduce,
+    repeat,
+    scan,
+    shape,
+    split,
+)
 from ..tensor import Tensor
 from .registry import register_function, register_module
 
