@@ -117,6 +117,7 @@ from .tensor import (
     empty,
     empty_like,
     eye,
+    from_dlpack,  # zero-copy interop (as_tensor above): DLPack, CUDA arrays
     from_numpy,
     full,
     full_like,
