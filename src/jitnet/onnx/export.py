@@ -262,7 +262,13 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
         it = iter(zip(in_names, tensors))
         args2 = tuple(_second_example(a, dyn.get(next(it)[0], {}), rng)
                       if isinstance(a, Tensor) else a for a in args)
-        rec2, inputs2, outputs2 = _trace(model, args2)
+        try:
+            rec2, inputs2, outputs2 = _trace(model, args2)
+        except (ValueError, RuntimeError, IndexError, TypeError) as exc:
+            raise RuntimeError(
+                f"jitnet.onnx.export: the model failed on a second example input (values "
+                f"shuffled, dynamic axes one longer), so one graph cannot serve both: {exc}"
+            ) from exc
     finally:
         for m, mode in states:
             m.training = mode
