@@ -171,14 +171,39 @@ OPS = {
 }
 
 
+# the ONNX ops each case must produce (so a case cannot pass by exporting something else)
+EXPECTED = {
+    "conv_groups_stride": {"Conv"}, "conv_dilation_nobias": {"Conv"}, "conv_same": {"Conv"},
+    "maxpool_pad_dilation": {"MaxPool"}, "maxpool_ceil": {"MaxPool"},
+    "avgpool": {"AveragePool"}, "avgpool_pad": {"AveragePool"},
+    "adaptive_avg_1": {"GlobalAveragePool"}, "adaptive_avg_2": {"AveragePool"},
+    "activations": {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax",
+                    "Concat"},
+    "unary_math": {"Abs", "Sqrt", "Log", "Exp", "Neg", "Sin", "Cos", "Sign", "Reciprocal",
+                   "Clip", "Pow", "Mul"},
+    "arithmetic_broadcast": {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "MatMul",
+                             "Reshape", "ReduceSum"},
+    "shapes": {"Reshape", "Transpose", "Concat"},
+    "slicing": {"Slice", "Gather", "Unsqueeze"},
+    "gather_index": {"Gather", "GatherElements", "TopK"},
+    "reductions": {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ArgMax",
+                   "CumSum", "Sqrt"},
+    "embedding": {"Gather"}, "dropout_functional": {"Mul"}, "where_mask": {"Where"},
+    "sort_topk": {"TopK", "Cast"}, "linear_3d": {"MatMul", "Add", "Transpose"},
+    "batchnorm_no_affine": {"BatchNormalization"},
+}
+
+
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_covered_ops(name):
     jn.manual_seed(1)
     model, shape = OPS[name]
     if name == "embedding":
-        roundtrip(model, shape, dtype=np.int64, low=11)
+        proto = roundtrip(model, shape, dtype=np.int64, low=11)
     else:
-        roundtrip(model, shape)
+        proto = roundtrip(model, shape)
+    assert EXPECTED[name] <= set(op_types(proto)), set(op_types(proto))
+    assert "Dropout" not in op_types(proto)
 
 
 def test_embedding_int32_indices_and_opsets():
@@ -308,6 +333,8 @@ def test_bad_arguments():
         jitnet.onnx.export(m, jn.randn(1, 3), None, dynamic_axes={"x": [0]})
     with pytest.raises(ValueError, match="input_names"):
         jitnet.onnx.export(m, jn.randn(1, 3), None, input_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"\['weight'\] are also parameter"):
+        jitnet.onnx.export(m, jn.randn(1, 3), None, output_names=["weight"])
     with pytest.raises(NotImplementedError, match="batch statistics"):
         bn = nn.BatchNorm1d(3, track_running_stats=False)
         jitnet.onnx.export(bn, jn.randn(4, 3), None)

@@ -280,6 +280,10 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
     params = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         params.setdefault(id(t), (name, t))
+    clash = sorted({n for n, _ in params.values()} & set(in_names + out_names))
+    if clash:
+        raise ValueError(f"jitnet.onnx.export: input/output names {clash} are also parameter "
+                         "or buffer names (the initializers' names); choose others")
     g, values = _lower(rec1, rec2, inputs1, in_names, outputs1, opset_version,
                        do_constant_folding, params)
     g2, _ = _lower(rec2, rec1, inputs2, in_names, outputs2, opset_version,
