@@ -343,3 +343,53 @@ def test_bad_arguments():
 def test_import_jitnet_does_not_import_onnx():
     code = "import sys, jitnet; sys.exit('onnx' in sys.modules or 'onnxruntime' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ---------------------------------------------------------------------- the registry
+
+class Swish(jn.autograd.Function):
+    """A custom op: x * sigmoid(x), one Function."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x / (1.0 + np.exp(-x))
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError
+
+
+class Scale(nn.Module):
+    """A layer exported whole: its inner ops (two of them) are not traced."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = nn.Parameter(jn.tensor([2.0, 3.0]))
+
+    def forward(self, x):
+        return x * self.s + 0.0
+
+
+def test_new_ops_and_layers_plug_in_through_the_registry(monkeypatch):
+    from jitnet.onnx import registry
+
+    monkeypatch.setattr(registry, "FUNCTIONS", dict(registry.FUNCTIONS))
+    monkeypatch.setattr(registry, "MODULES", dict(registry.MODULES))
+    model = nn.Sequential(nn.Linear(2, 2), Lambda(lambda x: Swish.apply(x)), Scale())
+    with pytest.raises(NotImplementedError, match=r"Swish at model\.1: no ONNX emitter"):
+        jitnet.onnx.export(model, jn.randn(3, 2), None)
+
+    @jitnet.onnx.register_function(Swish)
+    def _swish(g, rec, alt):
+        x = g.value(rec.args[0])
+        return [g.node("Mul", [x, g.node("Sigmoid", [x])])]
+
+    @jitnet.onnx.register_module(Scale)
+    def _scale(g, rec, alt):
+        return [g.node("Mul", [g.value(rec.args[0]), g.value(rec.module.s)])]
+
+    proto = roundtrip(model, (2,))
+    assert op_types(proto) == ["Gemm", "Sigmoid", "Mul", "Mul", "Identity"]
+    assert "2.s" in {i.name for i in proto.graph.initializer}
+    with pytest.raises(TypeError, match="Module"):
+        jitnet.onnx.export(lambda x: x, jn.randn(3, 2), None)

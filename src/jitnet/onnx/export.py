@@ -224,8 +224,12 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
     from onnx import helper, numpy_helper
 
     from .. import __version__
+    from ..nn import Module
     from . import ops  # noqa: F401  (registers the emitters)
 
+    if not isinstance(model, Module):
+        raise TypeError(f"jitnet.onnx.export: model must be a jitnet.nn.Module, got "
+                        f"{type(model).__name__}")
     if isinstance(opset_version, bool) or not isinstance(opset_version, int) or not (
             MIN_OPSET <= opset_version <= MAX_OPSET):
         raise ValueError(f"jitnet.onnx.export: opset_version must be an int in "
