@@ -66,3 +66,4 @@ def test_dlpack_errors():
     with pytest.raises(TypeError, match="no dtype for float16"):
         jn.from_dlpack(np.ones(2, np.float16))
     assert not hasattr(jn.ones(2), "__cuda_array_interface__")
+    assert not hasattr(jn.ones(2, requires_grad=True), "__cuda_array_interface__")

@@ -183,10 +183,11 @@ class Tensor:
     def __cuda_array_interface__(self) -> dict:
         """Version 3 of the CUDA array interface (CUDA tensors only; AttributeError on the
         CPU, so ``hasattr`` is False there); ``stream`` is 1, the legacy default stream."""
+        desc = self._k().cuda_array_interface(self._data)  # first: AttributeError on the CPU
         if self.requires_grad:
             raise RuntimeError("__cuda_array_interface__: can't export a tensor that requires "
                                "grad; use tensor.detach()")
-        return self._k().cuda_array_interface(self._data)
+        return desc
 
     # ---------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
