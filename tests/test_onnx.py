@@ -168,6 +168,8 @@ OPS = {
                   (5,)),
     "linear_3d": (Lambda(lambda x, l: l(x), nn.Linear(4, 2)), (3, 4)),
     "batchnorm_no_affine": (Lambda(lambda x, b: b(x), nn.BatchNorm1d(3, affine=False)), (3, 4)),
+    "pad": (Lambda(lambda x: F.pad(x, (1, 2, -1, 1), value=0.5) + F.pad(x, (0, 3))),
+            (2, 3, 4)),
 }
 
 
@@ -190,7 +192,7 @@ EXPECTED = {
                    "CumSum", "Sqrt"},
     "embedding": {"Gather"}, "dropout_functional": {"Mul"}, "where_mask": {"Where"},
     "sort_topk": {"TopK", "Cast"}, "linear_3d": {"MatMul", "Add", "Transpose"},
-    "batchnorm_no_affine": {"BatchNormalization"},
+    "batchnorm_no_affine": {"BatchNormalization"}, "pad": {"Pad"},
 }
 
 
@@ -281,14 +283,14 @@ def test_two_inputs_and_outputs():
 
 # ---------------------------------------------------------------------- what raises
 
-class Pad(nn.Module):
+class Loss(nn.Module):
     def forward(self, x):
-        return F.pad(x, (1, 1))
+        return F.cross_entropy(x, jn.zeros(x.shape[0], dtype=jn.int64))
 
 
 def test_unknown_op_names_the_op_and_the_layer_path():
-    model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.ReLU(), Pad()))
-    with pytest.raises(NotImplementedError, match=r"ConstantPad at model\.1\.1: no ONNX emitter"):
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.ReLU(), Loss()))
+    with pytest.raises(NotImplementedError, match=r"ClassLoss at model\.1\.1: no ONNX emitter"):
         jitnet.onnx.export(model, jn.randn(2, 3), None)
 
 

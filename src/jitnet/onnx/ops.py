@@ -24,6 +24,7 @@ from ..ops import (
     linalg,
     linear,
     norm,
+    pad,
     pool,
     reduce,
     repeat,
@@ -364,6 +365,28 @@ def _flip(g, rec, alt):
     axes = [i for i, s in enumerate(key) if s.step == -1]
     n = len(axes)
     return [_slice(g, g.value(x_t), axes, [-1] * n, [INT64_MIN] * n, [-1] * n)]
+
+
+def _pads(rec) -> list[int]:
+    """ONNX pads (all begins, then all ends) of a ConstantPad record: out[dst] = x[src]."""
+    x_t, out_shape, dst, src, _value = rec.args
+    begins, ends = [], []
+    for size, out, d, s in zip(_shape(x_t), out_shape, dst, src):
+        d0, s0 = d.start or 0, s.start or 0
+        d1, s1 = (out if d.stop is None else d.stop), (size if s.stop is None else s.stop)
+        begins.append(d0 - s0)
+        ends.append((out - d1) - (size - s1))  # negative amounts crop
+    return begins + ends
+
+
+@register_function(pad.ConstantPad, shape_args={1, 2, 3})
+def _constant_pad(g, rec, alt):
+    pads = _pads(rec)
+    if alt is not None and _pads(alt) != pads:
+        raise g.unsupported("the padding amounts change with a dynamic axis")
+    x_t, value = rec.args[0], rec.args[4]
+    return [g.node("Pad", [g.value(x_t), g.ints(pads, "pads"), g.scalar(value, _dt(x_t))],
+                   mode="constant")]
 
 
 # ---------------------------------------------------------------------- reductions, scans
