@@ -45,6 +45,22 @@ def test_export_and_predict_digits(tmp_path, capsys):
     probs = [float(tok) for tok in lines[1].split()[1::2]]
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-3
     assert lines[2].startswith(f"{tmp_path / 'big.npy'}: class ")
+    import matplotlib.pyplot as plt
+
+    plt.imsave(tmp_path / "ink.png", 1 - digits.images[3] / 16, cmap="gray", vmin=0, vmax=1)
+    batch = (digits.images[:4] / 16).astype(np.float32)[:, None]  # (4, 1, 8, 8)
+    np.save(tmp_path / "batch.npy", batch)
+    assert main(["predict", str(run), str(tmp_path / "ink.png"), str(tmp_path / "batch.npy"),
+                 "--invert"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'ink.png'}: class ")
+    assert [ln.split(":")[0] for ln in lines[2::2]] == [f"{tmp_path / 'batch.npy'}[{i}]"
+                                                        for i in range(4)]
+    sess = ort.InferenceSession(str(run / "model.onnx"), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"image": 1 - batch})[0].argmax(1)  # --invert applies to all
+    assert [int(ln.split("class ")[1].split()[0]) for ln in lines[2::2]] == list(want)
+    assert main(["export", str(run), "--opset", "9"]) == 2
+    assert "opset_version must be an int in [13, 21]" in capsys.readouterr().err
 
 
 def test_export_puts_the_normalisation_in_the_graph(tmp_path, capsys):
