@@ -395,3 +395,20 @@ def test_new_ops_and_layers_plug_in_through_the_registry(monkeypatch):
     assert "2.s" in {i.name for i in proto.graph.initializer}
     with pytest.raises(TypeError, match="Module"):
         jitnet.onnx.export(lambda x: x, jn.randn(3, 2), None)
+
+
+def test_deployment_doc_examples_run(tmp_path, monkeypatch):
+    """The export and the DLPack examples of docs/deployment.md run as written."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    export_block = next(b for b in blocks if "jitnet.onnx.export(model" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(export_block, "deployment.md", "exec"), {})
+    assert (tmp_path / "model.onnx").is_file()
+    torch = pytest.importorskip("torch")
+    interop = next(b for b in blocks if "np.from_dlpack(t)" in b)
+    ns = {"np": np, "jn": jn, "torch": torch}
+    exec(compile(interop, "deployment.md", "exec"), ns)
+    assert ns["t"][0].item() == 1.0 and ns["u"].shape == (4,)
