@@ -168,6 +168,10 @@ OPS = {
                   (5,)),
     "linear_3d": (Lambda(lambda x, l: l(x), nn.Linear(4, 2)), (3, 4)),
     "batchnorm_no_affine": (Lambda(lambda x, b: b(x), nn.BatchNorm1d(3, affine=False)), (3, 4)),
+    "scatter": (Lambda(lambda x: x.scatter(1, x.sort(1).indices[:, :2], x[:, 2:4] * 10)
+                       + x.scatter(1, x.sort(1).indices[:, 1:2], -1.0)
+                       + x.scatter_add(1, jn.cat([x.sort(1).indices[:, :2]] * 2, 1), x)),
+                (5,)),
     "pad": (Lambda(lambda x: F.pad(x, (1, 2, -1, 1), value=0.5) + F.pad(x, (0, 3))),
             (2, 3, 4)),
 }
@@ -193,6 +197,7 @@ EXPECTED = {
     "embedding": {"Gather"}, "dropout_functional": {"Mul"}, "where_mask": {"Where"},
     "sort_topk": {"TopK", "Cast"}, "linear_3d": {"MatMul", "Add", "Transpose"},
     "batchnorm_no_affine": {"BatchNormalization"}, "pad": {"Pad"},
+    "scatter": {"ScatterElements", "Expand"},
 }
 
 

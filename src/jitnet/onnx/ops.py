@@ -445,14 +445,46 @@ def _sort(g, rec, alt):
 
 # ---------------------------------------------------------------------- indexing
 
-@register_function(index.Gather)
+@register_function(index.Gather, shape_args={3})
 def _gather(g, rec, alt):
     x_t, axis, idx_t, region = rec.args
-    x = g.value(x_t)
-    if region is not None:
-        axes = [d for d, s in enumerate(region) if s.stop is not None]
-        x = _slice(g, x, axes, [0] * len(axes), [region[d].stop for d in axes], [1] * len(axes))
+    x = _region_slice(g, g.value(x_t), x_t, region,
+                      *((alt.args[0], alt.args[3]) if alt is not None else ()))
     return [g.node("GatherElements", [x, g.value(idx_t)], axis=int(axis))]
+
+
+def _cut(region, shape) -> list[tuple[int, int]]:
+    """(axis, stop) for each axis that a leading-part region (``index._region``) shortens."""
+    if region is None:
+        return []
+    return [(d, s.stop) for d, s in enumerate(region) if s.stop is not None and s.stop != shape[d]]
+
+
+def _region_slice(g, x: str, t: Tensor, region, alt_t=None, alt_region=None) -> str:
+    """``t[region]`` (``x`` is t's name); the cut must not follow a dynamic axis."""
+    cut = _cut(region, _shape(t))
+    if alt_t is not None and _cut(alt_region, _shape(alt_t)) != cut:
+        raise g.unsupported("the index is shorter than the tensor along a dynamic axis")
+    axes = [d for d, _ in cut]
+    return _slice(g, x, axes, [0] * len(axes), [stop for _, stop in cut], [1] * len(axes))
+
+
+@register_function(index.Scatter, index.ScatterAdd, shape_args={4, 5})
+def _scatter(g, rec, alt):
+    x_t, axis, idx_t, src, _g_region, src_region = rec.args
+    idx = g.value(idx_t)
+    if isinstance(src, Tensor):
+        updates = _region_slice(g, g.value(src), src, src_region,
+                                *((alt.args[3], alt.args[5]) if alt is not None else ()))
+    else:  # a number: broadcast to the index's shape
+        updates = g.node("Expand", [g.scalar(src, _dt(x_t)), g.node("Shape", [idx])])
+    attrs = {"axis": int(axis)}
+    if rec.fn is index.ScatterAdd:
+        if g.opset < 16:
+            raise g.unsupported("scatter_add needs opset 16 or later (ScatterElements with "
+                                "reduction='add')")
+        attrs["reduction"] = "add"
+    return [g.node("ScatterElements", [g.value(x_t), idx, updates], **attrs)]
 
 
 @register_function(index.IndexSelect)
