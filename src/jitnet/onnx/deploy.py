@@ -79,7 +79,7 @@ def load_deployable(run: dict) -> nn.Module:
     from ..io import load
 
     model = build_model(run["config"]["model"], tuple(run["export"]["input_shape"]))
-    model.load_state_dict(load(run["weights"]))
+    model.load_state_dict(load(run["weights"], map_location="cpu"))  # export traces on the CPU
     info = run["export"]
     if info.get("mean") is not None:
         model = Deployed(Normalize(info["mean"], info["std"]), model)
