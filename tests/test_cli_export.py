@@ -21,7 +21,7 @@ def train(tmp_path, *args):
 
 
 def test_export_and_predict_digits(tmp_path, capsys):
-    run = train(tmp_path, "--model", "mlp")
+    run = train(tmp_path)  # the default model (a CNN with batch norm), as a user would
     recorded = json.loads((run / "history.json").read_text())["export"]
     assert recorded["input_shape"] == [1, 8, 8] and recorded["mean"] is recorded["std"] is None
     capsys.readouterr()
