@@ -417,3 +417,17 @@ def test_deployment_doc_examples_run(tmp_path, monkeypatch):
     ns = {"np": np, "jn": jn, "torch": torch}
     exec(compile(interop, "deployment.md", "exec"), ns)
     assert ns["t"][0].item() == 1.0 and ns["u"].shape == (4,)
+
+
+def test_rnn_exports_unrolled_at_a_fixed_batch_size():
+    jn.manual_seed(3)
+    rnn, fc = nn.RNN(3, 4, num_layers=2, batch_first=True), nn.Linear(4, 2)
+    model = Lambda(lambda x, r, f: f(r(x)[0][:, -1]), rnn, fc).eval()
+    x = jn.randn(2, 5, 3)
+    proto = jitnet.onnx.export(model, x, None)
+    (got,) = run_ort(proto, {"input": x.numpy()})
+    np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
+    assert "Tanh" in op_types(proto)
+    # its initial state is jn.zeros(num_layers, batch, hidden): sized by the batch
+    with pytest.raises(NotImplementedError, match=r"at model\.layers\.0"):
+        jitnet.onnx.export(model, x, None, dynamic_axes={"input": [0]})
