@@ -322,7 +322,7 @@ def test_data_dependent_control_flow_raises():
 
 
 def test_dynamic_axes_that_cannot_be_expressed_raise():
-    model = Lambda(lambda x: x + jn.zeros(x.shape[0], 3))  # a constant sized by the batch
+    model = Lambda(lambda x: x + jn.arange(x.shape[0] * 3.0).reshape(-1, 3))  # sized by batch
     with pytest.raises(NotImplementedError, match=r"Add at model"):
         jitnet.onnx.export(model, jn.randn(2, 3), None, dynamic_axes={"input": [0]})
     merge = Lambda(lambda x: x.reshape(-1))  # batch and features merged: two unknowns
@@ -419,15 +419,19 @@ def test_deployment_doc_examples_run(tmp_path, monkeypatch):
     assert ns["t"][0].item() == 1.0 and ns["u"].shape == (4,)
 
 
-def test_rnn_exports_unrolled_at_a_fixed_batch_size():
+def test_rnn_exports_unrolled_with_a_dynamic_batch():
     jn.manual_seed(3)
     rnn, fc = nn.RNN(3, 4, num_layers=2, batch_first=True), nn.Linear(4, 2)
-    model = Lambda(lambda x, r, f: f(r(x)[0][:, -1]), rnn, fc).eval()
-    x = jn.randn(2, 5, 3)
-    proto = jitnet.onnx.export(model, x, None)
-    (got,) = run_ort(proto, {"input": x.numpy()})
-    np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
-    assert "Tanh" in op_types(proto)
-    # its initial state is jn.zeros(num_layers, batch, hidden): sized by the batch
-    with pytest.raises(NotImplementedError, match=r"at model\.layers\.0"):
-        jitnet.onnx.export(model, x, None, dynamic_axes={"input": [0]})
+    model = Lambda(lambda x, r, f: f(r(x)[0][:, -1]), rnn, fc)
+    # its initial state, jn.zeros(num_layers, batch, hidden), follows the batch
+    proto = roundtrip(model, (5, 3))
+    assert {"Tanh", "ConstantOfShape", "Shape"} <= set(op_types(proto))
+
+
+def test_uniform_constants_sized_by_two_dynamic_axes():
+    model = Lambda(lambda x: x + jn.ones(x.shape[0], x.shape[1], 1) * 2)
+    x = jn.randn(2, 3, 4)
+    proto = jitnet.onnx.export(model, x, None, dynamic_axes={"input": {0: "b", 1: "n"}})
+    for shape in ((2, 3, 4), (5, 1, 4), (1, 7, 4)):
+        xs = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        np.testing.assert_allclose(run_ort(proto, {"input": xs})[0], xs + 2, rtol=RTOL)

@@ -7,8 +7,8 @@ How it works (the design is in docs/deployment.md):
    are recorded (``trace.py``).  Float inputs require grad for the trace, so
    an in-place op on them is recorded too (jitnet records those out of place).
 2. **Trace again** on a second example: every input's values shuffled (floats
-   also scaled and jittered), and
-   each dynamic axis one longer.  The two traces must run the same ops; a
+   also scaled and jittered), and each dynamic axis longer (by 1, 2, ... per
+   distinct dim name).  The two traces must run the same ops; a
    non-tensor argument that differs (a reshape's target shape) tells which
    dims follow a dynamic axis, and a "constant" that differs was in truth
    computed from the input by a step that was not traced: the export refuses
@@ -58,11 +58,24 @@ def _dynamic_spec(dynamic_axes, names: list[str]) -> dict[str, dict[int, str]]:
     return out
 
 
-def _second_example(a: Tensor, axes, rng) -> Tensor:
-    """``a`` with its values shuffled and each axis in ``axes`` one longer."""
+def _growth(dyn: dict, in_names: list[str]) -> dict[str, dict[int, int]]:
+    """How much longer each dynamic input axis is in the second example: axes sharing a dim
+    name grow alike, different names by different amounts (1, 2, ...), so a size seen in
+    both traces tells which axis it came from."""
+    by_name: dict[str, int] = {}
+    out: dict[str, dict[int, int]] = {}
+    for name in in_names:
+        for ax, dim in sorted(dyn.get(name, {}).items()):
+            out.setdefault(name, {})[ax] = by_name.setdefault(dim, len(by_name) + 1)
+    return out
+
+
+def _second_example(a: Tensor, growth: dict[int, int], rng) -> Tensor:
+    """``a`` with its values shuffled and each axis in ``growth`` longer by its amount."""
     host = np.array(a._k().to_host(a._data), copy=True)
-    for ax in sorted(axes):
-        host = np.concatenate([host, np.take(host, [0], axis=ax)], axis=ax)
+    for ax, k in sorted(growth.items()):
+        extra = np.take(host, np.arange(k) % max(host.shape[ax], 1), axis=ax)
+        host = np.concatenate([host, extra], axis=ax)
     flat = host.reshape(-1)
     rng.shuffle(flat)
     if host.dtype.kind == "f" and flat.size:  # shuffled alone, sums and sorts would not change
@@ -120,13 +133,18 @@ def _same(g: Lowering, a, b) -> bool:
         return a is b
 
 
-def _lower(records, alt_records, inputs, in_names, outputs, opset, fold, params):
+def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, fold, params):
     g = Lowering(opset, params, fold)
     for t, name in zip(inputs, in_names):
         g.define(t, name)
+    sized = list(zip(in_names, inputs, alt_inputs))
     for i, rec in enumerate(records):
         alt = alt_records[i]
         g.record = rec
+        for a, b in zip(rec.args, alt.args):  # constants sized by a dynamic axis
+            if (isinstance(a, Tensor) and g._known(a) is None and id(a) not in g.params
+                    and id(a) not in g.unavailable):
+                g.sized_constant(a, b, sized)
         em = (registry.FUNCTIONS.get(rec.fn) if rec.fn is not None
               else registry.MODULES.get(type(rec.module)))
         if em is None:
@@ -137,7 +155,7 @@ def _lower(records, alt_records, inputs, in_names, outputs, opset, fold, params)
             if j not in em.shape_args and not _same(g, a, b):
                 raise g.unsupported(
                     f"its argument {j} ({_short(a)}) changed to {_short(b)} on a second "
-                    "example input (values shuffled, dynamic axes one longer): it depends on "
+                    "example input (values shuffled, dynamic axes longer): it depends on "
                     "the input (or the control flow does), and the graph would hard-code it")
         if fold and not g.is_dynamic(rec.args) and not g.is_dynamic(
                 tuple(rec.kwargs.values())):
@@ -263,15 +281,16 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
                     raise ValueError(f"jitnet.onnx.export: dynamic axis {ax} of input {name!r} "
                                      f"is out of range for shape {tuple(t.shape)}")
         rng = np.random.default_rng(0)
-        it = iter(zip(in_names, tensors))
-        args2 = tuple(_second_example(a, dyn.get(next(it)[0], {}), rng)
+        grow = _growth(dyn, in_names)
+        it = iter(in_names)
+        args2 = tuple(_second_example(a, grow.get(next(it), {}), rng)
                       if isinstance(a, Tensor) else a for a in args)
         try:
             rec2, inputs2, outputs2 = _trace(model, args2)
         except (ValueError, RuntimeError, IndexError, TypeError) as exc:
             raise RuntimeError(
                 f"jitnet.onnx.export: the model failed on a second example input (values "
-                f"shuffled, dynamic axes one longer), so one graph cannot serve both: {exc}"
+                f"shuffled, dynamic axes longer), so one graph cannot serve both: {exc}"
             ) from exc
     finally:
         for m, mode in states:
@@ -288,9 +307,9 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
     if clash:
         raise ValueError(f"jitnet.onnx.export: input/output names {clash} are also parameter "
                          "or buffer names (the initializers' names); choose others")
-    g, values = _lower(rec1, rec2, inputs1, in_names, outputs1, opset_version,
+    g, values = _lower(rec1, rec2, inputs1, inputs2, in_names, outputs1, opset_version,
                        do_constant_folding, params)
-    g2, _ = _lower(rec2, rec1, inputs2, in_names, outputs2, opset_version,
+    g2, _ = _lower(rec2, rec1, inputs2, inputs1, in_names, outputs2, opset_version,
                    do_constant_folding, params)
     _check_constants(g.constants, g2.constants)
 

@@ -113,6 +113,36 @@ class Lowering:
         self.inits[name] = np.array(array, dtype=dtype)
         return name
 
+    def sized_constant(self, t: Tensor, t_alt, inputs) -> str | None:
+        """A name for ``t``, a tensor made in ``forward`` (``jn.zeros(x.shape[0], h)``) that
+        holds one value and whose shape follows dynamic axes: ``ConstantOfShape`` of a
+        shape read from the graph inputs.  ``t_alt`` is the same tensor in the second trace,
+        ``inputs`` lists (name, tensor, tensor in the second trace) per graph input.
+        None when ``t`` is not such a tensor."""
+        from onnx import helper
+
+        if not isinstance(t_alt, Tensor) or t.ndim != t_alt.ndim or t.shape == t_alt.shape:
+            return None
+        a, b = _np(t), _np(t_alt)
+        if a.size == 0 or b.size == 0 or not (np.all(a == a.flat[0]) and np.all(b == a.flat[0])):
+            return None
+        parts = []
+        for d1, d2 in zip(a.shape, b.shape):
+            if d1 == d2:
+                parts.append(self.ints([d1], "dim"))
+                continue
+            src = next(((n, ax) for n, x1, x2 in inputs for ax in range(x1.ndim)
+                        if x1.shape[ax] == d1 and x2.shape[ax] == d2), None)
+            if src is None:
+                return None
+            shape = self.node("Shape", [src[0]])
+            parts.append(self.node("Gather", [shape, self.ints([src[1]], "axis")], axis=0))
+        fill = helper.make_tensor("value", helper.np_dtype_to_tensor_dtype(a.dtype), [1],
+                                  [a.flat[0].item()])
+        name = self.node("ConstantOfShape", [self.node("Concat", parts, axis=0)], value=fill)
+        self.define(t, name)
+        return name
+
     # ---------------------------------------------------------------- nodes
     def node(self, op_type: str, inputs, n_out: int = 1, **attrs):
         """Append a node; returns its output name (a list of them when ``n_out > 1``)."""
