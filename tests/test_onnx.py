@@ -435,3 +435,20 @@ def test_uniform_constants_sized_by_two_dynamic_axes():
     for shape in ((2, 3, 4), (5, 1, 4), (1, 7, 4)):
         xs = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         np.testing.assert_allclose(run_ort(proto, {"input": xs})[0], xs + 2, rtol=RTOL)
+
+
+def test_in_place_ops_in_forward_are_exported():
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            x += 1  # rebinds x: the ops before and after must see the right values
+            h = self.fc(x)
+            h.mul_(2)
+            h.relu_()
+            return h + x
+
+    proto = roundtrip(InPlace(), (3,))
+    assert op_types(proto) == ["Add", "Gemm", "Mul", "Relu", "Add", "Identity"]

@@ -30,7 +30,7 @@ from ..autograd import enable_grad
 from ..tensor import Tensor, tensor
 from . import registry
 from .graph import ExportError, Lowering
-from .trace import Tracer, _tensors, tracing
+from .trace import Tracer, _freeze, _tensors, tracing
 
 MIN_OPSET, MAX_OPSET = 13, 21
 
@@ -102,9 +102,10 @@ def _trace(model, args):
         else:
             call.append(a)
     tracer = Tracer(model, module_filter=registry.module_filter)
+    inputs = [_freeze(x) for x in inputs]  # forward may rebind them (``x += 1``)
     with tracing(tracer), enable_grad():
         out = model(*call)
-    outputs = _tensors(out)
+    outputs = _freeze(_tensors(out))
     if not outputs:
         raise ExportError("jitnet.onnx.export: the model returned no tensor "
                           f"(got {type(out).__name__})")
@@ -142,8 +143,8 @@ def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, f
         alt = alt_records[i]
         g.record = rec
         for a, b in zip(rec.args, alt.args):  # constants sized by a dynamic axis
-            if (isinstance(a, Tensor) and g._known(a) is None and id(a) not in g.params
-                    and id(a) not in g.unavailable):
+            if (isinstance(a, Tensor) and g._known(a) is None and id(a._data) not in g.params
+                    and id(a._data) not in g.unavailable):
                 g.sized_constant(a, b, sized)
         em = (registry.FUNCTIONS.get(rec.fn) if rec.fn is not None
               else registry.MODULES.get(type(rec.module)))
@@ -166,7 +167,8 @@ def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, f
                                 f"{len(rec.outputs)} outputs")
         for k, (t, name) in enumerate(zip(rec.outputs, names)):
             if name is None:
-                g.unavailable[id(t)] = (t._data, f"output {k} of {rec.op} at {rec.path}")
+                g.unavailable[id(t._data)] = f"output {k} of {rec.op} at {rec.path}"
+                g.keep.append(t._data)
             else:
                 g.define(t, name)
     g.record = None
@@ -302,7 +304,7 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
 
     params = {}
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-        params.setdefault(id(t), (name, t))
+        params.setdefault(id(t._data), (name, t))
     clash = sorted({n for n, _ in params.values()} & set(in_names + out_names))
     if clash:
         raise ValueError(f"jitnet.onnx.export: input/output names {clash} are also parameter "

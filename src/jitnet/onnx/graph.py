@@ -1,10 +1,12 @@
 """Lowering: turn the ``Record``s of a trace into ONNX nodes and initializers.
 
-A ``Lowering`` maps every traced tensor to the name of an ONNX value.  A
-tensor it has not seen produced is, in this order: a parameter or buffer of
-the model (an initializer named by its ``state_dict`` key), an alias of a
-traced tensor (same storage: ``detach()``, a raw index array), or a constant
-(an initializer holding its value).  Constants are also listed in
+A ``Lowering`` maps every traced value to the name of an ONNX value, by the
+identity of its storage (the raw array): the trace froze each op's tensors as
+they were when it ran (``trace.py``), so a tensor that an in-place op rebound
+later, a ``detach()``-ed alias and a raw index array all resolve correctly.  A
+value it has not seen produced is a parameter or buffer of the model (an
+initializer named by its ``state_dict`` key) or else a constant (an
+initializer holding its value).  Constants are also listed in
 ``constants`` so that the exporter can compare two traces and refuse a
 "constant" that in truth depends on the input through an op that was not
 traced (``.numpy()``, comparisons, ``argmax`` ...).
@@ -33,14 +35,13 @@ class Lowering:
 
     def __init__(self, opset: int, params: dict, fold: bool) -> None:
         self.opset, self.fold = opset, fold
-        self.params = params          # id(tensor) -> (state_dict name, tensor)
+        self.params = params          # id(raw array) -> (state_dict name, tensor)
         self.nodes: list = []         # (op_type, inputs, outputs, attrs, node name)
         self.inits: dict[str, np.ndarray] = {}
-        self.names: dict[int, tuple] = {}   # id(tensor) -> (name, tensor._data)
         self.raw: dict[int, str] = {}       # id(raw array) -> name
         self.keep: list = []                # keeps every raw array in ``raw`` alive
         self.dynamic: set[str] = set()      # names that depend on a graph input
-        self.unavailable: dict[int, tuple] = {}
+        self.unavailable: dict[int, str] = {}  # id(raw array) -> what produced it
         self.constants: list[tuple] = []    # (op, path, array), in order of first use
         self.record = None
         self._count = 0
@@ -51,18 +52,14 @@ class Lowering:
         return f"{hint}_{self._count}"
 
     def define(self, t: Tensor, name: str, dynamic: bool = True) -> None:
-        """``t`` is the ONNX value ``name`` from here on."""
-        self.names[id(t)] = (name, t._data)
+        """``t`` (its storage) is the ONNX value ``name`` from here on."""
         self.raw[id(t._data)] = name
         self.keep.append(t._data)
         if dynamic:
             self.dynamic.add(name)
 
     def _known(self, t: Tensor) -> str | None:
-        hit = self.names.get(id(t))
-        if hit is not None and hit[1] is t._data:
-            return hit[0]
-        return self.raw.get(id(t._data))  # rebound in place, detached, or an alias
+        return self.raw.get(id(t._data))
 
     def is_dynamic(self, a) -> bool:
         """Whether ``a`` (a tensor, a raw array, or a tuple of them) depends on an input."""
@@ -81,14 +78,13 @@ class Lowering:
         name = self._known(t)
         if name is not None:
             return name
-        bad = self.unavailable.get(id(t))
-        if bad is not None and bad[0] is t._data:
-            raise self.unsupported(f"it uses {bad[1]}, which the exporter does not produce")
-        p = self.params.get(id(t))
-        if p is not None and p[1]._data is t._data:
+        bad = self.unavailable.get(id(t._data))
+        if bad is not None:
+            raise self.unsupported(f"it uses {bad}, which the exporter does not produce")
+        p = self.params.get(id(t._data))
+        if p is not None:
             if p[0] not in self.inits:
                 self.inits[p[0]] = _np(t)
-            self.names[id(t)] = (p[0], t._data)
             return p[0]
         return self.constant(_np(t))
 

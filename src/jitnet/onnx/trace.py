@@ -7,8 +7,11 @@ every record knows its layer path (``model.features.3``).  A layer whose type
 has a module emitter (``registry.module_emitter``) is recorded as one record
 for the whole call, and the ops inside it are not recorded.
 
-Records keep their arguments and outputs alive, so ``id()`` of a tensor stays
-unique for the whole trace.
+Each record holds *frozen* copies of its tensors: new ``Tensor`` handles on the
+storage each had when the op ran.  An in-place op later rebinds the original
+tensor to new storage (jitnet records ``x += 1`` out of place), and the
+record must still see the value it read.  Records keep that storage alive, so
+``id()`` of a raw array stays unique for the whole trace.
 """
 from __future__ import annotations
 
@@ -37,6 +40,15 @@ class Record:
         if self.fn is not None:
             return self.fn.__name__
         return f"module {type(self.module).__name__}"
+
+
+def _freeze(a):
+    """A tensor as it is now (a new handle on its current storage); tuples item by item."""
+    if isinstance(a, Tensor):
+        return Tensor(a._data, a.device)
+    if isinstance(a, (tuple, list)) and any(isinstance(x, Tensor) for x in a):
+        return type(a)(_freeze(x) for x in a)
+    return a
 
 
 def _tensors(out) -> tuple:
@@ -79,7 +91,9 @@ class Tracer:
                 out = module.forward(*args, **kwargs)
             finally:
                 self._inside -= 1
-            self.records.append(Record(None, module, path, args, dict(kwargs), _tensors(out)))
+            self.records.append(Record(None, module, path, _freeze(args),
+                                       {k: _freeze(v) for k, v in kwargs.items()},
+                                       _freeze(_tensors(out))))
             return out
         finally:
             self.stack.pop()
@@ -89,7 +103,8 @@ class Tracer:
         if self._inside:
             return
         outs = result if isinstance(result, tuple) else (result,)
-        self.records.append(Record(fn, None, self.path, args, dict(kwargs), outs))
+        self.records.append(Record(fn, None, self.path, _freeze(args),
+                                   {k: _freeze(v) for k, v in kwargs.items()}, _freeze(outs)))
 
 
 @contextlib.contextmanager
