@@ -452,3 +452,24 @@ def test_in_place_ops_in_forward_are_exported():
 
     proto = roundtrip(InPlace(), (3,))
     assert op_types(proto) == ["Add", "Gemm", "Mul", "Relu", "Add", "Identity"]
+
+
+def test_untraced_in_place_writes_and_later_changed_constants():
+    class Sneaky(nn.Module):
+        def forward(self, x):
+            h = x * 2
+            with jn.no_grad():
+                h.clamp_(0, 1)  # writes h's storage: the tape never sees it
+            return h
+
+    with pytest.raises(NotImplementedError, match=r"output of Mul at model was overwritten"):
+        jitnet.onnx.export(Sneaky(), jn.randn(2, 3), None)
+
+    class Mask(nn.Module):
+        def forward(self, x):
+            m = jn.ones(3)
+            a = x * m
+            m[0] = 5.0  # a constant changed between two uses: each use keeps its value
+            return a + x * m
+
+    roundtrip(Mask(), (3,))

@@ -101,10 +101,11 @@ def _trace(model, args):
             call.append(x)
         else:
             call.append(a)
-    tracer = Tracer(model, module_filter=registry.module_filter)
     inputs = [_freeze(x) for x in inputs]  # forward may rebind them (``x += 1``)
+    tracer = Tracer(model, inputs, module_filter=registry.module_filter)
     with tracing(tracer), enable_grad():
         out = model(*call)
+    tracer.check()
     outputs = _freeze(_tensors(out))
     if not outputs:
         raise ExportError("jitnet.onnx.export: the model returned no tensor "

@@ -10,16 +10,21 @@ for the whole call, and the ops inside it are not recorded.
 Each record holds *frozen* copies of its tensors: new ``Tensor`` handles on the
 storage each had when the op ran.  An in-place op later rebinds the original
 tensor to new storage (jitnet records ``x += 1`` out of place), and the
-record must still see the value it read.  Records keep that storage alive, so
-``id()`` of a raw array stays unique for the whole trace.
+record must still see the value it read.  A tensor that is neither traced
+(an input, an op's output, an alias of one) nor a parameter is a constant and
+is copied as it was.  Records keep that storage alive, so ``id()`` of a raw
+array stays unique for the whole trace.  ``check()`` then verifies that no
+traced value was overwritten in place by a write the tape did not see.
 """
 from __future__ import annotations
 
 import contextlib
+import zlib
 from dataclasses import dataclass, field
 
 from .. import autograd
 from ..tensor import Tensor
+from .graph import ExportError
 
 
 @dataclass
@@ -51,6 +56,10 @@ def _freeze(a):
     return a
 
 
+def _digest(t: Tensor) -> int:
+    return zlib.crc32(t._k().to_host(t._data).tobytes())
+
+
 def _tensors(out) -> tuple:
     if isinstance(out, Tensor):
         return (out,)
@@ -62,7 +71,7 @@ def _tensors(out) -> tuple:
 class Tracer:
     """Collects ``Record``s for one forward pass of ``model`` (see the module docstring)."""
 
-    def __init__(self, model, root: str = "model", module_filter=None) -> None:
+    def __init__(self, model, inputs, root: str = "model", module_filter=None) -> None:
         self.paths = {id(m): (f"{root}.{name}" if name else root)
                       for name, m in model.named_modules()}
         self.root = root
@@ -70,6 +79,39 @@ class Tracer:
         self.records: list[Record] = []
         self.module_filter = module_filter  # (module, args, kwargs) -> True: record it whole
         self._inside = 0
+        # storage that is traced or a parameter (ids of raw arrays), and digests to check
+        self.known = {id(t._data) for t in list(model.parameters()) + list(model.buffers())}
+        self.known.update(id(t._data) for t in inputs)
+        self.digests = [(t, _digest(t), f"input {i}") for i, t in enumerate(inputs)]
+
+    def _hold(self, a):
+        """Argument ``a`` as this op read it: traced storage by identity, a constant by a
+        copy (a later write to it must not change what this op saw)."""
+        if isinstance(a, Tensor):
+            if id(a._data) in self.known:
+                return Tensor(a._data, a.device)
+            return Tensor(a._k().copy(a._data), a.device)
+        if isinstance(a, (tuple, list)) and any(isinstance(x, Tensor) for x in a):
+            return type(a)(self._hold(x) for x in a)
+        return a
+
+    def _made(self, outs, path: str, op: str) -> tuple:
+        frozen = _freeze(outs)
+        for t in frozen:
+            self.known.add(id(t._data))
+            self.digests.append((t, _digest(t), f"the output of {op} at {path}"))
+        return frozen
+
+    def check(self) -> None:
+        """ExportError when a traced value was overwritten in place after it was made (an
+        in-place op under no_grad, on an integer tensor, a setitem): the tape did not see
+        it, so the graph would miss it."""
+        for t, digest, what in self.digests:
+            if _digest(t) != digest:
+                raise ExportError(
+                    f"jitnet.onnx.export: {what} was overwritten in place by a write that is "
+                    "not traced (an in-place op under no_grad or on a tensor that does not "
+                    "require grad, or x[...] = ...); use the out-of-place op")
 
     @property
     def path(self) -> str:
@@ -91,9 +133,10 @@ class Tracer:
                 out = module.forward(*args, **kwargs)
             finally:
                 self._inside -= 1
-            self.records.append(Record(None, module, path, _freeze(args),
-                                       {k: _freeze(v) for k, v in kwargs.items()},
-                                       _freeze(_tensors(out))))
+            op = f"module {type(module).__name__}"
+            self.records.append(Record(None, module, path, self._hold(args),
+                                       {k: self._hold(v) for k, v in kwargs.items()},
+                                       self._made(_tensors(out), path, op)))
             return out
         finally:
             self.stack.pop()
@@ -103,8 +146,10 @@ class Tracer:
         if self._inside:
             return
         outs = result if isinstance(result, tuple) else (result,)
-        self.records.append(Record(fn, None, self.path, _freeze(args),
-                                   {k: _freeze(v) for k, v in kwargs.items()}, _freeze(outs)))
+        path = self.path
+        self.records.append(Record(fn, None, path, self._hold(args),
+                                   {k: self._hold(v) for k, v in kwargs.items()},
+                                   self._made(outs, path, fn.__name__)))
 
 
 @contextlib.contextmanager
