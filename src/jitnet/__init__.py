@@ -138,6 +138,7 @@ from .tensor import (
     empty,
     empty_like,
     eye,
+    from_dlpack,  # zero-copy interop (with as_tensor): DLPack, CUDA array interface
     from_numpy,
     full,
     full_like,

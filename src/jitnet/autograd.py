@@ -46,6 +46,10 @@ class _GradState(threading.local):
 
 _state = _GradState()
 
+# jitnet.onnx's tracer while an export runs (else None): Function.apply hands it every op.
+# A plain global, read once per op; tracing is not thread-safe (one export at a time).
+_tracer = None
+
 
 def is_grad_enabled() -> bool:
     """True when new ops are recorded on the tape (thread-local, like PyTorch)."""
@@ -213,7 +217,10 @@ class Function:
             ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad
                                           for a in args])
             first.grad_fn = ctx
-        return (first, *rest) if rest is not None else first
+        result = (first, *rest) if rest is not None else first
+        if _tracer is not None:
+            _tracer.record(cls, args, kwargs, result)
+        return result
 
 
 def sum_to_shape(k, grad, shape: tuple):

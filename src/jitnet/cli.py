@@ -1,5 +1,6 @@
 """The ``jitnet`` command: ``jitnet train`` trains a small image classifier end to end,
-``jitnet info`` reports versions, threading and CUDA, ``jitnet explain`` draws
+``jitnet info`` reports versions, threading and CUDA, ``jitnet export`` / ``jitnet predict``
+turn a run into an ONNX model and classify images with it, ``jitnet explain`` draws
 attributions for one test image of a trained run.  ``python -m jitnet`` is the same.
 
 ``jitnet train`` with no arguments trains a small CNN on scikit-learn's bundled
@@ -29,6 +30,11 @@ DEFAULTS = dict(model="cnn", data="digits", epochs=15, batch_size=32, lr=0.005, 
                 device="cpu", data_dir="data")
 MODELS = ("mlp", "cnn", "lenet")
 DATASETS = ("digits", "mnist", "cifar10")
+# Each dataset's images (C, H, W) and the per-channel (mean, std) that training normalises
+# its [0, 1] pixels with (None: used as they are); `jitnet export` puts it in the graph.
+IN_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+NORMALISATION = {"digits": None, "mnist": ((0.1307,), (0.3081,)),
+                 "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))}
 
 
 # ---------------------------------------------------------------------- models
@@ -85,12 +91,10 @@ def load_data(name: str, data_dir: str):
 
     if name == "digits":
         return datasets.load_digits()
-    if name == "mnist":
-        cls, mean, std = datasets.MNIST, (0.1307,), (0.3081,)
-    elif name == "cifar10":
-        cls, mean, std = datasets.CIFAR10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-    else:
+    if name not in NORMALISATION:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+    cls = datasets.MNIST if name == "mnist" else datasets.CIFAR10
+    mean, std = NORMALISATION[name]
     out = []
     for train in (True, False):
         ds = cls(data_dir, train=train)
@@ -233,6 +237,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     record["config"] = {k: getattr(args, k) for k in
                         ("model", "data", "epochs", "batch_size", "lr", "seed", "device")}
     record["best"] = {"epoch": checkpoint.best_epoch, "val_accuracy": checkpoint.best}
+    norm = NORMALISATION[args.data]  # what `jitnet export` needs to take raw [0, 1] images
+    record["export"] = {"input_shape": list(in_shape), "mean": norm and list(norm[0]),
+                        "std": norm and list(norm[1]), "data_dir": os.path.abspath(args.data_dir)}
     record["seconds"] = elapsed
     if args.quantize:
         plain = model.module if world > 1 else model  # the checkpoint holds unwrapped keys
@@ -450,6 +457,70 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- export, predict
+
+def _fail(cmd: str, exc) -> int:
+    print(f"jitnet {cmd}: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
+    return 2
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """RUN_DIR -> RUN_DIR/model.onnx (raw [0, 1] images in, logits out), checked against
+    jitnet on the test split with onnxruntime."""
+    try:
+        from .onnx import deploy
+
+        run = deploy.read_run(args.run_dir)
+        out = Path(args.out) if args.out else run["dir"] / "model.onnx"
+        model, proto = deploy.export_run(run, out, args.opset)
+        sess = deploy.session(out)
+    except (ImportError, OSError, ValueError, NotImplementedError) as exc:
+        return _fail("export", exc)
+    import jitnet as jn
+
+    print(f"jitnet export: wrote {out} (opset {args.opset}, {out.stat().st_size / 1024:.1f} "
+          f"KiB, {len(proto.graph.node)} nodes)")
+    for kind, values in (("input", sess.get_inputs()), ("output", sess.get_outputs())):
+        for v in values:
+            dtype = v.type.removeprefix("tensor(").rstrip(")").replace("float", "float32")
+            print(f"  {kind:<6} {v.name:<7} {dtype} [{', '.join(str(d) for d in v.shape)}]")
+    try:
+        x, y = deploy.raw_test_split(run, args.data_dir)
+    except (OSError, ValueError) as exc:
+        print(f"  test accuracy: not measured ({' '.join(str(exc).split())})")
+        return 0
+    ort_pred = np.concatenate([sess.run(None, {"image": x[i:i + 256]})[0].argmax(1)
+                               for i in range(0, len(x), 256)])
+    jn_pred = jn.predict(model, jn.as_tensor(x)).numpy().argmax(1)
+    print(f"  test accuracy on {run['config']['data']} ({len(y)} images): onnxruntime "
+          f"{(ort_pred == y).mean():.4f}, jitnet {(jn_pred == y).mean():.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify images with RUN_DIR/model.onnx: the class and every class's probability."""
+    try:
+        from .onnx import deploy
+
+        path = Path(args.model) if args.model else Path(args.run_dir) / "model.onnx"
+        if not path.is_file():
+            raise deploy.RunError(f"{path} not found; run `jitnet export {args.run_dir}` first")
+        sess = deploy.session(path)
+        shape = tuple(sess.get_inputs()[0].shape[1:])
+        name = sess.get_inputs()[0].name
+        for image in args.images:
+            x = deploy.load_images(image, shape, args.invert)
+            probs = deploy.softmax(sess.run(None, {name: x})[0])
+            for i, p in enumerate(probs):
+                label = image if len(probs) == 1 else f"{image}[{i}]"
+                k = int(p.argmax())
+                print(f"{label}: class {k} (probability {p[k]:.4f})")
+                print("  " + "  ".join(f"{c}: {v:.4f}" for c, v in enumerate(p)))
+    except (ImportError, OSError, ValueError) as exc:
+        return _fail("predict", exc)
+    return 0
+
+
 # ---------------------------------------------------------------------- entry point
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -510,6 +581,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_explain)
     i = sub.add_parser("info", help="versions, Numba threading and CUDA availability")
     i.set_defaults(func=cmd_info)
+    e = sub.add_parser("export", help="export a trained run to ONNX (RUN_DIR/model.onnx) and "
+                       "check it in onnxruntime")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="the --out folder of jitnet train")
+    e.add_argument("--out", default=None, help="output file (default: RUN_DIR/model.onnx)")
+    e.add_argument("--opset", type=int, default=17, help="ONNX opset (13..21, default 17)")
+    e.add_argument("--data-dir", default=None, help="where mnist/cifar10 live (default: the "
+                   "run's --data-dir)")
+    e.set_defaults(func=cmd_export)
+    p = sub.add_parser("predict", help="classify .png/.npy images with RUN_DIR/model.onnx")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help=".png or .npy, pixels in [0, 1] "
+                   "or uint8; resized to the model's input")
+    p.add_argument("--model", default=None, help="ONNX file (default: RUN_DIR/model.onnx)")
+    p.add_argument("--invert", action="store_true", help="use 1 - pixel (dark ink on light "
+                   "paper; the digits are light ink on dark)")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 

@@ -165,6 +165,37 @@ class Tensor:
         a = self._k().to_host(self._data)
         return a.astype(dtype) if dtype is not None else a
 
+    # ---------------------------------------------------------------- zero-copy interop
+    # DLPack for CPU tensors (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``: NumPy exports
+    # the shared buffer), the CUDA array interface for CUDA tensors; ``from_dlpack`` and
+    # ``as_tensor`` below take the other direction.
+    def __dlpack__(self, *, stream=None, **kwargs):
+        """A DLPack capsule sharing this CPU tensor's memory (refused when it requires grad,
+        as in PyTorch).  CUDA tensors share by ``__cuda_array_interface__`` instead."""
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; use "
+                               "tensor.detach()")
+        if self.device.type != "cpu":
+            raise BufferError("__dlpack__: CUDA tensors are shared by __cuda_array_interface__ "
+                              "(torch.as_tensor(t, device='cuda'), cupy.asarray(t))")
+        return self._data.__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """(DLPack device type, index): (1, 0) on the CPU, (2, index) on CUDA."""
+        if self.device.type == "cpu":
+            return (1, 0)
+        return (2, self.device.index or 0)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """Version 3 of the CUDA array interface (CUDA tensors only; AttributeError on the
+        CPU, so ``hasattr`` is False there); ``stream`` is 1, the legacy default stream."""
+        desc = self._k().cuda_array_interface(self._data)  # first: AttributeError on the CPU
+        if self.requires_grad:
+            raise RuntimeError("__cuda_array_interface__: can't export a tensor that requires "
+                               "grad; use tensor.detach()")
+        return desc
+
     # ---------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Accumulate gradients of this tensor into ``.grad`` of every leaf that requires grad.
@@ -914,11 +945,53 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like ``tensor`` but shares memory with a NumPy array / tensor when it can."""
-    if isinstance(data, Tensor) and dtype is None and device is None:
-        return data
+    """Like ``tensor`` but shares memory when it can, as ``torch.as_tensor``: with a NumPy
+    array or a tensor (of the same dtype and device), an object with ``__dlpack__`` on the
+    CPU (a PyTorch CPU tensor), or an object with ``__cuda_array_interface__`` (Numba device
+    arrays, CuPy, PyTorch CUDA tensors) unless ``device='cpu'`` asks for a host copy."""
+    if isinstance(data, Tensor):
+        if dtype is None and device is None:
+            return data
+        return data.to(*(a for a in (device, dtype) if a is not None))
     dt = _dt.to_dtype(dtype) if dtype is not None else None
-    return _finish(_host_array(data, dt), device, False)
+    dev = to_device(device) if device is not None else None
+    if not isinstance(data, np.ndarray):
+        if _has_attr(data, "__cuda_array_interface__"):
+            gpu = dev if dev is not None and dev.type == "cuda" else Device("cuda")
+            shared = Tensor(kernels.table(gpu).from_cuda_array_interface(data), gpu)
+            return shared.to(*(a for a in (dev, dt) if a is not None))  # cpu: a copy
+        if _has_attr(data, "__dlpack__") and (dev is None or dev.type == "cpu"):
+            shared = from_dlpack(data)
+            return shared if dt is None else shared.to(dt)
+    return _finish(_host_array(data, dt), dev or CPU, False)
+
+
+def _has_attr(obj, name: str) -> bool:
+    try:
+        getattr(obj, name)
+    except Exception:  # noqa: BLE001 - a property that raises means "not offered"
+        return False
+    return True
+
+
+def from_dlpack(ext_tensor) -> Tensor:
+    """A tensor sharing the memory of any object with ``__dlpack__`` (NumPy arrays, PyTorch
+    CPU tensors; a write through one is seen by the other), as ``torch.from_dlpack``.  CUDA
+    objects are wrapped by their ``__cuda_array_interface__``.  Dtypes jitnet lacks
+    (float16, int8 ...) raise TypeError."""
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor
+    kind = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") else 1
+    if kind == 2 and _has_attr(ext_tensor, "__cuda_array_interface__"):
+        return as_tensor(ext_tensor, device="cuda")
+    if kind != 1:
+        raise RuntimeError(f"from_dlpack: DLPack device type {kind} is not supported (CPU "
+                           "memory, or CUDA objects with __cuda_array_interface__)")
+    arr = np.from_dlpack(ext_tensor)
+    if _dt._BY_NP.get(arr.dtype) is None:
+        raise TypeError(f"from_dlpack: jitnet has no dtype for {arr.dtype} (supported: bool, "
+                        "uint8, int32, int64, float32, float64)")
+    return Tensor(arr, CPU)
 
 
 def from_numpy(a: np.ndarray) -> Tensor:

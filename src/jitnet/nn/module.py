@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import autograd as _autograd
 from ..autograd import no_grad
 from ..device import Device, to_device
 from ..dtypes import DType, to_dtype
@@ -71,6 +72,12 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if _autograd._tracer is not None:  # jitnet.onnx is tracing: it tracks the layer path
+            return _autograd._tracer.call_module(self, args, kwargs)
+        return self._call_impl(args, kwargs)
+
+    def _call_impl(self, args: tuple, kwargs: dict):
+        """``forward`` with the module's hooks around it, if it has any."""
         d = self.__dict__
         if d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks"):
             return _hooks.call_with_hooks(self, args, kwargs)

@@ -29,6 +29,7 @@ from .array import (  # noqa: F401
 from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm  # noqa: F401
 from .dropout import bernoulli_mask, mask_scale  # noqa: F401
 from .elementwise import binary, unary, unary_bwd, where  # noqa: F401
+from .interop import cuda_array_interface  # noqa: F401
 from .loss import (  # noqa: F401
     class_loss_bwd,
     class_loss_fwd,

@@ -36,6 +36,7 @@ from .array import (
 from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm
 from .dropout import bernoulli_mask, mask_scale
 from .elementwise import binary, unary, unary_bwd, where
+from .interop import cuda_array_interface, from_cuda_array_interface
 from .loss import class_loss_bwd, class_loss_fwd, pointwise_loss_bwd, pointwise_loss_fwd
 from .matmul import bmm
 from .norm import batch_norm_bwd, batch_norm_fwd
