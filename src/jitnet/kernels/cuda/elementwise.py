@@ -1,9 +1,10 @@
 """Elementwise CUDA kernels: unary maps with their gradients, binary ops with broadcasting, where.
 
-The twin of ``kernels/cpu/elementwise.py``, formula for formula: the scalar
-functions ``unary_scalar`` / ``unary_grad_scalar`` select the expression by
-the same op codes (``kernels/opcodes.py``), and one kernel applies them, one
-thread per element with a grid-stride loop.
+The twin of ``kernels/cpu/elementwise.py``: the formulas are the same functions
+(``kernels/scalar/elementwise.py``: ``unary_fwd``, ``unary_grad``,
+``binary_store``) compiled as device functions, selected by the same op codes
+(``kernels/opcodes.py``); one kernel applies them, one thread per element with a
+grid-stride loop.
 
 Binary ops are a real kernel here (the CPU table uses NumPy's ufuncs):
 ``_binary_kernel`` computes each output element's offset in both operands
@@ -12,169 +13,21 @@ broadcast dims; the wrapper first merges dims both operands walk alike
 (``_arrays.collapse``), so same-shape operands take the one-dim fast path.
 A Python scalar operand is passed by value, converted to the dtype NumPy
 would compute in (``float32 tensor * 0.5`` computes in float32).
-
-Differences from the CPU kernels, for the simulator's sake (it runs this
-code as Python on NumPy scalars): ``safe_exp`` returns inf past float64's range
-where Python's ``math.exp`` raises, and ``sign`` is an if-chain, not a
-difference of bools.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import cuda
 
-from ..opcodes import (
-    ABS,
-    B_ADD,
-    B_AND,
-    B_DIV,
-    B_EQ,
-    B_FLOOR_DIVIDE,
-    B_GE,
-    B_GT,
-    B_LE,
-    B_LT,
-    B_MAXIMUM,
-    B_MINIMUM,
-    B_MUL,
-    B_NE,
-    B_OR,
-    B_POW,
-    B_REMAINDER,
-    B_SUB,
-    B_XOR,
-    BINARY_NAMES,
-    BOOL_RESULT,
-    CLAMP,
-    COS,
-    EXP,
-    GELU,
-    LEAKY_RELU,
-    LOG,
-    NEG,
-    POW,
-    RECIPROCAL,
-    RELU,
-    SIGMOID,
-    SIGN,
-    SIN,
-    SQRT,
-    SQUARE,
-    TANH,
-)
+from ..opcodes import B_DIV, BINARY_NAMES, BOOL_RESULT
+from ..scalar import elementwise as S
 from . import _arrays as A
-from ._launch import launch
+from ._launch import device_fn, launch
 
-_INV_SQRT2 = 0.7071067811865476
-_INV_SQRT_2PI = 0.3989422804014327
-_EXP_MAX = 709.78  # exp overflows float64 just above this
-
-
-@cuda.jit(device=True)
-def safe_exp(x):
-    """math.exp, inf past float64's range (as on the GPU; the simulator's math.exp raises)."""
-    if x > _EXP_MAX:
-        return math.inf
-    return math.exp(x)
-
-
-@cuda.jit(device=True)
-def _sign(x):
-    if x > 0:
-        return 1
-    if x < 0:
-        return -1
-    return 0
-
-
-@cuda.jit(device=True)
-def unary_scalar(op, x, p0, p1):
-    """y = f(x) for op code ``op``; p0/p1 are the op's parameters (slope, exponent, bounds)."""
-    if op == RELU:  # NaN passes through; negatives give +0.0 (x * 0 would give -0.0)
-        return x if x > 0 or x != x else 0
-    if op == SIGMOID:  # two branches so exp never overflows
-        if x >= 0:
-            return 1.0 / (1.0 + safe_exp(-x))
-        e = safe_exp(x)
-        return e / (1.0 + e)
-    if op == TANH:
-        return math.tanh(x)
-    if op == EXP:
-        return safe_exp(x)
-    if op == LOG:
-        return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-    if op == SQRT:
-        return math.sqrt(x) if x >= 0 else math.nan
-    if op == NEG:
-        return -x
-    if op == ABS:
-        return abs(x)
-    if op == SIN:
-        return math.sin(x)
-    if op == COS:
-        return math.cos(x)
-    if op == LEAKY_RELU:
-        return x if x > 0 else x * p0
-    if op == GELU:  # exact form, PyTorch's default: x * Phi(x)
-        return 0.5 * x * (1.0 + math.erf(x * _INV_SQRT2))
-    if op == POW:
-        return x ** p0
-    if op == CLAMP:  # p0 = min, p1 = max (NaN means "no bound")
-        if x < p0:
-            return p0
-        if x > p1:
-            return p1
-        return x
-    if op == SIGN:
-        return _sign(x)
-    if op == SQUARE:
-        return x * x
-    if op == RECIPROCAL:
-        return 1.0 / x
-    return math.nan
-
-
-@cuda.jit(device=True)
-def unary_grad_scalar(op, x, y, g, p0, p1):
-    """dL/dx = g * f'(x) for op code ``op``, using input x or output y, whichever is cheaper."""
-    if op == RELU:
-        return g if x > 0 else g * 0
-    if op == SIGMOID:
-        return g * y * (1.0 - y)
-    if op == TANH:
-        return g * (1.0 - y * y)
-    if op == EXP:
-        return g * y
-    if op == LOG:
-        return g / x
-    if op == SQRT:
-        return g * 0.5 / y
-    if op == NEG:
-        return -g
-    if op == ABS:
-        return g * _sign(x)
-    if op == SIN:
-        return g * math.cos(x)
-    if op == COS:
-        return -g * math.sin(x)
-    if op == LEAKY_RELU:
-        return g if x > 0 else g * p0
-    if op == GELU:  # d/dx x*Phi(x) = Phi(x) + x*phi(x)
-        cdf = 0.5 * (1.0 + math.erf(x * _INV_SQRT2))
-        return g * (cdf + x * _INV_SQRT_2PI * safe_exp(-0.5 * x * x))
-    if op == POW:
-        return g * p0 * x ** (p0 - 1.0) if p0 != 0.0 else g * 0
-    if op == CLAMP:  # PyTorch passes the gradient where min <= x <= max
-        return g if (x >= p0 or math.isnan(p0)) and (x <= p1 or math.isnan(p1)) else g * 0
-    if op == SIGN:
-        return g * 0
-    if op == SQUARE:
-        return 2.0 * g * x
-    if op == RECIPROCAL:
-        return -g * y * y
-    return math.nan
+safe_exp = device_fn(S.safe_exp)
+unary_scalar = device_fn(S.unary_fwd)
+unary_grad_scalar = device_fn(S.unary_grad)
+_binary_store = device_fn(S.binary_store)
 
 
 @cuda.jit
@@ -212,47 +65,6 @@ def unary_bwd(op: int, x, y, g, p0: float = 0.0, p1: float = 0.0):
 
 
 # ---------------------------------------------------------------- binary ops and where
-
-
-@cuda.jit(device=True)
-def _binary_store(op, x, y, out, i):
-    """out[i] = x <op> y; each branch stores its own result type (no unification to float)."""
-    if op == B_ADD:
-        out[i] = x + y
-    elif op == B_SUB:
-        out[i] = x - y
-    elif op == B_MUL:
-        out[i] = x * y
-    elif op == B_DIV:
-        out[i] = x / y
-    elif op == B_POW:
-        out[i] = x ** y
-    elif op == B_MAXIMUM:  # NaN propagates, as NumPy and PyTorch
-        out[i] = x if (x > y or x != x) else y
-    elif op == B_MINIMUM:
-        out[i] = x if (x < y or x != x) else y
-    elif op == B_FLOOR_DIVIDE:
-        out[i] = x // y
-    elif op == B_REMAINDER:  # the sign of the divisor, as Python and NumPy
-        out[i] = x % y
-    elif op == B_EQ:
-        out[i] = x == y
-    elif op == B_NE:
-        out[i] = x != y
-    elif op == B_LT:
-        out[i] = x < y
-    elif op == B_LE:
-        out[i] = x <= y
-    elif op == B_GT:
-        out[i] = x > y
-    elif op == B_GE:
-        out[i] = x >= y
-    elif op == B_AND:
-        out[i] = (x != 0) and (y != 0)
-    elif op == B_OR:
-        out[i] = (x != 0) or (y != 0)
-    elif op == B_XOR:
-        out[i] = (x != 0) != (y != 0)
 
 
 @cuda.jit
