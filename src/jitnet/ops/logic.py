@@ -102,10 +102,20 @@ def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """Elementwise |input - other| <= atol + rtol * |other| (bool, broadcast).
 
-    Equal infinities are close; NaN is close to NaN only with ``equal_nan``.
+    Equal infinities are close; NaN is close to NaN only with ``equal_nan``.  Both
+    tensors must share a dtype (RuntimeError otherwise, as PyTorch); bools compare equal.
     """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"isclose: expected a Tensor, got {type(input).__name__}")
+    if isinstance(other, Tensor) and other.dtype is not input.dtype:
+        raise RuntimeError(f"isclose: {input.dtype} did not match {other.dtype} (both tensors "
+                           "must have one dtype)")
+    if input.dtype is dt.bool_:  # PyTorch: equality
+        return ew.compare("eq", input, other)
     a = input.detach()
     b = other.detach() if isinstance(other, Tensor) else ew.full_like_scalar(a, other)
+    if not a.dtype.is_floating_point:  # integers: the tolerance test in float64
+        a, b = ew.cast(a, dt.float64), ew.cast(b, dt.float64)
     with np.errstate(invalid="ignore"):  # inf - inf is NaN: not close; equality covers it
         err = ew.abs(a - b)
         close = logical_and(isfinite(err), ew.compare("le", err, atol + rtol * ew.abs(b)))

@@ -128,9 +128,16 @@ BINARY_UFUNCS = {
 }
 
 
+_QUIET = frozenset({"div", "floor_divide", "remainder", "fmod", "pow"})
+
+
 def binary(name: str, a, b, dtype=None) -> np.ndarray:
     """``a <name> b`` with NumPy broadcasting; ``dtype`` is the result dtype (arithmetic ops)."""
-    out = BINARY_UFUNCS[name](a, b)
+    if name in _QUIET:  # x / 0, x // 0, 0 ** -1: inf or NaN as PyTorch, without NumPy's warning
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = BINARY_UFUNCS[name](a, b)
+    else:
+        out = BINARY_UFUNCS[name](a, b)
     if dtype is not None and out.dtype is not dtype and out.dtype != dtype:
         out = out.astype(dtype)
     # a ufunc on 0-d arrays returns a NumPy scalar, not an array

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from ..opcodes import B_DIV, BINARY_NAMES, BOOL_RESULT
+from ..opcodes import B_BITAND, B_BITOR, B_BITXOR, B_DIV, BINARY_NAMES, BOOL_RESULT
 from ..scalar import elementwise as S
 from . import _arrays as A
 from ._launch import device_fn, launch
@@ -28,6 +28,7 @@ safe_exp = device_fn(S.safe_exp)
 unary_scalar = device_fn(S.unary_fwd)
 unary_grad_scalar = device_fn(S.unary_grad)
 _binary_store = device_fn(S.binary_store)
+_bitwise_store = device_fn(S.bitwise_store)
 
 
 @cuda.jit
@@ -67,32 +68,44 @@ def unary_bwd(op: int, x, y, g, p0: float = 0.0, p1: float = 0.0):
 # ---------------------------------------------------------------- binary ops and where
 
 
+@cuda.jit(device=True)
+def _operands(i, a, av, a_arr, b, bv, b_arr, shape, sa, sb, ndim):
+    """(a[ia], b[ib]) for output element i: ia, ib from i's coordinates in ``shape`` and the
+    element strides sa, sb (0 along broadcast dims); a scalar operand (flag False) is av / bv."""
+    if ndim == 1:
+        ia = i * sa[0]
+        ib = i * sb[0]
+    else:
+        rem = i
+        ia = 0
+        ib = 0
+        for d in range(ndim - 1, -1, -1):
+            c = rem % shape[d]
+            rem //= shape[d]
+            ia += c * sa[d]
+            ib += c * sb[d]
+    x = a[ia] if a_arr else av
+    y = b[ib] if b_arr else bv
+    return x, y
+
+
 @cuda.jit
 def _binary_kernel(op, a, av, a_arr, b, bv, b_arr, out, n, shape, sa, sb, ndim):
-    """out[i] = a[ia] <op> b[ib] with broadcasting; a scalar operand (flag False) is av / bv.
+    """out[i] = a[ia] <op> b[ib] with broadcasting (see ``_operands``); out flat C-contiguous.
 
-    out is flat C-contiguous; ia, ib come from i's coordinates in ``shape`` and
-    the element strides sa, sb (0 along broadcast dims).  One thread per output
-    element, grid-stride loop.
+    One thread per output element, grid-stride loop.
     """
-    start = cuda.grid(1)
-    step = cuda.gridsize(1)
-    for i in range(start, n, step):
-        if ndim == 1:
-            ia = i * sa[0]
-            ib = i * sb[0]
-        else:
-            rem = i
-            ia = 0
-            ib = 0
-            for d in range(ndim - 1, -1, -1):
-                c = rem % shape[d]
-                rem //= shape[d]
-                ia += c * sa[d]
-                ib += c * sb[d]
-        x = a[ia] if a_arr else av
-        y = b[ib] if b_arr else bv
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        x, y = _operands(i, a, av, a_arr, b, bv, b_arr, shape, sa, sb, ndim)
         _binary_store(op, x, y, out, i)
+
+
+@cuda.jit
+def _bitwise_kernel(op, a, av, a_arr, b, bv, b_arr, out, n, shape, sa, sb, ndim):
+    """As ``_binary_kernel`` for the bitwise ops (integer and bool operands only)."""
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        x, y = _operands(i, a, av, a_arr, b, bv, b_arr, shape, sa, sb, ndim)
+        _bitwise_store(op, x, y, out, i)
 
 
 @cuda.jit
@@ -161,9 +174,13 @@ def binary(name: str, a, b, dtype=None):
     a_, av, a_arr, sa = _operand(a, comp, out_shape)
     b_, bv, b_arr, sb = _operand(b, comp, out_shape)
     shape, sa, sb = A.collapse(out_shape, sa, sb)
-    launch(_binary_kernel, out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
+    launch(_kernel_for(op), out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
            A.pad(shape, 1), A.pad(sa), A.pad(sb), len(shape))
     return out
+
+
+def _kernel_for(op: int):
+    return _bitwise_kernel if op in (B_BITAND, B_BITOR, B_BITXOR) else _binary_kernel
 
 
 def binary_into(name: str, out, other) -> None:
@@ -177,7 +194,7 @@ def binary_into(name: str, out, other) -> None:
     a_, av, a_arr, sa = _operand(out, comp, out_shape)
     b_, bv, b_arr, sb = _operand(other, comp, out_shape)
     shape, sa, sb = A.collapse(out_shape, sa, sb)
-    launch(_binary_kernel, out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
+    launch(_kernel_for(op), out.size, op, a_, av, a_arr, b_, bv, b_arr, A.flat(out), out.size,
            A.pad(shape, 1), A.pad(sa), A.pad(sb), len(shape))
 
 

@@ -5,7 +5,8 @@
 exponent, clamp bounds); ``unary_grad(op, x, y, g, p0, p1)`` beside it is
 g * f'(x), from the input x or the output y, whichever is cheaper.
 ``binary_store(op, x, y, out, i)`` stores ``x <op> y`` into ``out[i]`` (the
-CUDA binary kernel; the CPU table serves binary ops with NumPy's ufuncs).
+CUDA binary kernel; the CPU table serves binary ops with NumPy's ufuncs), and
+``bitwise_store`` the same for the integer-only bitwise ops.
 
 Leaf functions (see the package docstring): every helper expression is written
 inline, and every ``math`` call that raises in plain Python (the CUDA simulator)
@@ -372,12 +373,6 @@ def binary_store(op, x, y, out, i):
         out[i] = math.atan2(x, y)
     elif op == B_HYPOT:
         out[i] = math.hypot(x, y)
-    elif op == B_BITAND:
-        out[i] = x & y
-    elif op == B_BITOR:
-        out[i] = x | y
-    elif op == B_BITXOR:
-        out[i] = x ^ y
     elif op == B_EQ:
         out[i] = x == y
     elif op == B_NE:
@@ -396,3 +391,14 @@ def binary_store(op, x, y, out, i):
         out[i] = (x != 0) or (y != 0)
     elif op == B_XOR:
         out[i] = (x != 0) != (y != 0)
+
+
+def bitwise_store(op, x, y, out, i):
+    """out[i] = x <op> y for the bitwise ops (integers and bools only, so a function apart:
+    Numba types every branch, and ``&`` does not type for floats)."""
+    if op == B_BITAND:
+        out[i] = x & y
+    elif op == B_BITOR:
+        out[i] = x | y
+    elif op == B_BITXOR:
+        out[i] = x ^ y
