@@ -10,9 +10,11 @@ process, so kernel families take an integer op code instead (see opcodes.py).
 Cache invalidation covers ``kernels/scalar/``.  Numba stamps a cached kernel
 with its own source file only, so a kernel that inlines a formula from
 ``kernels/scalar/*.py`` would keep loading the old machine code after the
-formula is edited.  ``kernel`` therefore gives every kernel a cache whose
-source stamp is the pair (Numba's own stamp, a hash of every file in
-``kernels/scalar/``): editing any formula invalidates every cached CPU kernel.
+formula is edited (the same holds for the op-code constants of ``opcodes.py``
+and the compile options here).  ``kernel`` therefore gives every kernel a cache
+whose source stamp is the pair (Numba's own stamp, a hash of every file in
+``kernels/scalar/`` and of ``opcodes.py`` and ``_jit.py``): editing any of them
+invalidates every cached CPU kernel.
 """
 from __future__ import annotations
 
@@ -31,9 +33,12 @@ pool costs about 10 us, more than the work on small arrays."""
 
 
 def scalar_stamp(directory: Path = SCALAR_DIR) -> str:
-    """SHA-256 over the names and contents of the ``*.py`` files in ``directory``."""
+    """SHA-256 over the names and contents of the ``*.py`` files in ``directory`` and of the
+    two files every kernel also depends on: ``opcodes.py`` (its constants are folded into
+    the kernels) and this one (the compile options)."""
     h = hashlib.sha256()
-    for path in sorted(Path(directory).glob("*.py")):
+    shared = [Path(__file__).resolve(), Path(__file__).resolve().parent / "opcodes.py"]
+    for path in sorted(Path(directory).glob("*.py")) + shared:
         h.update(path.name.encode())
         h.update(b"\0")
         h.update(path.read_bytes())
@@ -68,7 +73,10 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never"):
     """Compile ``fn`` with Numba in nopython mode, cached on disk where possible."""
 
     def wrap(f):
-        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True)
+        # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
+        # never a ZeroDivisionError out of a gradient formula
+        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
+                    error_model="numpy")
         disp = numba.njit(cache=False, **opts)(f)
         try:
             # what njit(cache=True) does (Dispatcher.enable_caching), with our cache class

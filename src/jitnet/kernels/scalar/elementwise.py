@@ -112,7 +112,7 @@ def unary_fwd(op, x, p0, p1):
     if op == TANH:
         return math.tanh(x)
     if op == EXP:
-        return math.exp(x) if x <= EXP_MAX else math.inf
+        return math.inf if x > EXP_MAX else math.exp(x)
     if op == LOG:
         return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
     if op == SQRT:
@@ -150,17 +150,17 @@ def unary_fwd(op, x, p0, p1):
     if op == LOG1P:
         return math.log1p(x) if x > -1.0 else (-math.inf if x == -1.0 else math.nan)
     if op == EXPM1:
-        return math.expm1(x) if x <= EXP_MAX else math.inf
+        return math.inf if x > EXP_MAX else math.expm1(x)
     if op == LOG2:
         return math.log(x) / LN2 if x > 0 else (-math.inf if x == 0 else math.nan)
     if op == LOG10:
         return math.log10(x) if x > 0 else (-math.inf if x == 0 else math.nan)
     if op == EXP2:
-        return math.exp(x * LN2) if x * LN2 <= EXP_MAX else math.inf
+        return math.inf if x * LN2 > EXP_MAX else math.exp(x * LN2)
     if op == RSQRT:
         if x > 0:
             return 1.0 / math.sqrt(x)
-        return math.inf if x == 0 else math.nan
+        return math.copysign(math.inf, x) if x == 0 else math.nan  # rsqrt(-0.0) = -inf
     if op == FLOOR or op == CEIL or op == TRUNC or op == FRAC or op == ROUND:
         v = x * 1.0
         ten = 1.0
@@ -310,7 +310,7 @@ def unary_grad(op, x, y, g, p0, p1):
     if op == ERF:
         return g * TWO_OVER_SQRT_PI * math.exp(-x * x)
     if op == ERFINV:
-        return g * SQRT_PI_OVER_2 * (math.exp(y * y) if y * y <= EXP_MAX else math.inf)
+        return g * SQRT_PI_OVER_2 * (math.inf if y * y > EXP_MAX else math.exp(y * y))
     if op == SOFTPLUS:  # sigmoid(beta x), or 1 in the linear region
         bx = x * p0
         if bx > p1:
