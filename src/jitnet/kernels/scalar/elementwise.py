@@ -311,30 +311,21 @@ def unary_grad(op, x, y, g, p0, p1):
         return g * TWO_OVER_SQRT_PI * math.exp(-x * x)
     if op == ERFINV:
         return g * SQRT_PI_OVER_2 * (math.inf if y * y > EXP_MAX else math.exp(y * y))
-    if op == SOFTPLUS:  # sigmoid(beta x), or 1 in the linear region
-        bx = x * p0
-        if bx > p1:
+    if op == SOFTPLUS or op == MISH or op == SILU:  # all three need s = sigmoid(z)
+        z = x * p0 if op == SOFTPLUS else x * 1.0
+        if op == SOFTPLUS and z > p1:  # softplus' linear region
             return g
-        if bx >= 0:
-            return g / (1.0 + math.exp(-bx))
-        e = math.exp(bx)
-        return g * e / (1.0 + e)
-    if op == MISH:
-        if x >= 0:
-            s = 1.0 / (1.0 + math.exp(-x))
+        if z >= 0:
+            s = 1.0 / (1.0 + math.exp(-z))
         else:
-            e = math.exp(x)
+            e = math.exp(z)
             s = e / (1.0 + e)
-        sp = math.log1p(math.exp(x)) if x <= 20.0 else x * 1.0
-        t = math.tanh(sp)
+        if op == SOFTPLUS:
+            return g * s
+        if op == SILU:
+            return g * s * (1.0 + x * (1.0 - s))
+        t = math.tanh(math.log1p(math.exp(x)) if x <= 20.0 else x * 1.0)
         return g * (t + x * s * (1.0 - t * t))
-    if op == SILU:
-        if x >= 0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        return g * s * (1.0 + x * (1.0 - s))
     if op == HARDTANH:  # PyTorch: zero at the bounds themselves
         return g if x > p0 and x < p1 else g * 0
     if op == ELU:
