@@ -245,6 +245,8 @@ def test_case29_bool_subtraction_and_negation_raise():
         2.5 - b
     with pytest.raises(RuntimeError, match="Subtraction.*bool tensor"):
         b - 1
+    with pytest.raises(RuntimeError, match="Subtraction.*bool tensor"):
+        T([1, 2]) - True
     with pytest.raises(RuntimeError, match="two bool tensors"):
         b - b
     with pytest.raises(RuntimeError, match="Negation.*bool"):
@@ -272,3 +274,68 @@ def test_case30_linear_on_integer_tensors_is_a_clear_error():
         F.linear(T([[1, 2]]), T([[1, 2]]))
     with pytest.raises(TypeError, match="linear"):
         F.linear(T([[1.0, 2.0]]), T([[1, 2]]))
+
+
+# ---------------------------------------------------------------- a dtype / error sweep
+
+_DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64"]
+_VALUES = {"bool": [True, False, True], "uint8": [1, 2, 3], "int32": [3, -2, 5],
+           "int64": [4, 3, -6], "float32": [1.5, -2.0, 3.0], "float64": [0.5, 2.0, -1.0]}
+_OPS = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "floordiv": lambda a, b: a // b,
+    "mod": lambda a, b: a % b, "and": lambda a, b: a & b, "or": lambda a, b: a | b,
+    "xor": lambda a, b: a ^ b, "maximum": lambda a, b: a.maximum(b),
+    "fmod": lambda a, b: a.fmod(b), "atan2": lambda a, b: a.atan2(b),
+}
+
+
+def _outcome(fn, *args):
+    """(dtype name, values) of fn(*args), or the exception type's name."""
+    try:
+        r = fn(*args)
+    except Exception as e:  # noqa: BLE001 (the exception type is what is compared)
+        return type(e).__name__
+    return str(r.dtype).split(".")[-1], np.asarray(r.tolist(), dtype=float)
+
+
+def _agree(t, j) -> bool:
+    if isinstance(t, str) or isinstance(j, str):
+        return t == j
+    return t[0] == j[0] and np.allclose(t[1], j[1], rtol=1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", sorted(_OPS))
+def test_dtype_and_error_sweep_matches_torch(name):
+    """Every dtype pair, dimensioned and 0-d, and Python scalars on either side: the same
+    result dtype and values, or the same exception type, as PyTorch."""
+    import torch
+
+    fn = _OPS[name]
+
+    def make(lib, d, dims):
+        return lib.tensor(_VALUES[d] if dims else _VALUES[d][0], dtype=getattr(lib, d))
+
+    def pair(lib, da, sa, db, sb):
+        return fn(make(lib, da, sa), make(lib, db, sb))
+
+    def with_scalar(lib, da, s, left):
+        x = make(lib, da, True)
+        return fn(x, s) if left else fn(s, x)
+
+    bad = []
+    for da in _DTYPES:
+        for db in _DTYPES:
+            for sa, sb in ((True, True), (True, False), (False, True)):
+                t, j = _outcome(pair, torch, da, sa, db, sb), _outcome(pair, jn, da, sa, db, sb)
+                if not _agree(t, j):
+                    bad.append((da, sa, db, sb, t, j))
+        if name in ("maximum", "fmod", "atan2"):
+            continue  # tensor-only ops here (jitnet's atan2 also takes a scalar; PyTorch not)
+        for s in (2, 2.5, True):
+            for left in (True, False):
+                t = _outcome(with_scalar, torch, da, s, left)
+                j = _outcome(with_scalar, jn, da, s, left)
+                if not _agree(t, j):
+                    bad.append((da, "scalar", s, left, t, j))
+    assert not bad, bad[:5]

@@ -237,11 +237,12 @@ def _is_float(x) -> bool:
 
 
 def _no_bool_sub(a, b) -> None:
-    """PyTorch refuses ``-`` on bool tensors (a mask is inverted with ``~``)."""
+    """PyTorch refuses ``-`` on bool tensors and Python bools (a mask is inverted with ``~``)."""
     if _is_bool(a) and _is_bool(b):
         raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
-    if _is_bool(a) or _is_bool(b):
+    if _is_bool(a) or _is_bool(b) or isinstance(a, (bool, np.bool_)) or isinstance(
+            b, (bool, np.bool_)):
         raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
@@ -353,9 +354,9 @@ def _rounded(op: str, name: str, input, other) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op}: expected a Tensor operand, got {type(input).__name__} and "
                         f"{type(other).__name__}")
-    if _is_bool(a) and _is_bool(b):
-        raise NotImplementedError(f"{op}: not implemented for two bool tensors")
     dtype = _dtype_of(a, b)
+    if dtype.kind == "b":
+        raise NotImplementedError(f"{op}: not implemented for bool operands")
     if dtype.kind in "biu" and _has_zero(b):  # NumPy would give 0; PyTorch raises
         raise RuntimeError(f"ZeroDivisionError ({op}: integer division by zero)")
     out = RoundedDiv.apply(a, b, name)
@@ -409,10 +410,19 @@ def pow(input, exponent) -> Tensor:
         if exponent == 0.5 and input.dtype.is_floating_point:
             return unary(input, oc.SQRT)
         return unary(input, oc.POW, float(exponent))
+    input, exponent = _operand("pow", input), _operand("pow", exponent)
+    _no_bool_pow(input, exponent)
     return _binary(Pow, "pow", input, exponent)
 
 
+def _no_bool_pow(a, b) -> None:
+    """PyTorch has no bool ** bool (a bool tensor to an int power is int64, see ``pow``)."""
+    if _is_bool(b) and _dtype_of(a, b) == np.bool_:
+        raise NotImplementedError("pow: not implemented for bool operands")
+
+
 def rpow(input, other) -> Tensor:
+    _no_bool_pow(other, input)
     return _binary(Pow, "pow", other, input)
 
 
