@@ -171,15 +171,9 @@ def equal(input: Tensor, other: Tensor) -> bool:
 # elementwise math, bitwise ops, rounding division (issues 17, 19): one block, kept apart to
 # keep merges local
 from .ops.activation import selu  # noqa: E402
+from .ops.composite import addcdiv, addcmul, addmm, lerp  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
-    addcdiv,
-    addcmul,
-    addmm,
     atan2,
-    bitwise_and,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
     ceil,
     erf,
     erfinv,
@@ -190,7 +184,6 @@ from .ops.elementwise import (  # noqa: E402
     fmod,
     frac,
     hypot,
-    lerp,
     log1p,
     log2,
     log10,
@@ -200,3 +193,4 @@ from .ops.elementwise import (  # noqa: E402
     trunc,
 )
 from .ops.elementwise import atan2 as arctan2  # noqa: E402
+from .ops.logic import bitwise_and, bitwise_not, bitwise_or, bitwise_xor  # noqa: E402

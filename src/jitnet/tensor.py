@@ -333,13 +333,13 @@ class Tensor:
         return _ew.compare("ge", self, other)
 
     def __and__(self, other):  # bitwise on integers, logical on bools, as PyTorch
-        return _ew.bitwise_and(self, other)
+        return _logic.bitwise_and(self, other)
 
     def __or__(self, other):
-        return _ew.bitwise_or(self, other)
+        return _logic.bitwise_or(self, other)
 
     def __xor__(self, other):
-        return _ew.bitwise_xor(self, other)
+        return _logic.bitwise_xor(self, other)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -347,7 +347,7 @@ class Tensor:
         if self.dtype.is_floating_point:
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                             f"tensors, got {self.dtype}")
-        return _ew.bitwise_not(self)
+        return _logic.bitwise_not(self)
 
     # ---------------------------------------------------------------- op methods
     # Each is one line into jitnet.ops; the docstrings live on those functions.
@@ -484,16 +484,16 @@ class Tensor:
         return _ew.erfinv(self)
 
     def lerp(self, end, weight):
-        return _ew.lerp(self, end, weight)
+        return _composite.lerp(self, end, weight)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
-        return _ew.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+        return _composite.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
-        return _ew.addcmul(self, tensor1, tensor2, value=value)
+        return _composite.addcmul(self, tensor1, tensor2, value=value)
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
-        return _ew.addcdiv(self, tensor1, tensor2, value=value)
+        return _composite.addcdiv(self, tensor1, tensor2, value=value)
 
     def hypot(self, other):
         return _ew.hypot(self, other)
@@ -516,16 +516,16 @@ class Tensor:
         return _ew.div(self, other)
 
     def bitwise_and(self, other):
-        return _ew.bitwise_and(self, other)
+        return _logic.bitwise_and(self, other)
 
     def bitwise_or(self, other):
-        return _ew.bitwise_or(self, other)
+        return _logic.bitwise_or(self, other)
 
     def bitwise_xor(self, other):
-        return _ew.bitwise_xor(self, other)
+        return _logic.bitwise_xor(self, other)
 
     def bitwise_not(self):
-        return _ew.bitwise_not(self)
+        return _logic.bitwise_not(self)
 
     def __rfloordiv__(self, other):
         return _ew.floor_divide(other, self)
@@ -1125,6 +1125,7 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
 from .ops import activation as _act  # noqa: E402
+from .ops import composite as _composite  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402

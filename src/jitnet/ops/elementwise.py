@@ -1,4 +1,6 @@
-"""Elementwise ops: arithmetic with broadcasting, unary math, comparisons, where, casts.
+"""Elementwise ops: arithmetic with broadcasting, rounding division, unary math, atan2 and
+hypot, comparisons, where, casts (bitwise ops: ``ops/logic.py``; lerp, addmm, addcmul,
+addcdiv: ``ops/composite.py``).
 
 Each binary Function's backward returns gradients in the broadcast shape; the
 autograd engine sums them back to each input's shape.
@@ -460,57 +462,6 @@ def compare(name: str, a, b) -> Tensor:
     return Tensor(raw, t.device)
 
 
-def bitwise(name: str, input, other) -> Tensor:
-    """Bitwise and / or / xor of integer or bool tensors (on bools: the logical op).
-
-    Floating-point operands raise NotImplementedError, as PyTorch.  Never recorded on the tape.
-    """
-    a, b = _operand(name, input), _operand(name, other)
-    _check(name, a, b)
-    for x in (a, b):
-        if _is_float(x):
-            got = x.dtype if isinstance(x, Tensor) else type(x).__name__
-            raise NotImplementedError(f"{name}: not implemented for {got} (integer and bool "
-                                      "operands only)")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError(f"{name}: expected a Tensor operand")
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device != b.device:
-        raise RuntimeError(
-            f"{name}: expected all tensors on the same device, got {a.device} and {b.device}"
-        )
-    t = a if isinstance(a, Tensor) else b
-    ra, rb = getattr(a, "_data", a), getattr(b, "_data", b)
-    return Tensor(t._k().binary(name, ra, rb, result_dtype(ra, rb)), t.device)
-
-
-def bitwise_and(input, other) -> Tensor:
-    """input & other elementwise (integers and bools)."""
-    return bitwise("bitwise_and", input, other)
-
-
-def bitwise_or(input, other) -> Tensor:
-    """input | other elementwise (integers and bools)."""
-    return bitwise("bitwise_or", input, other)
-
-
-def bitwise_xor(input, other) -> Tensor:
-    """input ^ other elementwise (integers and bools)."""
-    return bitwise("bitwise_xor", input, other)
-
-
-def bitwise_not(input: Tensor) -> Tensor:
-    """~input: every bit flipped (integers), logical not (bools)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"bitwise_not: expected a Tensor, got {type(input).__name__}")
-    if input.dtype is dt.bool_:
-        return compare("eq", input, False)
-    if input.dtype.is_floating_point:
-        raise NotImplementedError(f"bitwise_not: not implemented for {input.dtype} (integer "
-                                  "and bool tensors only)")
-    ones = np.array(-1).astype(input.dtype.np)[()]  # all bits set in input's dtype
-    return bitwise("bitwise_xor", input, ones)
-
-
 def neg(x: Tensor) -> Tensor:
     """-x; bool tensors raise, as PyTorch."""
     if _is_bool(x):
@@ -697,41 +648,6 @@ def atan2(input, other) -> Tensor:
 def hypot(input, other) -> Tensor:
     """Elementwise sqrt(input^2 + other^2)."""
     return _binary(Hypot, "hypot", input, other)
-
-
-def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
-    """input + weight * (end - input); ``weight`` a number or a tensor (all broadcast)."""
-    return add(input, mul(weight, sub(end, input)))
-
-
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """input + value * tensor1 * tensor2 (broadcast)."""
-    prod = mul(tensor1, tensor2)
-    return add(input, prod if value == 1 else mul(prod, value))
-
-
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """input + value * tensor1 / tensor2 (broadcast)."""
-    quot = div(tensor1, tensor2)
-    return add(input, quot if value == 1 else mul(quot, value))
-
-
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
-    """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p).  With beta = 0 the
-    input is ignored (NaN in it does not propagate), as PyTorch."""
-    from .linalg import mm
-
-    for name, m in (("mat1", mat1), ("mat2", mat2)):
-        if not isinstance(m, Tensor) or m.ndim != 2:
-            got = tuple(m.shape) if isinstance(m, Tensor) else type(m).__name__
-            raise RuntimeError(f"addmm: {name} must be a matrix, got {got}")
-    prod = mm(mat1, mat2)
-    if alpha != 1:
-        prod = mul(prod, alpha)
-    if beta == 0:
-        broadcast_shape("addmm", tuple(input.shape), tuple(prod.shape))
-        return prod
-    return add(prod, input if beta == 1 else mul(input, beta))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
