@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from ._util import broadcast_shape
 from .elementwise import add, div, mul, sub
+from .linalg import mm
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
@@ -30,8 +31,6 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p).  With beta = 0 the
     input is ignored (NaN in it does not propagate), as PyTorch."""
-    from .linalg import mm
-
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if not isinstance(m, Tensor) or m.ndim != 2:
             got = tuple(m.shape) if isinstance(m, Tensor) else type(m).__name__
