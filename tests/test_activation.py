@@ -117,3 +117,16 @@ def test_activation_bad_input():
         F.gelu(jn.zeros(3), approximate="erf")
     with pytest.raises(TypeError, match=r"sigmoid: input must be a Tensor"):
         F.sigmoid([1.0, 2.0])
+
+
+@requires_torch
+def test_gradients_at_kinks_match_torch():
+    """At the bounds hardtanh passes no gradient and clamp passes it; elu at 0 gives alpha."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-1.0, 1.0, 0.0, -2.0, 0.5])
+    assert_matches_torch(F.hardtanh, torch.nn.functional.hardtanh, x)
+    assert_matches_torch(lambda a: a.clamp(-1, 1), lambda a: a.clamp(-1, 1), x)
+    assert_matches_torch(lambda a: F.elu(a, 0.5), lambda a: torch.nn.functional.elu(a, 0.5), x)
+    assert_matches_torch(lambda a: F.softplus(a, 2.0, 1.0),
+                         lambda a: torch.nn.functional.softplus(a, 2.0, 1.0), x)
+    assert_matches_torch(F.relu, torch.relu, x)

@@ -172,3 +172,12 @@ def test_against_torch(rng):
                          lambda x: x.clamp(-0.3, 0.3) + (x * x + 1).sqrt().log(), a)
     assert_matches_torch(lambda x, y: jn.maximum(x, y) + jn.where(x > 0, x, y),
                          lambda x, y: torch.maximum(x, y) + torch.where(x > 0, x, y), a, a[::-1])
+
+
+def test_division_by_zero_inside_kernels_is_ieee_not_an_exception():
+    """CPU kernels compile with error_model='numpy' (as CUDA): 1/0 is inf, 0/0 NaN."""
+    assert jn.reciprocal(jn.tensor([0.0, -0.0])).tolist() == [np.inf, -np.inf]
+    x = jn.tensor([0.0, 1.0], requires_grad=True)
+    jn.log(x).sum().backward()
+    assert x.grad.tolist() == [np.inf, 1.0]
+    assert jn.rsqrt(jn.tensor([-0.0, 0.0])).tolist() == [-np.inf, np.inf]

@@ -193,3 +193,31 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
     return _builtins.bool(_np.array_equal(input.detach().cpu().numpy(),
                                           other.detach().cpu().numpy()))
+
+
+# elementwise math, bitwise ops, rounding division (issues 17, 19): one block, kept apart to
+# keep merges local
+from .ops.activation import selu  # noqa: E402
+from .ops.composite import addcdiv, addcmul, addmm, lerp  # noqa: E402
+from .ops.elementwise import (  # noqa: E402
+    atan2,
+    ceil,
+    erf,
+    erfinv,
+    exp2,
+    expm1,
+    floor,
+    floor_divide,
+    fmod,
+    frac,
+    hypot,
+    log1p,
+    log2,
+    log10,
+    remainder,
+    round,
+    true_divide,
+    trunc,
+)
+from .ops.elementwise import atan2 as arctan2  # noqa: E402
+from .ops.logic import bitwise_and, bitwise_not, bitwise_or, bitwise_xor  # noqa: E402

@@ -87,6 +87,21 @@ def promote(a: DType, b: DType) -> DType:
     return a if a._rank >= b._rank else b
 
 
+def promote_dims(dim: DType, zero: DType) -> DType:
+    """Result dtype of a dimensioned tensor (``dim``) with a 0-d one (``zero``), as PyTorch.
+
+    Dimensioned tensors have priority over 0-d ones: a 0-d operand only matters
+    when it lifts the category (an int32 vector plus a 0-d int64 stays int32; a
+    float32 vector plus a 0-d float64 stays float32; an int32 vector plus a 0-d
+    float64 is float64).
+    """
+    if dim.is_floating_point:
+        return dim
+    if dim is bool_ or zero.is_floating_point:
+        return promote(dim, zero)
+    return dim
+
+
 def promote_scalar(t: DType, scalar) -> DType:
     """Result dtype of ``tensor op python_scalar``: the scalar only lifts the category."""
     if isinstance(scalar, bool):

@@ -393,19 +393,22 @@ class Tensor:
     def __ge__(self, other):
         return _ew.compare("ge", self, other)
 
-    def __and__(self, other):
-        return _ew.compare("logical_and", self, other)
+    def __and__(self, other):  # bitwise on integers, logical on bools, as PyTorch
+        return _logic.bitwise_and(self, other)
 
     def __or__(self, other):
-        return _ew.compare("logical_or", self, other)
+        return _logic.bitwise_or(self, other)
 
     def __xor__(self, other):
-        return _ew.compare("logical_xor", self, other)
+        return _logic.bitwise_xor(self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
-        if self.dtype is not _dt.bool_:
-            raise TypeError(f"~: only bool tensors can be inverted here, got {self.dtype}")
-        return _ew.compare("eq", self, False)
+        if self.dtype.is_floating_point:
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            f"tensors, got {self.dtype}")
+        return _logic.bitwise_not(self)
 
     # ---------------------------------------------------------------- op methods
     # Each is one line into jitnet.ops; the docstrings live on those functions.
@@ -418,8 +421,8 @@ class Tensor:
     def mul(self, other):
         return _ew.mul(self, other)
 
-    def div(self, other):
-        return _ew.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        return _ew.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return _ew.pow(self, exponent)
@@ -503,6 +506,93 @@ class Tensor:
         return _ew.clamp(self, min, max)
 
     clip = clamp
+
+    # elementwise math, bitwise and rounding division (ops/elementwise.py)
+    def log1p(self):
+        return _ew.log1p(self)
+
+    def expm1(self):
+        return _ew.expm1(self)
+
+    def log2(self):
+        return _ew.log2(self)
+
+    def log10(self):
+        return _ew.log10(self)
+
+    def exp2(self):
+        return _ew.exp2(self)
+
+    def floor(self):
+        return _ew.floor(self)
+
+    def ceil(self):
+        return _ew.ceil(self)
+
+    def round(self, decimals=0):
+        return _ew.round(self, decimals=decimals)
+
+    def trunc(self):
+        return _ew.trunc(self)
+
+    def frac(self):
+        return _ew.frac(self)
+
+    def erf(self):
+        return _ew.erf(self)
+
+    def erfinv(self):
+        return _ew.erfinv(self)
+
+    def lerp(self, end, weight):
+        return _composite.lerp(self, end, weight)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _composite.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _composite.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _composite.addcdiv(self, tensor1, tensor2, value=value)
+
+    def hypot(self, other):
+        return _ew.hypot(self, other)
+
+    def atan2(self, other):
+        return _ew.atan2(self, other)
+
+    arctan2 = atan2
+
+    def floor_divide(self, other):
+        return _ew.floor_divide(self, other)
+
+    def remainder(self, other):
+        return _ew.remainder(self, other)
+
+    def fmod(self, other):
+        return _ew.fmod(self, other)
+
+    def true_divide(self, other):
+        return _ew.div(self, other)
+
+    def bitwise_and(self, other):
+        return _logic.bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return _logic.bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return _logic.bitwise_xor(self, other)
+
+    def bitwise_not(self):
+        return _logic.bitwise_not(self)
+
+    def __rfloordiv__(self, other):
+        return _ew.floor_divide(other, self)
+
+    def __rmod__(self, other):
+        return _ew.remainder(other, self)
 
     def sum(self, dim=None, keepdim=False, dtype=None):
         return _reduce.sum(self, dim, keepdim, dtype=dtype)
@@ -1145,6 +1235,7 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
 from .ops import activation as _act  # noqa: E402
+from .ops import composite as _composite  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402

@@ -30,6 +30,23 @@ UNARY = {
     "square": (lambda x: x.square(), X),
     "reciprocal": (lambda x: x.reciprocal(), POS),
     "rsqrt": (lambda x: x.rsqrt(), POS),
+    # the math surface of issue 17 (kernels/scalar/elementwise.py, shared with the CPU)
+    "log1p": (lambda x: x.log1p(), POS - 0.05),
+    "expm1": (lambda x: x.expm1(), X),
+    "log2": (lambda x: x.log2(), POS),
+    "log10": (lambda x: x.log10(), POS),
+    "exp2": (lambda x: x.exp2(), X),
+    "rounding": (lambda x: (x * 3).floor() + (x * 3).ceil() + (x * 3).trunc() + (x * 3).round()
+                 + (x * 30).round(decimals=-1) + x.round(decimals=2), X),
+    "frac": (lambda x: (x * 3).frac(), X),
+    "erf": (lambda x: x.erf(), X),
+    "erfinv": (lambda x: (x * 0.4).erfinv(), X),
+    "softplus": (lambda x: F.softplus(x, 2.0, 1.5), X),
+    "mish": (lambda x: F.mish(x * 4), X),
+    "silu": (lambda x: F.silu(x * 4), X),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 0.6), X),
+    "elu": (lambda x: F.elu(x, 0.7), X),
+    "selu": (lambda x: F.selu(x), X),
 }
 
 
@@ -100,3 +117,29 @@ def test_where_with_broadcast_and_scalars():
     check(lambda x, y: jn.where(jn.tensor(c, device=x.device), x, y), a, b)
     check(lambda x: jn.where(x > 0, x, 0.0), a)
     check(lambda x: jn.where(x > 0, 1.0, x), a)
+
+
+def test_math_edges_are_inf_or_nan_not_errors():
+    """The simulator runs the shared formulas as Python: overflow and domain edges are guarded."""
+    x = np.array([1000.0, -1000.0, 0.0, -0.0, np.inf, -np.inf, np.nan, -1.0], dtype=np.float64)
+    check(lambda t: (t.expm1(), t.exp2(), t.log1p(), t.log2(), t.rsqrt(), t.erfinv(), t.frac(),
+                     t.floor(), t.round(), t.sin(), F.softplus(t), F.mish(t), F.silu(t),
+                     F.elu(t)), x, grad=False)
+
+
+def test_binary_math_and_rounding_divisions():
+    a, b = rand(3, 4, seed=7) * 4, np.abs(rand(4, seed=8)) + 0.5
+    b[1] = -b[1]
+    check(lambda x, y: (x.atan2(y), x.hypot(y), x.fmod(y), x.remainder(y),
+                        jn.div(x, y, rounding_mode="trunc"), jn.div(x, y, rounding_mode="floor")),
+          a, b, rtol=1e-5, atol=1e-5)
+    i, j = np.array([7, -7, 5, -5, 0], dtype=np.int64), np.array([2, 2, -3, -3, 4], dtype=np.int64)
+    check(lambda x, y: (x.fmod(y), jn.div(x, y, rounding_mode="trunc"), x ** y, y ** (x % 3)), i, j)
+
+
+def test_bitwise_ops():
+    i, j = np.array([6, 3, -4, 0], dtype=np.int64), np.array([3, 5, 7, -1], dtype=np.int64)
+    check(lambda x, y: (x & y, x | y, x ^ y, ~x, x & 3, 5 | y), i, j)
+    check(lambda x: (~x, x.int() & 6), np.array([1, 250, 7], dtype=np.uint8))
+    p, q = np.array([True, False, True]), np.array([True, True, False])
+    check(lambda x, y: (x & y, x | y, x ^ y, ~x), p, q)

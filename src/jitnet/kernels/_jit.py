@@ -6,25 +6,84 @@ dispatcher; we then fall back to compiling in memory instead of failing at
 import.  Numba caches only top-level functions: a kernel built inside a factory
 (a closure) or handed a jitted function as an argument is recompiled in every
 process, so kernel families take an integer op code instead (see opcodes.py).
+
+Cache invalidation covers ``kernels/scalar/``.  Numba stamps a cached kernel
+with its own source file only, so a kernel that inlines a formula from
+``kernels/scalar/*.py`` would keep loading the old machine code after the
+formula is edited (the same holds for the op-code constants of ``opcodes.py``
+and the compile options here).  ``kernel`` therefore gives every kernel a cache
+whose source stamp is the pair (Numba's own stamp, a hash of every file in
+``kernels/scalar/`` and of ``opcodes.py`` and ``_jit.py``): editing any of them
+invalidates every cached CPU kernel.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 import numba
+from numba.core.caching import CompileResultCacheImpl, FunctionCache
+
+SCALAR_DIR = Path(__file__).resolve().parent / "scalar"
 
 PARALLEL_MIN = 1 << 15
 """Below this many elements a kernel runs its serial twin: waking Numba's thread
 pool costs about 10 us, more than the work on small arrays."""
 
 
+def scalar_stamp(directory: Path = SCALAR_DIR) -> str:
+    """SHA-256 over the names and contents of the ``*.py`` files in ``directory`` and of the
+    two files every kernel also depends on: ``opcodes.py`` (its constants are folded into
+    the kernels) and this one (the compile options)."""
+    h = hashlib.sha256()
+    shared = [Path(__file__).resolve(), Path(__file__).resolve().parent / "opcodes.py"]
+    for path in sorted(Path(directory).glob("*.py")) + shared:
+        h.update(path.name.encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+_scalar_stamp = functools.lru_cache(maxsize=1)(scalar_stamp)
+
+
+def _salted(locator_cls):
+    """``locator_cls`` whose source stamp also covers the ``kernels/scalar`` sources."""
+
+    def get_source_stamp(self):
+        return (locator_cls.get_source_stamp(self), _scalar_stamp())
+
+    return type(f"Scalar{locator_cls.__name__}", (locator_cls,),
+                {"get_source_stamp": get_source_stamp})
+
+
+class _ScalarAwareImpl(CompileResultCacheImpl):
+    _locator_classes = [_salted(c) for c in CompileResultCacheImpl._locator_classes]
+
+
+class ScalarAwareCache(FunctionCache):
+    """Numba's function cache, invalidated also when a ``kernels/scalar`` file changes."""
+
+    _impl_class = _ScalarAwareImpl
+
+
 def kernel(fn=None, *, parallel: bool = False, inline: str = "never"):
     """Compile ``fn`` with Numba in nopython mode, cached on disk where possible."""
 
     def wrap(f):
-        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True)
+        # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
+        # never a ZeroDivisionError out of a gradient formula
+        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
+                    error_model="numpy")
+        disp = numba.njit(cache=False, **opts)(f)
         try:
-            return numba.njit(cache=True, **opts)(f)
-        except RuntimeError:  # "cannot cache function ...: no locator available"
-            return numba.njit(cache=False, **opts)(f)
+            # what njit(cache=True) does (Dispatcher.enable_caching), with our cache class
+            disp._cache = ScalarAwareCache(disp.py_func)
+        except RuntimeError:  # "cannot cache function ...: no locator available": in memory
+            pass
+        return disp
 
     return wrap(fn) if fn is not None else wrap
 

@@ -10,7 +10,21 @@ argument; they are never silently ignored.
 """
 from __future__ import annotations
 
-from ..ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.activation import (
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    mish,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from ..ops.conv import conv2d
 from ..ops.dropout import dropout, dropout2d
 from ..ops.embedding import embedding, one_hot
@@ -37,6 +51,7 @@ __all__ = [
     "embedding", "flatten", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear",
     "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
     "smooth_l1_loss", "softmax", "tanh",
+    "elu", "hardtanh", "mish", "selu", "silu", "softplus",
 ]
 
 

@@ -46,15 +46,25 @@ _pair_cache: dict = {}
 
 
 def result_dtype(a, b) -> np.dtype:
-    """PyTorch's promotion of two operands (raw arrays or Python scalars) as a NumPy dtype."""
+    """PyTorch's promotion of two operands (raw arrays or Python scalars) as a NumPy dtype.
+
+    Python scalars only lift the category; a 0-d array counts below a dimensioned one
+    (``dtypes.promote_dims``).
+    """
     if is_scalar(b):
         return dt.promote_scalar(dt.to_dtype(a.dtype), b).np
     if is_scalar(a):
         return dt.promote_scalar(dt.to_dtype(b.dtype), a).np
-    key = (a.dtype, b.dtype)
+    za, zb = a.ndim == 0, b.ndim == 0
+    key = (a.dtype, b.dtype, za, zb)
     r = _pair_cache.get(key)
     if r is None:
-        r = _pair_cache[key] = dt.promote(dt.to_dtype(a.dtype), dt.to_dtype(b.dtype)).np
+        da, db = dt.to_dtype(a.dtype), dt.to_dtype(b.dtype)
+        if za != zb:  # a dimensioned tensor has priority over a 0-d one (PyTorch)
+            r = dt.promote_dims(db, da) if za else dt.promote_dims(da, db)
+        else:
+            r = dt.promote(da, db)
+        r = _pair_cache[key] = r.np
     return r
 
 

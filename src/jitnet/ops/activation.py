@@ -1,5 +1,6 @@
-"""Activations: relu, leaky_relu, gelu, sigmoid, tanh (unary kernel family) and softmax /
-log_softmax (their own row kernel family, kernels/cpu/softmax.py).
+"""Activations: relu, leaky_relu, gelu, sigmoid, tanh, softplus, mish, silu, hardtanh, elu,
+selu (unary kernel family) and softmax / log_softmax (their own row kernel family,
+kernels/cpu/softmax.py).
 
 The pointwise activations are op codes of the unary family
 (kernels/opcodes.py): one forward and one backward kernel serve them all;
@@ -27,7 +28,7 @@ def _no_inplace(op: str, inplace: bool) -> None:
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0); the gradient at 0 is 0, as PyTorch."""
     _no_inplace("relu", inplace)
-    return ew.unary(check_tensor(input, "input", "relu"), oc.RELU)
+    return ew.relu(check_tensor(input, "input", "relu"))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -56,6 +57,59 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return ew.unary(check_tensor(input, "input", "tanh"), oc.TANH)
+
+
+def _float_activation(name: str, input: Tensor, inplace: bool = False) -> Tensor:
+    """Validate a float-only activation's input (PyTorch has no integer kernel for these)."""
+    _no_inplace(name, inplace)
+    check_tensor(input, "input", name)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"{name}: not implemented for {input.dtype} (floating point "
+                                  "input only)")
+    return input
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch)."""
+    x = _float_activation("softplus", input)
+    return ew.unary(x, oc.SOFTPLUS, float(beta), float(threshold))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return ew.unary(_float_activation("mish", input, inplace), oc.MISH)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return ew.unary(_float_activation("silu", input, inplace), oc.SILU)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; the gradient is 0 at the bounds themselves, as PyTorch."""
+    _no_inplace("hardtanh", inplace)
+    check_tensor(input, "input", "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    if input.dtype is dt.bool_:
+        raise RuntimeError("hardtanh: Boolean inputs not supported for hardtanh")
+    return ew.unary(input, oc.HARDTANH, float(min_val), float(max_val))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    return ew.unary(_float_activation("elu", input, inplace), oc.ELU, float(alpha), 1.0)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with PyTorch's (self-normalising) constants."""
+    return ew.unary(_float_activation("selu", input, inplace), oc.ELU, SELU_ALPHA, SELU_SCALE)
 
 
 class Softmax(Function):

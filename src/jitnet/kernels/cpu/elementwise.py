@@ -1,9 +1,9 @@
 """Elementwise CPU kernels: unary maps with their gradients, binary ops, where.
 
-Unary maps (relu, exp, gelu, ...) are Numba kernels: one scalar function
-``unary_scalar(op, x, p0, p1)`` holds every forward formula and
-``unary_grad_scalar`` every derivative, right beside each other, and two loop
-kernels (serial, parallel) apply them to a flat contiguous array.
+Unary maps (relu, exp, gelu, ...) are Numba kernels: the formulas live once in
+``kernels/scalar/elementwise.py`` (``unary_fwd`` every forward formula,
+``unary_grad`` every derivative, shared with the CUDA kernels), inlined here
+into two loop kernels (serial, parallel) over a flat contiguous array.
 
 Binary ops with broadcasting (add, mul, comparisons) and ``where`` are served
 by NumPy's ufuncs behind the same table: a broadcast add is memory-bound and
@@ -11,122 +11,15 @@ NumPy's vectorised loops are already optimal for it, at ~1 us per call.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
-from ..opcodes import (
-    ABS,
-    CLAMP,
-    COS,
-    EXP,
-    GELU,
-    LEAKY_RELU,
-    LOG,
-    NEG,
-    POW,
-    RECIPROCAL,
-    RELU,
-    SIGMOID,
-    SIGN,
-    SIN,
-    SQRT,
-    SQUARE,
-    TANH,
-)
+from .._jit import PARALLEL_MIN, kernel, scalar
+from ..opcodes import RELU
+from ..scalar import elementwise as S
 
-_INV_SQRT2 = 0.7071067811865476
-_INV_SQRT_2PI = 0.3989422804014327
-
-
-@kernel(inline="always")
-def unary_scalar(op, x, p0, p1):
-    """y = f(x) for op code ``op``; p0/p1 are the op's parameters (slope, exponent, bounds)."""
-    if op == RELU:  # NaN passes through; negatives give +0.0 (x * 0 would give -0.0)
-        return x if x > 0 or x != x else 0
-    if op == SIGMOID:  # two branches so exp never overflows
-        if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
-    if op == TANH:
-        return math.tanh(x)
-    if op == EXP:
-        return math.exp(x)
-    if op == LOG:
-        return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-    if op == SQRT:
-        return math.sqrt(x) if x >= 0 else math.nan
-    if op == NEG:
-        return -x
-    if op == ABS:
-        return abs(x)
-    if op == SIN:
-        return math.sin(x)
-    if op == COS:
-        return math.cos(x)
-    if op == LEAKY_RELU:
-        return x if x > 0 else x * p0
-    if op == GELU:  # exact form, PyTorch's default: x * Phi(x)
-        return 0.5 * x * (1.0 + math.erf(x * _INV_SQRT2))
-    if op == POW:
-        return x ** p0
-    if op == CLAMP:  # p0 = min, p1 = max (NaN means "no bound")
-        if x < p0:
-            return p0
-        if x > p1:
-            return p1
-        return x
-    if op == SIGN:
-        return (x > 0) - (x < 0)
-    if op == SQUARE:
-        return x * x
-    if op == RECIPROCAL:
-        return 1.0 / x
-    return math.nan
-
-
-@kernel(inline="always")
-def unary_grad_scalar(op, x, y, g, p0, p1):
-    """dL/dx = g * f'(x) for op code ``op``, using input x or output y, whichever is cheaper."""
-    if op == RELU:
-        return g if x > 0 else g * 0
-    if op == SIGMOID:
-        return g * y * (1.0 - y)
-    if op == TANH:
-        return g * (1.0 - y * y)
-    if op == EXP:
-        return g * y
-    if op == LOG:
-        return g / x
-    if op == SQRT:
-        return g * 0.5 / y
-    if op == NEG:
-        return -g
-    if op == ABS:
-        return g * ((x > 0) - (x < 0))
-    if op == SIN:
-        return g * math.cos(x)
-    if op == COS:
-        return -g * math.sin(x)
-    if op == LEAKY_RELU:
-        return g if x > 0 else g * p0
-    if op == GELU:  # d/dx x*Phi(x) = Phi(x) + x*phi(x)
-        cdf = 0.5 * (1.0 + math.erf(x * _INV_SQRT2))
-        return g * (cdf + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x))
-    if op == POW:
-        return g * p0 * x ** (p0 - 1.0) if p0 != 0.0 else g * 0
-    if op == CLAMP:  # PyTorch passes the gradient where min <= x <= max
-        return g if (x >= p0 or math.isnan(p0)) and (x <= p1 or math.isnan(p1)) else g * 0
-    if op == SIGN:
-        return g * 0
-    if op == SQUARE:
-        return 2.0 * g * x
-    if op == RECIPROCAL:
-        return -g * y * y
-    return math.nan
+unary_scalar = scalar(S.unary_fwd)
+unary_grad_scalar = scalar(S.unary_grad)
 
 
 # Loop unswitching.  ``op`` is a run-time argument, and LLVM does not hoist a
@@ -230,12 +123,21 @@ BINARY_UFUNCS = {
     "gt": np.greater, "ge": np.greater_equal,
     "logical_and": np.logical_and, "logical_or": np.logical_or,
     "logical_xor": np.logical_xor, "floor_divide": np.floor_divide, "remainder": np.remainder,
+    "fmod": np.fmod, "atan2": np.arctan2, "hypot": np.hypot, "bitwise_and": np.bitwise_and,
+    "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
 }
+
+
+_QUIET = frozenset({"div", "floor_divide", "remainder", "fmod", "pow"})
 
 
 def binary(name: str, a, b, dtype=None) -> np.ndarray:
     """``a <name> b`` with NumPy broadcasting; ``dtype`` is the result dtype (arithmetic ops)."""
-    out = BINARY_UFUNCS[name](a, b)
+    if name in _QUIET:  # x / 0, x // 0, 0 ** -1: inf or NaN as PyTorch, without NumPy's warning
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = BINARY_UFUNCS[name](a, b)
+    else:
+        out = BINARY_UFUNCS[name](a, b)
     if dtype is not None and out.dtype is not dtype and out.dtype != dtype:
         out = out.astype(dtype)
     # a ufunc on 0-d arrays returns a NumPy scalar, not an array

@@ -17,8 +17,9 @@ C-contiguous (N, C, L) array (L = 1 for the usual (N, C) input, d1*d2*... for
   never used as an index; the op raises before returning.
 
 Pointwise losses (``MSE``, ``L1``, ``SMOOTH_L1``, ``HUBER``, ``BCE``,
-``BCE_LOGITS``) are one family: ``_pw_loss`` holds every formula,
-``_pw_grad`` every derivative (for input and target) beside it.
+``BCE_LOGITS``) are one family: ``kernels/scalar/loss.py`` holds every formula
+(``pw_loss``) and every derivative for input and target (``pw_grad``), shared
+with the CUDA kernels.
 
 Parallel strategy: ``prange`` over samples (class losses) or elements
 (pointwise), with the totals as Numba reduction variables.
@@ -30,18 +31,9 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
-from ..opcodes import (
-    BCE,
-    BCE_LOGITS,
-    CROSS_ENTROPY,
-    HUBER,
-    L1,
-    MSE,
-    REDUCE_MEAN,
-    REDUCE_NONE,
-    SMOOTH_L1,
-)
+from .._jit import PARALLEL_MIN, kernel, scalar
+from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE
+from ..scalar import loss as SL
 
 # --------------------------------------------------------------------- class losses
 
@@ -228,56 +220,8 @@ def class_loss_bwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarra
 # --------------------------------------------------------------------- pointwise losses
 
 
-@kernel(inline="always")
-def _clamped_log(v):
-    """log(v) clamped below at -100, as PyTorch's binary_cross_entropy (log(0) = -100)."""
-    return max(math.log(v), -100.0) if v > 0 else -100.0
-
-
-@kernel(inline="always")
-def _pw_loss(op, x, y, w, pw, p0):
-    """Elementwise loss of input x against target y; w: weight, pw: pos_weight, p0: beta/delta."""
-    if op == MSE:
-        return (x - y) * (x - y)
-    if op == L1:
-        return abs(x - y)
-    if op == SMOOTH_L1:  # p0 = beta
-        d = abs(x - y)
-        return 0.5 * d * d / p0 if d < p0 else d - 0.5 * p0
-    if op == HUBER:  # p0 = delta
-        d = abs(x - y)
-        return 0.5 * d * d if d < p0 else p0 * (d - 0.5 * p0)
-    if op == BCE:
-        return -w * (y * _clamped_log(x) + (1.0 - y) * _clamped_log(1.0 - x))
-    if op == BCE_LOGITS:  # softplus(-x) = log1p(exp(-|x|)) + max(-x, 0): no overflow
-        sp = math.log1p(math.exp(-abs(x))) + max(-x, 0.0)
-        return w * ((1.0 - y) * x + (1.0 + (pw - 1.0) * y) * sp)
-    return math.nan
-
-
-@kernel(inline="always")
-def _pw_grad(op, x, y, w, pw, p0):
-    """(d loss / dx, d loss / dy) of ``_pw_loss``."""
-    if op == MSE:
-        return 2.0 * (x - y), -2.0 * (x - y)
-    d = x - y
-    sgn = (d > 0) - (d < 0)
-    if op == L1:
-        return 1.0 * sgn, -1.0 * sgn
-    if op == SMOOTH_L1:
-        r = d / p0 if abs(d) < p0 else 1.0 * sgn
-        return r, -r
-    if op == HUBER:
-        r = d if abs(d) < p0 else p0 * sgn
-        return r, -r
-    if op == BCE:  # PyTorch's backward: (x - y) / max(x (1 - x), 1e-12)
-        gx = w * (x - y) / max((1.0 - x) * x, 1e-12)
-        return gx, -w * (_clamped_log(x) - _clamped_log(1.0 - x))
-    if op == BCE_LOGITS:
-        sig = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        sp = math.log1p(math.exp(-abs(x))) + max(-x, 0.0)
-        return w * ((1.0 + (pw - 1.0) * y) * sig - pw * y), w * ((pw - 1.0) * sp - x)
-    return math.nan, math.nan
+_pw_loss = scalar(SL.pw_loss)
+_pw_grad = scalar(SL.pw_grad)
 
 
 @kernel(inline="always")

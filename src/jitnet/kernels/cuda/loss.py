@@ -2,7 +2,8 @@
 
 The twin of ``kernels/cpu/loss.py`` (read its docstring for the formulas):
 logits as a C-contiguous (N, C, L) array, labels (N, L) int64, one *sample*
-per (n, l); the pointwise formulas ``_pw_loss`` / ``_pw_grad`` side by side.
+per (n, l); the pointwise formulas are ``kernels/scalar/loss.py``'s, compiled
+as device functions.
 
 Parallel strategy: one thread per sample (class losses) or element
 (pointwise), grid-stride.  The forward kernels also reduce: each block sums
@@ -24,21 +25,11 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from ..opcodes import (
-    BCE,
-    BCE_LOGITS,
-    CROSS_ENTROPY,
-    HUBER,
-    L1,
-    MSE,
-    REDUCE_MEAN,
-    REDUCE_NONE,
-    SMOOTH_L1,
-    SUM,
-)
+from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE, SUM
+from ..scalar import loss as SL
 from . import _arrays as A
 from . import _errors
-from ._launch import RED_THREADS, launch, launch_blocks
+from ._launch import RED_THREADS, device_fn, launch, launch_blocks
 from .elementwise import safe_exp
 from .reduce import block_combine
 
@@ -242,61 +233,8 @@ def class_loss_bwd(op: int, x, target, weight, lse, wsum, g, ignore_index: int,
 # --------------------------------------------------------------------- pointwise losses
 
 
-@cuda.jit(device=True)
-def _clamped_log(v):
-    """log(v) clamped below at -100, as PyTorch's binary_cross_entropy (log(0) = -100)."""
-    return max(math.log(v), -100.0) if v > 0 else -100.0
-
-
-@cuda.jit(device=True)
-def _softplus_neg(x):
-    """softplus(-x) = log1p(exp(-|x|)) + max(-x, 0), without overflow."""
-    return math.log1p(safe_exp(-abs(x))) + max(-x, 0.0)
-
-
-@cuda.jit(device=True)
-def _pw_loss(op, x, y, w, pw, p0):
-    """Elementwise loss of input x against target y; w: weight, pw: pos_weight, p0: beta/delta."""
-    if op == MSE:
-        return (x - y) * (x - y)
-    if op == L1:
-        return abs(x - y)
-    if op == SMOOTH_L1:  # p0 = beta
-        d = abs(x - y)
-        return 0.5 * d * d / p0 if d < p0 else d - 0.5 * p0
-    if op == HUBER:  # p0 = delta
-        d = abs(x - y)
-        return 0.5 * d * d if d < p0 else p0 * (d - 0.5 * p0)
-    if op == BCE:
-        return -w * (y * _clamped_log(x) + (1.0 - y) * _clamped_log(1.0 - x))
-    if op == BCE_LOGITS:
-        return w * ((1.0 - y) * x + (1.0 + (pw - 1.0) * y) * _softplus_neg(x))
-    return math.nan
-
-
-@cuda.jit(device=True)
-def _pw_grad(op, x, y, w, pw, p0):
-    """(d loss / dx, d loss / dy) of ``_pw_loss``."""
-    if op == MSE:
-        return 2.0 * (x - y), -2.0 * (x - y)
-    d = x - y
-    sgn = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
-    if op == L1:
-        return sgn, -sgn
-    if op == SMOOTH_L1:
-        r = d / p0 if abs(d) < p0 else sgn
-        return r, -r
-    if op == HUBER:
-        r = d if abs(d) < p0 else p0 * sgn
-        return r, -r
-    if op == BCE:  # PyTorch's backward: (x - y) / max(x (1 - x), 1e-12)
-        gx = w * (x - y) / max((1.0 - x) * x, 1e-12)
-        return gx, -w * (_clamped_log(x) - _clamped_log(1.0 - x))
-    if op == BCE_LOGITS:
-        sig = 1.0 / (1.0 + safe_exp(-x)) if x >= 0 else safe_exp(x) / (1.0 + safe_exp(x))
-        return (w * ((1.0 + (pw - 1.0) * y) * sig - pw * y),
-                w * ((pw - 1.0) * _softplus_neg(x) - x))
-    return math.nan, math.nan
+_pw_loss = device_fn(SL.pw_loss)
+_pw_grad = device_fn(SL.pw_grad)
 
 
 @cuda.jit

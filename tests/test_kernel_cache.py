@@ -1,0 +1,67 @@
+"""The CPU kernel cache is invalidated when a formula in kernels/scalar/ changes.
+
+Numba stamps a cached kernel with its own source file only; ``kernels._jit``
+adds a hash of the ``kernels/scalar`` sources to the stamp.
+"""
+import importlib.util
+import shutil
+import sys
+
+import numba
+import pytest
+
+from jitnet.kernels import _jit
+
+
+def test_stamp_changes_with_a_scalar_file(tmp_path):
+    d = tmp_path / "scalar"
+    shutil.copytree(_jit.SCALAR_DIR, d, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _jit.scalar_stamp(d)
+    assert before == _jit.scalar_stamp(_jit.SCALAR_DIR)
+    f = d / "elementwise.py"
+    f.write_text(f.read_text() + "\n# an edited formula\n")
+    assert _jit.scalar_stamp(d) != before
+    (d / "new_family.py").write_text("X = 1\n")
+    assert _jit.scalar_stamp(d) != _jit.scalar_stamp(tmp_path / "nothing-here")
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_cached_kernel_reloads_until_the_scalar_stamp_changes(cache_dir, monkeypatch):
+    src = cache_dir / "tiny_kernel_mod.py"
+    src.write_text("from jitnet.kernels._jit import kernel\n\n\n@kernel\n"
+                   "def twice(x):\n    return 2 * x\n")
+    first = _load(src, "tiny_kernel_mod_a").twice
+    assert first(3) == 6 and sum(first.stats.cache_misses.values()) == 1
+
+    again = _load(src, "tiny_kernel_mod_b").twice  # a new process would see this
+    assert again(3) == 6
+    assert sum(again.stats.cache_hits.values()) == 1
+
+    # a formula file changed: same kernel source, different scalar stamp -> recompiled
+    monkeypatch.setattr(_jit, "_scalar_stamp", lambda: "edited")
+    edited = _load(src, "tiny_kernel_mod_c").twice
+    assert edited(3) == 6
+    assert sum(edited.stats.cache_hits.values()) == 0
+    assert sum(edited.stats.cache_misses.values()) == 1
+
+
+def test_kernels_use_the_salted_cache():
+    from jitnet.kernels.cpu import elementwise
+
+    cache = elementwise._map_serial._cache
+    assert isinstance(cache, _jit.ScalarAwareCache)
+    stamp = cache._impl.locator.get_source_stamp()
+    assert stamp[1] == _jit.scalar_stamp()
