@@ -16,11 +16,17 @@ PARALLEL_MIN = 1 << 15
 pool costs about 10 us, more than the work on small arrays."""
 
 
-def kernel(fn=None, *, parallel: bool = False, inline: str = "never"):
-    """Compile ``fn`` with Numba in nopython mode, cached on disk where possible."""
+def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
+           error_model: str = "python"):
+    """Compile ``fn`` with Numba in nopython mode, cached on disk where possible.
+
+    ``error_model="numpy"``: ``/`` by zero gives IEEE inf/nan instead of raising
+    ZeroDivisionError, and the per-division test that stops LLVM vectorising goes.
+    """
 
     def wrap(f):
-        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True)
+        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
+                    error_model=error_model)
         try:
             return numba.njit(cache=True, **opts)(f)
         except RuntimeError:  # "cannot cache function ...: no locator available"
