@@ -1,5 +1,6 @@
 """The ``jitnet`` command: ``jitnet train`` trains a small image classifier end to end,
-``jitnet info`` reports versions, threading and CUDA.  ``python -m jitnet`` is the same.
+``jitnet info`` reports versions, threading and CUDA, ``jitnet warmup`` compiles the
+kernels ahead of a first run.  ``python -m jitnet`` is the same.
 
 ``jitnet train`` with no arguments trains a small CNN on scikit-learn's bundled
 8x8 digits (Adam, cosine lr schedule) and writes, to ``--out``:
@@ -255,6 +256,51 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- warmup
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Compile (into Numba's disk cache) every kernel a default ``jitnet train`` runs: one
+    training step and one evaluation of each model, on random 8x8 images, with a progress
+    bar.  Later runs, in any process, load the kernels instead of compiling them."""
+    import jitnet as jn
+
+    from .kernels.compile_watch import watch
+    from .training import _tqdm
+
+    w = watch()
+    tqdm = _tqdm()
+    steps = [(m, phase) for m in MODELS for phase in ("train step", "evaluate")]
+    bar = tqdm(total=len(steps), desc="jitnet warmup", unit="step", file=sys.stdout,
+               dynamic_ncols=True) if tqdm and not args.no_progress else None
+    rng = np.random.default_rng(0)
+    x = jn.tensor(rng.standard_normal((32, 1, 8, 8)).astype(np.float32))
+    y = jn.tensor(rng.integers(0, 10, 32))
+    loss_fn = jn.nn.CrossEntropyLoss()
+    for name, phase in steps:
+        if bar is not None:
+            bar.set_postfix_str(f"{name}: {phase}, {w.count} compiled")
+        model = build_model(name, (1, 8, 8))
+        if phase == "train step":
+            optimizer = jn.optim.Adam(model.parameters(), lr=1e-3)
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss.item()
+        else:
+            model.eval()
+            with jn.no_grad():
+                jn.argmax(model(x), 1).numpy()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.set_postfix_str(f"{w.count} compiled")
+        bar.close()
+    print(f"jitnet warmup: compiled {w.count} kernel signatures in {w.seconds:.1f} s "
+          "(0: all were already in Numba's cache)")
+    return 0
+
+
 # ---------------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
     i = sub.add_parser("info", help="versions, Numba threading and CUDA availability")
     i.set_defaults(func=cmd_info)
+    wu = sub.add_parser("warmup", help="compile the kernels the default models need, once "
+                        "(they are cached on disk for every later run)")
+    wu.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    wu.set_defaults(func=cmd_warmup)
     return parser
 
 

@@ -8,7 +8,7 @@ in a subprocess without the simulator (``ptx_compile.py``).  That needs
 NVVM and NVRTC, which ``numba-cuda[cu12]`` (jitnet's ``cuda`` extra) installs, for
 sm_90 and sm_75 (``ptx_compile.TARGETS``); without them the test skips, unless
 ``JITNET_REQUIRE_PTX=1`` (set by CI) makes the missing toolkit a failure.
-Run it last (the file name sorts last) to check the whole suite's launches.
+conftest.py runs it last, so it checks the whole suite's launches.
 """
 import os
 import pickle
