@@ -1,4 +1,4 @@
-"""Where a first run's time goes: compile time per Numba kernel for import + LeNet-5 + one Adam step.
+"""Where a first run's time goes: compile time per Numba kernel, import + LeNet-5 + one Adam step.
 
     python bench/compile_profile.py            # empty NUMBA_CACHE_DIR: every kernel compiles
     python bench/compile_profile.py --warm     # a second run on the cache the first one filled
@@ -35,8 +35,9 @@ def _install_timer():
     """Wrap Dispatcher.compile; returns the {qualname: [seconds, compiles, cache loads]} table."""
     from numba.core import dispatcher
 
-    table: dict[str, list] = defaultdict(lambda: [0.0, 0, 0])
+    table: dict[str, list] = defaultdict(lambda: [0.0, 0, 0, ""])
     stack: list[float] = []  # child time accumulated per open compile
+    names: list[str] = []  # the functions being compiled, outermost first
     original = dispatcher.Dispatcher.compile
 
     def compile(self, sig):
@@ -44,15 +45,19 @@ def _install_timer():
         hits = sum(self._cache_hits.values())
         known = len(self.overloads)
         stack.append(0.0)
+        names.append(name)
         t0 = time.perf_counter()
         try:
             return original(self, sig)
         finally:
             total = time.perf_counter() - t0
+            names.pop()
             children = stack.pop()
             if stack:
                 stack[-1] += total
             row = table[name]
+            if names and not row[3]:  # the first kernel whose compile needed this one
+                row[3] = names[0].replace("jitnet.kernels.", "")
             if len(self.overloads) > known:  # a new signature: compiled or loaded
                 if sum(self._cache_hits.values()) > hits:
                     row[2] += 1
@@ -95,10 +100,11 @@ def _child(lib: str) -> None:
     t_end = time.perf_counter()
     rows = sorted(table.items(), key=lambda kv: -kv[1][0])
     if rows:
-        print(f"{'seconds':>8} {'compiled':>8} {'loaded':>6}  function")
-        for name, (sec, n_comp, n_load) in rows:
+        print(f"{'seconds':>8} {'compiled':>8} {'loaded':>6}  function  [first needed by]")
+        for name, (sec, n_comp, n_load, parent) in rows:
             if sec >= 0.005:
-                print(f"{sec:8.3f} {n_comp:8d} {n_load:6d}  {name}")
+                print(f"{sec:8.3f} {n_comp:8d} {n_load:6d}  {name}"
+                      + (f"  [{parent}]" if parent else ""))
         n_comp = sum(r[1] for r in table.values())
         n_load = sum(r[2] for r in table.values())
         print(f"{sum(r[0] for r in table.values()):8.3f} {n_comp:8d} {n_load:6d}  "

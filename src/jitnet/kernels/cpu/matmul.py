@@ -99,6 +99,18 @@ def _bmm_rows(a, b, out, trans_a, trans_b, blocks):
             np.dot(a[i, r0:r1], b[i], out[i, r0:r1])
 
 
+# Explicit loops instead of ``out[i][:, c0:c1] = tmp``: Numba compiles an array-to-slice
+# assignment with a shape check whose error message is built from the shapes at run time,
+# and that string formatting cost seconds of compile time (bench/compile_profile.py).
+
+@kernel(inline="always")
+def _put_cols(dst, src, c0):
+    """dst[:, c0:c0 + src.shape[1]] = src."""
+    for r in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[r, c0 + j] = src[r, j]
+
+
 @kernel(parallel=True)
 def _bmm_cols(a, b, out, trans_a, trans_b, block):
     """``prange`` over (matrix, block of ``block`` output columns): few rows, many columns.
@@ -116,13 +128,13 @@ def _bmm_cols(a, b, out, trans_a, trans_b, block):
         c0 = (t % nblk) * block
         c1 = min(n, c0 + block)
         if trans_a and trans_b:
-            out[i][:, c0:c1] = np.dot(a[i].T, b[i, c0:c1].T)
+            _put_cols(out[i], np.dot(a[i].T, b[i, c0:c1].T), c0)
         elif trans_a:
-            out[i][:, c0:c1] = np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1]))
+            _put_cols(out[i], np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1])), c0)
         elif trans_b:
-            out[i][:, c0:c1] = np.dot(a[i], b[i, c0:c1].T)
+            _put_cols(out[i], np.dot(a[i], b[i, c0:c1].T), c0)
         else:
-            out[i][:, c0:c1] = np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1]))
+            _put_cols(out[i], np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1])), c0)
 
 
 @kernel(parallel=True)
@@ -155,9 +167,12 @@ def _bmm_split_k(a, b, out, trans_a, trans_b, chunks):
         else:
             np.dot(np.ascontiguousarray(a[i][:, k0:k1]), b[i, k0:k1], part[t])
     for i in range(nb):
-        out[i] = part[i * chunks]
-        for c in range(1, chunks):
-            out[i] += part[i * chunks + c]
+        for r in range(m):
+            for j in range(n):
+                acc = part[i * chunks, r, j]
+                for c in range(1, chunks):
+                    acc += part[i * chunks + c, r, j]
+                out[i, r, j] = acc
 
 
 def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
