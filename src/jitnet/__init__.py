@@ -109,6 +109,7 @@ from .ops.shape import (
 )
 from .ops.split import chunk, narrow, split, unbind
 from .random import Generator, manual_seed, seed
+from .runtime import get_num_threads, set_num_threads
 from .tensor import (
     Size,
     Tensor,

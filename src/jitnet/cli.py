@@ -237,6 +237,15 @@ def _cuda_status() -> str:
         return f"none ({type(exc).__name__}: {exc})"
 
 
+def _runtime_rows() -> list[tuple[str, str]]:
+    """jitnet.runtime's settings, applied as the first matrix product would apply them."""
+    from . import runtime
+
+    runtime.apply_cpu_settings()
+    s = runtime.settings()
+    return [("blas", s["blas"]), ("allocator", s["allocator"])]
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import jitnet
 
@@ -248,6 +257,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("llvmlite", _version("llvmlite")),
         ("platform", platform.platform()),
         ("threading", _threading()),
+        *_runtime_rows(),
         ("cuda", _cuda_status()),
     ]
     width = max(len(k) for k, _ in rows)

@@ -11,9 +11,9 @@ Threads.  OpenBLAS keeps its own pthread pool whose workers *spin* for about
 0.1 s after every call; Numba's OpenMP workers spin too.  On a 2-core machine
 the two pools then fight for the cores, and every parallel Numba kernel that
 follows a GEMM runs several times slower (a LeNet step: 55 ms instead of
-8.5 ms).  So jitnet runs SciPy's BLAS single-threaded (``_blas_one_thread``,
-once, on the first product; NumPy's own BLAS is a separate library and is
-left alone) and parallelises products itself on Numba's pool, one
+8.5 ms).  So jitnet runs SciPy's BLAS single-threaded (``jitnet.runtime``,
+through threadpoolctl, on the first product; NumPy's own BLAS is a separate
+library and is left alone) and parallelises products itself on Numba's pool, one
 single-threaded GEMM per task, so the one pool does all the work and nothing
 spins idle.  Big products are cut by output rows (``_bmm_rows``), by output
 columns when there are few rows (``_bmm_cols``), or along the inner dimension
@@ -24,38 +24,16 @@ Integer matrices (no BLAS) use NumPy's matmul.
 """
 from __future__ import annotations
 
-import ctypes
-
 import numba
 import numpy as np
 from numba import prange
 
+from ... import runtime
 from .._jit import kernel
 
 PARALLEL_FLOPS = 1 << 21
 """Products below this many multiply-adds run on one thread: one BLAS call takes
 ~20 us there, and waking the thread pool costs ~10 us."""
-
-_blas_ready = False
-
-
-def _blas_one_thread() -> None:
-    """Make SciPy's BLAS (the one Numba's ``np.dot`` calls) single-threaded, if it says how."""
-    global _blas_ready
-    _blas_ready = True
-    try:
-        from scipy.linalg import cython_blas
-
-        lib = ctypes.CDLL(cython_blas.__file__)  # dlsym also searches its BLAS dependency
-    except (ImportError, OSError):
-        return
-    for name in ("scipy_openblas_set_num_threads", "openblas_set_num_threads",
-                 "scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_"):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn(1)
-            return
-
 
 @kernel
 def _bmm(a, b, out, trans_a, trans_b):
@@ -189,8 +167,8 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         at = a.transpose(0, 2, 1) if trans_a else a
         bt = b.transpose(0, 2, 1) if trans_b else b
         return np.ascontiguousarray(np.matmul(at, bt))
-    if not _blas_ready:
-        _blas_one_thread()
+    if not runtime._state["applied"]:
+        runtime.apply_cpu_settings()  # BLAS to one thread, the allocator (jitnet.runtime)
     kk = a.shape[1] if trans_a else a.shape[2]
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
     if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:
