@@ -22,7 +22,7 @@ def test_progress_bar_names_compiles_and_leaves_them_out_of_its_clock():
     w = watch()
     start = bar.bar.start_t
     w._start()  # what Numba's "numba:compile" event does
-    assert bar.bar.desc == f"Epoch 1/1 ({NOTICE})"
+    assert bar.bar.desc == f"Epoch 1/1, {NOTICE}"
     time.sleep(0.05)
     w._end()
     bar.batch_done(loss="1.0")

@@ -304,7 +304,7 @@ class _Progress:
     def __init__(self, tqdm, loader, desc: str) -> None:
         from .kernels.compile_watch import NOTICE, watch
 
-        self.watch, self.desc, self.notice = watch(), desc, f"{desc} ({NOTICE})"
+        self.watch, self.desc, self.notice = watch(), desc, f"{desc}, {NOTICE}"
         total = len(loader) if hasattr(loader, "__len__") else None
         self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True, file=sys.stdout,
                         dynamic_ncols=True)

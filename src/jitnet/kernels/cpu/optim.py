@@ -28,6 +28,7 @@ from .._jit import PARALLEL_MIN, kernel, scalar
 from ..scalar import optim as f
 
 _sgd = scalar(f.sgd)
+_moments = scalar(f.moments)
 _adam = scalar(f.adam)
 _nadam = scalar(f.nadam)
 _radam = scalar(f.radam)
@@ -65,12 +66,14 @@ def _sgd_parallel(p, g, buf, h):
 def _adam_loop(p, g, m, v, vmax, h):
     if h.amsgrad:
         for i in prange(p.size):
-            p[i], m[i], v[i], vmax[i] = _adam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0,
-                                              vmax[i] * 1.0, h, True)
+            pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+            m[i], v[i] = mi, vi
+            p[i], vmax[i] = _adam(pi, mi, vi, vmax[i] * 1.0, h, True)
     else:
         for i in prange(p.size):
-            p[i], m[i], v[i], _ = _adam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, 0.0,
-                                        h, False)
+            pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+            m[i], v[i] = mi, vi
+            p[i] = _adam(pi, mi, vi, 0.0, h, False)[0]
 
 
 @kernel(error_model="numpy")
@@ -86,7 +89,9 @@ def _adam_parallel(p, g, m, v, vmax, h):
 @kernel(inline="always")
 def _nadam_loop(p, g, m, v, h):
     for i in prange(p.size):
-        p[i], m[i], v[i] = _nadam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        pi, gi, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        m[i], v[i] = mi, vi
+        p[i] = _nadam(pi, gi, mi, vi, h)
 
 
 @kernel(error_model="numpy")
@@ -102,7 +107,9 @@ def _nadam_parallel(p, g, m, v, h):
 @kernel(inline="always")
 def _radam_loop(p, g, m, v, h):
     for i in prange(p.size):
-        p[i], m[i], v[i] = _radam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        m[i], v[i] = mi, vi
+        p[i] = _radam(pi, mi, vi, h)
 
 
 @kernel(error_model="numpy")

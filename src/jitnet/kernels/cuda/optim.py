@@ -17,6 +17,7 @@ from . import _arrays as A
 from ._launch import device_fn, launch
 
 _sgd = device_fn(f.sgd)
+_moments = device_fn(f.moments)
 _adam = device_fn(f.adam)
 _nadam = device_fn(f.nadam)
 _radam = device_fn(f.radam)
@@ -39,11 +40,11 @@ def _sgd_kernel(p, g, buf, h, n):
 @cuda.jit
 def _adam_kernel(p, g, m, v, vmax, h, n):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        pi, mi, vi, xi = _adam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0,
-                               vmax[i] * 1.0 if h.amsgrad else 0.0, h, h.amsgrad)
-        p[i] = pi
+        pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
         v[i] = vi
+        pi, xi = _adam(pi, mi, vi, vmax[i] * 1.0 if h.amsgrad else 0.0, h, h.amsgrad)
+        p[i] = pi
         if h.amsgrad:
             vmax[i] = xi
 
@@ -51,19 +52,19 @@ def _adam_kernel(p, g, m, v, vmax, h, n):
 @cuda.jit
 def _nadam_kernel(p, g, m, v, h, n):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        pi, mi, vi = _nadam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
-        p[i] = pi
+        pi, gi, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
         v[i] = vi
+        p[i] = _nadam(pi, gi, mi, vi, h)
 
 
 @cuda.jit
 def _radam_kernel(p, g, m, v, h, n):
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        pi, mi, vi = _radam(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
-        p[i] = pi
+        pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
         v[i] = vi
+        p[i] = _radam(pi, mi, vi, h)
 
 
 @cuda.jit

@@ -15,12 +15,13 @@ track PyTorch to the last bits:
 - ``t.lerp_(x, w)`` is ``t + w * (x - t)`` for ``w < 0.5``, else
   ``x - (x - t) * (1 - w)``.
 
-Step-dependent scalars (bias corrections, NAdam's momentum schedule, RAdam's
-rectification) are computed once per step in ``jitnet.optim`` and arrive in
-the record.  A flag that decides whether a state array exists (``momentum``,
-``amsgrad``, ``centered``) is also a separate argument: a kernel loop that knows
-it passes a constant, the inlined branch folds away and the loop has no
-data-dependent store (so LLVM vectorises it).
+The Adam family shares its first half (``moments``); a kernel calls it, then
+the optimizer's own second half.  Step-dependent scalars (bias corrections,
+NAdam's momentum schedule, RAdam's rectification) are computed once per step
+in ``jitnet.optim`` and arrive in the record.  A flag that decides whether a
+state array exists (``momentum``, ``amsgrad``, ``centered``) is also a separate
+argument: a kernel loop that knows it passes a constant, the inlined branch
+folds away and the loop has no data-dependent store (so LLVM vectorises it).
 
 Division is ``/``: the CPU kernels compile with NumPy's error model (IEEE
 ``inf``/``nan`` on a zero divisor, as PyTorch).  ``sqrt`` of a negative number
@@ -139,9 +140,10 @@ def sgd(p, g, buf, h, momentum):
     return p + (-h.lr) * g, buf
 
 
-def adam(p, g, m, v, vmax, h, amsgrad):
-    """Adam / AdamW: returns (p, exp_avg, exp_avg_sq, max_exp_avg_sq); ``vmax`` is ignored
-    unless ``amsgrad``."""
+def moments(p, g, m, v, h):
+    """The Adam family's first step (Adam, AdamW, NAdam, RAdam): returns (p, g, exp_avg,
+    exp_avg_sq) after maximize, weight decay (L2 into g, or decoupled: p *= 1 - lr * wd)
+    and both running moments."""
     g = -g if h.maximize else g
     if h.weight_decay != 0.0:
         if h.decoupled:
@@ -150,49 +152,36 @@ def adam(p, g, m, v, vmax, h, amsgrad):
             g = g + h.weight_decay * p
     w = 1.0 - h.beta1
     m = m + w * (g - m) if w < 0.5 else g - (g - m) * (1.0 - w)
-    v = v * h.beta2 + (1.0 - h.beta2) * g * g
+    return p, g, m, v * h.beta2 + (1.0 - h.beta2) * g * g
+
+
+def adam(p, m, v, vmax, h, amsgrad):
+    """Adam / AdamW after ``moments``: returns (p, max_exp_avg_sq); ``vmax`` is ignored
+    unless ``amsgrad``."""
     vhat = v
     if amsgrad:
         vmax = max(vmax, v)
         vhat = vmax
     s = math.sqrt(vhat) if vhat >= 0.0 else math.nan
-    return p + (-h.step_size) * m / (s / h.bc2_sqrt + h.eps), m, v, vmax
+    return p + (-h.step_size) * m / (s / h.bc2_sqrt + h.eps), vmax
 
 
 def nadam(p, g, m, v, h):
-    """NAdam: returns (p, exp_avg, exp_avg_sq)."""
-    g = -g if h.maximize else g
-    if h.weight_decay != 0.0:
-        if h.decoupled:
-            p = p * (1.0 - h.lr * h.weight_decay)
-        else:
-            g = g + h.weight_decay * p
-    w = 1.0 - h.beta1
-    m = m + w * (g - m) if w < 0.5 else g - (g - m) * (1.0 - w)
-    v = v * h.beta2 + (1.0 - h.beta2) * g * g
+    """NAdam after ``moments``: returns p."""
     q = v / h.bc2
     denom = (math.sqrt(q) if q >= 0.0 else math.nan) + h.eps
     p = p + (-h.lr * (1.0 - h.mu) / (1.0 - h.mu_product)) * g / denom
-    return p + ((-h.lr * h.mu_next) / (1.0 - h.mu_product_next)) * m / denom, m, v
+    return p + ((-h.lr * h.mu_next) / (1.0 - h.mu_product_next)) * m / denom
 
 
-def radam(p, g, m, v, h):
-    """RAdam: returns (p, exp_avg, exp_avg_sq): the adaptive step when ``rectify``, else
-    bias-corrected momentum alone."""
-    g = -g if h.maximize else g
-    if h.weight_decay != 0.0:
-        if h.decoupled:
-            p = p * (1.0 - h.lr * h.weight_decay)
-        else:
-            g = g + h.weight_decay * p
-    w = 1.0 - h.beta1
-    m = m + w * (g - m) if w < 0.5 else g - (g - m) * (1.0 - w)
-    v = v * h.beta2 + (1.0 - h.beta2) * g * g
+def radam(p, m, v, h):
+    """RAdam after ``moments``: returns p, moved by the adaptive step when ``rectify``,
+    else by bias-corrected momentum alone."""
     step = m / h.bc1 * h.lr
     if h.rectify:
         s = (math.sqrt(v) if v >= 0.0 else math.nan) + h.eps
         step = step * (h.bc2_sqrt / s) * h.rect
-    return p + (-1.0) * step, m, v
+    return p + (-1.0) * step
 
 
 def adamax(p, g, m, u, h):
