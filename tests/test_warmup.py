@@ -54,4 +54,5 @@ def test_watch_counts_real_compiles_only():
 def test_warmup_command_reports_compiles(capsys):
     assert cli.main(["warmup", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("jitnet warmup: compiled ") and "kernel signatures" in out
+    assert out.startswith("jitnet warmup: compiled ") and "kernel signatures in" in out \
+        or out.startswith("jitnet warmup: nothing to compile: every kernel was already in")

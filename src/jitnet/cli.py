@@ -306,8 +306,9 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.set_postfix_str(f"{w.count} compiled")
         bar.close()
-    print(f"jitnet warmup: compiled {w.count} kernel signatures in {w.seconds:.1f} s "
-          "(0: all were already in Numba's cache)")
+    done = (f"compiled {w.count} kernel signatures in {w.seconds:.1f} s" if w.count else
+            "nothing to compile: every kernel was already in Numba's cache")
+    print(f"jitnet warmup: {done}")
     return 0
 
 
