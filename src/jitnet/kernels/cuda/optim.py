@@ -28,7 +28,8 @@ _adadelta = device_fn(f.adadelta)
 
 
 @cuda.jit
-def _sgd_kernel(p, g, buf, h, n):
+def _sgd_kernel(p, g, buf, ht, n):
+    h = f.SGDArgs(*ht)
     momentum = h.momentum != 0.0
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, b = _sgd(p[i] * 1.0, g[i] * 1.0, buf[i] * 1.0 if momentum else 0.0, h, momentum)
@@ -38,7 +39,8 @@ def _sgd_kernel(p, g, buf, h, n):
 
 
 @cuda.jit
-def _adam_kernel(p, g, m, v, vmax, h, n):
+def _adam_kernel(p, g, m, v, vmax, ht, n):
+    h = f.AdamArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
@@ -50,7 +52,8 @@ def _adam_kernel(p, g, m, v, vmax, h, n):
 
 
 @cuda.jit
-def _nadam_kernel(p, g, m, v, h, n):
+def _nadam_kernel(p, g, m, v, ht, n):
+    h = f.NAdamArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, gi, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
@@ -59,7 +62,8 @@ def _nadam_kernel(p, g, m, v, h, n):
 
 
 @cuda.jit
-def _radam_kernel(p, g, m, v, h, n):
+def _radam_kernel(p, g, m, v, ht, n):
+    h = f.RAdamArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i] = mi
@@ -68,7 +72,8 @@ def _radam_kernel(p, g, m, v, h, n):
 
 
 @cuda.jit
-def _adamax_kernel(p, g, m, u, h, n):
+def _adamax_kernel(p, g, m, u, ht, n):
+    h = f.AdamaxArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, mi, ui = _adamax(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, u[i] * 1.0, h)
         p[i] = pi
@@ -77,7 +82,8 @@ def _adamax_kernel(p, g, m, u, h, n):
 
 
 @cuda.jit
-def _rmsprop_kernel(p, g, sq, buf, ga, h, n):
+def _rmsprop_kernel(p, g, sq, buf, ga, ht, n):
+    h = f.RMSpropArgs(*ht)
     momentum = h.momentum > 0.0
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, si, b, a = _rmsprop(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0,
@@ -92,7 +98,8 @@ def _rmsprop_kernel(p, g, sq, buf, ga, h, n):
 
 
 @cuda.jit
-def _adagrad_kernel(p, g, acc, h, n):
+def _adagrad_kernel(p, g, acc, ht, n):
+    h = f.AdagradArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, ai = _adagrad(p[i] * 1.0, g[i] * 1.0, acc[i] * 1.0, h)
         p[i] = pi
@@ -100,7 +107,8 @@ def _adagrad_kernel(p, g, acc, h, n):
 
 
 @cuda.jit
-def _adadelta_kernel(p, g, sq, acc, h, n):
+def _adadelta_kernel(p, g, sq, acc, ht, n):
+    h = f.AdadeltaArgs(*ht)
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         pi, si, ai = _adadelta(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, acc[i] * 1.0, h)
         p[i] = pi
@@ -139,7 +147,7 @@ def sgd_step(param, grad, momentum_buffer, h: f.SGDArgs) -> None:
     """SGD in place (see the CPU twin)."""
     p, g = _flat("sgd_step", param, grad, h, f.SGDArgs)
     buf = _state("sgd_step", "momentum_buffer", momentum_buffer, param, h.momentum != 0.0)
-    launch(_sgd_kernel, p.size, p, g, buf, h, p.size)
+    launch(_sgd_kernel, p.size, p, g, buf, tuple(h), p.size)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h: f.AdamArgs) -> None:
@@ -148,7 +156,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h: f.AdamArgs) -
     p, g = _flat(op, param, grad, h, f.AdamArgs)
     launch(_adam_kernel, p.size, p, g, _state(op, "exp_avg", exp_avg, param),
            _state(op, "exp_avg_sq", exp_avg_sq, param),
-           _state(op, "max_exp_avg_sq", max_exp_avg_sq, param, h.amsgrad), h, p.size)
+           _state(op, "max_exp_avg_sq", max_exp_avg_sq, param, h.amsgrad), tuple(h), p.size)
 
 
 def nadam_step(param, grad, exp_avg, exp_avg_sq, h: f.NAdamArgs) -> None:
@@ -156,7 +164,7 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, h: f.NAdamArgs) -> None:
     op = "nadam_step"
     p, g = _flat(op, param, grad, h, f.NAdamArgs)
     launch(_nadam_kernel, p.size, p, g, _state(op, "exp_avg", exp_avg, param),
-           _state(op, "exp_avg_sq", exp_avg_sq, param), h, p.size)
+           _state(op, "exp_avg_sq", exp_avg_sq, param), tuple(h), p.size)
 
 
 def radam_step(param, grad, exp_avg, exp_avg_sq, h: f.RAdamArgs) -> None:
@@ -164,7 +172,7 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, h: f.RAdamArgs) -> None:
     op = "radam_step"
     p, g = _flat(op, param, grad, h, f.RAdamArgs)
     launch(_radam_kernel, p.size, p, g, _state(op, "exp_avg", exp_avg, param),
-           _state(op, "exp_avg_sq", exp_avg_sq, param), h, p.size)
+           _state(op, "exp_avg_sq", exp_avg_sq, param), tuple(h), p.size)
 
 
 def adamax_step(param, grad, exp_avg, exp_inf, h: f.AdamaxArgs) -> None:
@@ -172,7 +180,7 @@ def adamax_step(param, grad, exp_avg, exp_inf, h: f.AdamaxArgs) -> None:
     op = "adamax_step"
     p, g = _flat(op, param, grad, h, f.AdamaxArgs)
     launch(_adamax_kernel, p.size, p, g, _state(op, "exp_avg", exp_avg, param),
-           _state(op, "exp_inf", exp_inf, param), h, p.size)
+           _state(op, "exp_inf", exp_inf, param), tuple(h), p.size)
 
 
 def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
@@ -182,14 +190,14 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
     p, g = _flat(op, param, grad, h, f.RMSpropArgs)
     launch(_rmsprop_kernel, p.size, p, g, _state(op, "square_avg", square_avg, param),
            _state(op, "momentum_buffer", momentum_buffer, param, h.momentum > 0.0),
-           _state(op, "grad_avg", grad_avg, param, h.centered), h, p.size)
+           _state(op, "grad_avg", grad_avg, param, h.centered), tuple(h), p.size)
 
 
 def adagrad_step(param, grad, sum, h: f.AdagradArgs) -> None:
     """Adagrad in place (see the CPU twin)."""
     op = "adagrad_step"
     p, g = _flat(op, param, grad, h, f.AdagradArgs)
-    launch(_adagrad_kernel, p.size, p, g, _state(op, "sum", sum, param), h, p.size)
+    launch(_adagrad_kernel, p.size, p, g, _state(op, "sum", sum, param), tuple(h), p.size)
 
 
 def adadelta_step(param, grad, square_avg, acc_delta, h: f.AdadeltaArgs) -> None:
@@ -197,4 +205,4 @@ def adadelta_step(param, grad, square_avg, acc_delta, h: f.AdadeltaArgs) -> None
     op = "adadelta_step"
     p, g = _flat(op, param, grad, h, f.AdadeltaArgs)
     launch(_adadelta_kernel, p.size, p, g, _state(op, "square_avg", square_avg, param),
-           _state(op, "acc_delta", acc_delta, param), h, p.size)
+           _state(op, "acc_delta", acc_delta, param), tuple(h), p.size)
