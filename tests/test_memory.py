@@ -34,15 +34,16 @@ scipy_blas = lambda: [i["num_threads"] for i in threadpool_info()
                       if i["user_api"] == "blas" and "scipy.libs" in i["filepath"]]
 before = (runtime._state["applied"], scipy_blas())
 jn.ones(3, 4) @ jn.ones(4, 2)   # the first product applies the settings
+import sys
 print(before, (runtime._state["applied"], scipy_blas()), runtime.settings()["allocator"],
-      sep=";")
+      "jitnet.testing" in sys.modules, sep=";")
 """
 
 
 def test_nothing_is_set_at_import_and_everything_on_the_first_product():
     env = dict(os.environ, JITNET_KEEP_FREED_MEMORY="1")
     env.pop("OPENBLAS_NUM_THREADS", None)
-    before, after, allocator = subprocess.run(
+    before, after, allocator, testing = subprocess.run(
         [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env,
         check=True).stdout.strip().split(";")
     assert before.startswith("(False, ")  # import: nothing applied
@@ -51,6 +52,7 @@ def test_nothing_is_set_at_import_and_everything_on_the_first_product():
     assert after in ("(True, [1])", "(True, [])")  # then one thread (if its wheel's BLAS)
     if GLIBC:
         assert allocator == "keep freed memory (JITNET_KEEP_FREED_MEMORY=1)"
+    assert testing == "False"  # the simulator patches stay out of product code
 
 
 def test_thread_count_is_numbas():
