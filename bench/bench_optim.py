@@ -3,7 +3,7 @@
 Every case updates the parameter set of an MLP (``models.py``: the
 784-256-128-10 MLP, 235k parameters in 6 tensors, and the 64-128-10 digits MLP,
 9.6k parameters, where per-call overhead dominates) with fixed random
-gradients.  ``jitnet`` is ``optimizer.step()`` (one ``optim_step`` kernel per
+gradients.  ``jitnet`` is ``optimizer.step()`` (one ``<name>_step`` kernel per
 parameter); ``torch`` is ``torch.optim`` with its default (foreach)
 implementation; ``numpy`` is the same update written as a chain of in-place
 NumPy ufunc calls (what an unfused Tensor-op implementation costs).

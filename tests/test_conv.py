@@ -8,6 +8,7 @@ import jitnet as jn
 import jitnet.nn.functional as F
 from jitnet.autograd import gradcheck
 from jitnet.kernels import cpu as k
+from jitnet.ops._nn_util import window2d
 
 
 def ref_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
@@ -84,12 +85,26 @@ def test_im2col_col2im_are_adjoint(rng, args, hw):
     h, w = hw
     oh, ow = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     x = rng.standard_normal((2, 3, h, w))
-    cols = k.im2col(x, *args, oh, ow)
+    g = window2d(x.shape, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow))
+    cols = k.im2col(x, g)
     assert cols.shape == (3 * kh * kw, 2 * oh * ow)
     c = rng.standard_normal(cols.shape)
     expect = (c * cols).sum()
-    back = k.col2im(c.copy(), 2, 3, h, w, *args, oh, ow)
+    back = k.col2im(c.copy(), g)
     assert np.isclose((back * x).sum(), expect)
+
+
+def test_window_geometry_is_checked_against_the_arrays(rng):
+    """The kernels read the geometry, not the arrays' shapes: a mismatch raises first."""
+    g = window2d((2, 3, 6, 6), (3, 3), (1, 1), (1, 1), (1, 1), (6, 6))
+    assert g.kh == 3 and g.oh == 6 and g.groups == 1
+    with pytest.raises(ValueError, match=r"im2col: array of shape \(2, 3, 5, 6\) does not "
+                                         r"match the geometry, which expects \(2, 3, 6, 6\)"):
+        k.im2col(rng.standard_normal((2, 3, 5, 6)), g)
+    with pytest.raises(ValueError, match="col2im: array of shape"):
+        k.col2im(rng.standard_normal((27, 71)), g)
+    with pytest.raises(ValueError, match="invalid window geometry"):
+        window2d((2, 3, 6, 6), (3, 3), (0, 1), (1, 1), (1, 1), (6, 6))
 
 
 def test_conv2d_float32_parallel_path(rng):

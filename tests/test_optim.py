@@ -10,8 +10,8 @@ from helpers import requires_torch
 
 import jitnet as jn
 from jitnet import nn, optim
-from jitnet.kernels.cpu import optim_step
-from jitnet.kernels.opcodes import OPT_ADAM, OPT_SGD
+from jitnet.kernels.cpu import adam_step, sgd_step
+from jitnet.kernels.scalar.optim import AdamArgs, SGDArgs
 from jitnet.optim import lr_scheduler as sched
 
 SHAPES = [(3, 4), (4,), (2, 1, 3)]
@@ -28,14 +28,34 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, alpha=0.9, centered=True, momentum=0.9, weight_decay=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
     ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.02, betas=(0.3, 0.9), weight_decay=0.1, momentum_decay=0.01,
+                   maximize=True)),
+    ("NAdam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.9))),  # rho_t > 5 from step 6: both branches
+    ("RAdam", dict(lr=0.01, betas=(0.3, 0.5), weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.2, 0.9), eps=0.5, weight_decay=0.1, maximize=True)),
 ]
 
 
-def _track(name, kw, dtype, steps=6, sizes=SHAPES):
+def _track(name, kw, dtype, steps=8, sizes=SHAPES):
     """Run jitnet's and torch's optimizer on the same parameters and gradients; returns the
     largest parameter difference over all steps."""
     import torch
 
+    if dtype == np.float64:  # NAdam's mu_product: float32 in PyTorch unless this is set
+        old = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            return _track_run(torch, name, kw, dtype, steps, sizes)
+        finally:
+            torch.set_default_dtype(old)
+    return _track_run(torch, name, kw, dtype, steps, sizes)
+
+
+def _track_run(torch, name, kw, dtype, steps, sizes):
     rng = np.random.default_rng(0)
     init = [rng.standard_normal(s).astype(dtype) for s in sizes]
     jp = [nn.Parameter(jn.tensor(a)) for a in init]
@@ -201,6 +221,9 @@ def test_closure_is_called_with_grad_enabled():
     (lambda ps: optim.RMSprop(ps, alpha=-0.5), "Invalid alpha value"),
     (lambda ps: optim.Adagrad(ps, lr_decay=-1), "Invalid lr_decay value"),
     (lambda ps: optim.Adadelta(ps, rho=1.5), "Invalid rho value"),
+    (lambda ps: optim.NAdam(ps, momentum_decay=-1), "Invalid momentum_decay value: -1"),
+    (lambda ps: optim.RAdam(ps, betas=(0.9, 1.0)), "Invalid beta parameter at index 1"),
+    (lambda ps: optim.Adamax(ps, eps=-1.0), "Invalid epsilon value"),
 ])
 def test_invalid_hyper_parameters(make, msg):
     with pytest.raises(ValueError, match=msg.replace("(", r"\(")):
@@ -235,23 +258,62 @@ def test_invalid_params_and_options():
 def test_kernel_checks():
     p = np.ones(4, np.float32)
     g = np.ones(4, np.float32)
-    hyper = (0.1, 0, 0.9, 0.999, 1e-8, 0.1, 1.0, 0, 0, 0)
-    with pytest.raises(ValueError, match="needs state s0"):
-        optim_step(OPT_ADAM, p, g, None, None, None, hyper)
+    h = AdamArgs(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step_size=0.1,
+                 bc2_sqrt=1.0, amsgrad=True, maximize=False, decoupled=False)
+    plain = SGDArgs(lr=0.5, weight_decay=0.0, momentum=0.0, dampening=0.0, nesterov=False,
+                    maximize=False, first=False)
+    z = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="adam_step: needs state max_exp_avg_sq"):
+        adam_step(p, g, z, z.copy(), None, h)
     with pytest.raises(ValueError, match="C-contiguous float array"):
-        optim_step(OPT_SGD, np.ones((4, 4), np.float32)[:, 0], g, None, None, None,
-                   (0.1,) + (0.0,) * 9)
+        sgd_step(np.ones((4, 4), np.float32)[:, 0], g, None, plain)
     with pytest.raises(ValueError, match="does not match param"):
-        optim_step(OPT_SGD, p, np.ones(4), None, None, None, (0.1,) + (0.0,) * 9)
-    with pytest.raises(ValueError, match="state s1"):
-        optim_step(OPT_ADAM, p, g, np.zeros(4, np.float32), np.zeros(3, np.float32), None,
-                   hyper)
-    with pytest.raises(ValueError, match="expected 10 hyper-parameters"):
-        optim_step(OPT_SGD, p, g, None, None, None, (0.1,))
+        sgd_step(p, np.ones(4), None, plain)
+    with pytest.raises(ValueError, match="state exp_avg_sq"):
+        adam_step(p, g, z, np.zeros(3, np.float32), z.copy(), h)
+    with pytest.raises(TypeError, match="must be a AdamArgs, got SGDArgs"):
+        adam_step(p, g, z, z.copy(), z.copy(), plain)
+    with pytest.raises(ValueError, match="needs state momentum_buffer"):
+        sgd_step(p, g, None, plain._replace(momentum=0.9))
     # a non-contiguous gradient is read through a copy
     g2 = np.ones((4, 2), np.float32)[:, 0]
-    optim_step(OPT_SGD, p, g2, None, None, None, (0.5,) + (0.0,) * 9)
+    sgd_step(p, g2, None, plain)
     assert p.tolist() == [0.5] * 4
+    # a zero divisor is IEEE, as PyTorch (no ZeroDivisionError from the kernel)
+    q = np.ones(2)
+    adam_step(q, np.zeros(2), np.zeros(2), np.zeros(2), None,
+              h._replace(eps=0.0, amsgrad=False))
+    assert np.isnan(q).all()
+
+
+def _resume_run(name, split, as_tensor=False):
+    p = nn.Parameter(jn.tensor([1.0, -2.0, 3.0], dtype=jn.float64))
+    opt = getattr(optim, name)([p], lr=0.1)
+    for step in range(7):
+        if split and step == 3:
+            sd = opt.state_dict()
+            if as_tensor:  # numbers saved as 0-d tensors, as PyTorch saves them
+                sd["state"][0] = {k: jn.tensor(v, dtype=jn.float64) if k == "mu_product"
+                                  else v for k, v in sd["state"][0].items()}
+            opt = getattr(optim, name)([p], lr=0.1)
+            opt.load_state_dict(sd)
+        p.grad = jn.tensor([0.5, -1.0, float(step)], dtype=jn.float64)
+        opt.step()
+    return p.detach().numpy().copy(), opt
+
+
+@pytest.mark.parametrize("name,keys", [
+    ("NAdam", {"step", "mu_product", "exp_avg", "exp_avg_sq"}),
+    ("RAdam", {"step", "exp_avg", "exp_avg_sq"}),
+    ("Adamax", {"step", "exp_avg", "exp_inf"}),
+])
+def test_new_optimizers_state_dict_keys_and_resume(name, keys):
+    """PyTorch's state keys; a resumed run matches an uninterrupted one (NAdam's
+    mu_product survives the round trip, also when saved as a 0-d tensor)."""
+    w1, opt = _resume_run(name, False)
+    assert set(opt.state_dict()["state"][0]) == keys
+    np.testing.assert_array_equal(w1, _resume_run(name, True)[0])
+    np.testing.assert_array_equal(w1, _resume_run(name, True, as_tensor=True)[0])
 
 
 def test_training_reduces_loss():

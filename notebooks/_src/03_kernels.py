@@ -38,8 +38,12 @@ import numba
 import numpy as np
 
 import jitnet as jn
+import jitnet.testing
 from jitnet.kernels import opcodes
 from jitnet.kernels.cpu import conv, elementwise
+from jitnet.ops._nn_util import window2d
+
+jitnet.testing.use_cuda_simulator()  # make the simulator's device arrays behave like a GPU's
 
 print("jitnet", jn.__version__, "| numba", numba.__version__,
       "| CPU threads:", numba.get_num_threads(),
@@ -191,7 +195,10 @@ print(inspect.getsource(conv._im2col_task))
 
 # %%
 img = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
-cols = conv.im2col(img, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2)  # kh kw sh sw ph pw dh dw oh ow
+# the geometry: input shape, kernel, stride, padding, dilation, output size
+g = window2d(img.shape, (3, 3), (1, 1), (0, 0), (1, 1), (2, 2))
+print(g)
+cols = conv.im2col(img, g)
 print("input:\n", img[0, 0])
 print("cols", cols.shape, ":\n", cols)
 print("column 0 as a patch:\n", cols[:, 0].reshape(3, 3))
@@ -206,7 +213,7 @@ x4 = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)   # N, C, H, W
 w4 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)   # O, C, kh, kw
 n_, c_, h_, w_ = x4.shape
 oh, ow = h_ - 2, w_ - 2
-cols = conv.im2col(x4, 3, 3, 1, 1, 0, 0, 1, 1, oh, ow)      # (C*9, N*oh*ow)
+cols = conv.im2col(x4, window2d(x4.shape, (3, 3), (1, 1), (0, 0), (1, 1), (oh, ow)))
 y_gemm = (w4.reshape(4, -1) @ cols).reshape(4, n_, oh, ow).transpose(1, 0, 2, 3)
 
 windows = np.lib.stride_tricks.sliding_window_view(x4, (3, 3), axis=(2, 3))  # N,C,oh,ow,3,3
@@ -284,10 +291,10 @@ np.testing.assert_array_equal(yc.cpu().numpy(), jn.relu(x).numpy())
 # %%
 kc = jn.kernels.table(xc.device)         # the CUDA kernel table
 img_dev = kc.from_host(img)              # copy the (1, 1, 4, 4) image to the device
-cols_dev = kc.im2col(img_dev, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2)
+cols_dev = kc.im2col(img_dev, g)
 cols_cuda = kc.to_host(cols_dev)
 print(cols_cuda)
-np.testing.assert_array_equal(cols_cuda, conv.im2col(img, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2))
+np.testing.assert_array_equal(cols_cuda, conv.im2col(img, g))
 print("CUDA im2col == CPU im2col")
 
 # %% [markdown]

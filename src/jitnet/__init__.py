@@ -130,6 +130,7 @@ from .ops.shape import (
 )
 from .ops.split import chunk, narrow, split, unbind
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
+from .runtime import get_num_threads, set_num_threads
 from .tensor import (
     Size,
     Tensor,

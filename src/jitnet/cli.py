@@ -1,7 +1,8 @@
 """The ``jitnet`` command: ``jitnet train`` trains a small image classifier end to end,
 ``jitnet info`` reports versions, threading and CUDA, ``jitnet export`` / ``jitnet predict``
 turn a run into an ONNX model and classify images with it, ``jitnet explain`` draws
-attributions for one test image of a trained run.  ``python -m jitnet`` is the same.
+attributions for one test image of a trained run, ``jitnet warmup`` compiles the kernels
+ahead of a first run.  ``python -m jitnet`` is the same.
 
 ``jitnet train`` with no arguments trains a small CNN on scikit-learn's bundled
 8x8 digits (Adam, cosine lr schedule) and writes, to ``--out``:
@@ -437,6 +438,15 @@ def _distributed_status() -> str:
         return f"unavailable ({type(exc).__name__}: {exc})"
 
 
+def _runtime_rows() -> list[tuple[str, str]]:
+    """jitnet.runtime's settings, applied as the first matrix product would apply them."""
+    from . import runtime
+
+    runtime.apply_cpu_settings()
+    s = runtime.settings()
+    return [("blas", s["blas"]), ("allocator", s["allocator"])]
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import jitnet
 
@@ -448,6 +458,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("llvmlite", _version("llvmlite")),
         ("platform", platform.platform()),
         ("threading", _threading()),
+        *_runtime_rows(),
         ("cuda", _cuda_status()),
         ("distributed", _distributed_status()),
     ]
@@ -518,6 +529,51 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print("  " + "  ".join(f"{c}: {v:.4f}" for c, v in enumerate(p)))
     except (ImportError, OSError, ValueError) as exc:
         return _fail("predict", exc)
+
+
+# ---------------------------------------------------------------------- warmup
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Compile (into Numba's disk cache) every kernel a default ``jitnet train`` runs: one
+    training step and one evaluation of each model, on random 8x8 images, with a progress
+    bar.  Later runs, in any process, load the kernels instead of compiling them."""
+    import jitnet as jn
+
+    from .kernels.compile_watch import watch
+    from .training import _tqdm
+
+    w = watch()
+    tqdm = _tqdm()
+    steps = [(m, phase) for m in MODELS for phase in ("train step", "evaluate")]
+    bar = tqdm(total=len(steps), desc="jitnet warmup", unit="step", file=sys.stdout,
+               dynamic_ncols=True) if tqdm and not args.no_progress else None
+    rng = np.random.default_rng(0)
+    x = jn.tensor(rng.standard_normal((32, 1, 8, 8)).astype(np.float32))
+    y = jn.tensor(rng.integers(0, 10, 32))
+    loss_fn = jn.nn.CrossEntropyLoss()
+    for name, phase in steps:
+        if bar is not None:
+            bar.set_postfix_str(f"{name}: {phase}, {w.count} compiled")
+        model = build_model(name, (1, 8, 8))
+        if phase == "train step":
+            optimizer = jn.optim.Adam(model.parameters(), lr=1e-3)
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss.item()
+        else:
+            model.eval()
+            with jn.no_grad():
+                jn.argmax(model(x), 1).numpy()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.set_postfix_str(f"{w.count} compiled")
+        bar.close()
+    done = (f"compiled {w.count} kernel signatures in {w.seconds:.1f} s" if w.count else
+            "nothing to compile: every kernel was already in Numba's cache")
+    print(f"jitnet warmup: {done}")
     return 0
 
 
@@ -597,6 +653,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invert", action="store_true", help="use 1 - pixel (dark ink on light "
                    "paper; the digits are light ink on dark)")
     p.set_defaults(func=cmd_predict)
+    wu = sub.add_parser("warmup", help="compile the kernels the default models need, once "
+                        "(they are cached on disk for every later run)")
+    wu.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    wu.set_defaults(func=cmd_warmup)
     return parser
 
 

@@ -324,6 +324,41 @@ def _check_loader(loader, who: str) -> None:
                         f"{type(loader).__name__}")
 
 
+class _Progress:
+    """fit's per-epoch tqdm bar.  While Numba compiles kernels (the first run on a machine)
+    it says so, and the compile time is taken out of the rate, so the ETA is the training's."""
+
+    def __init__(self, tqdm, loader, desc: str) -> None:
+        from .kernels.compile_watch import NOTICE, watch
+
+        self.watch, self.desc, self.notice = watch(), desc, f"{desc}, {NOTICE}"
+        total = len(loader) if hasattr(loader, "__len__") else None
+        self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True, file=sys.stdout,
+                        dynamic_ncols=True)
+        self.compiled = self.watch.seconds
+        self.watch.on_start.append(self._compiling)
+
+    def _compiling(self) -> None:
+        self.bar.set_description_str(self.notice)  # refreshes the bar now
+
+    def batch_done(self, loss: str | None) -> None:
+        spent = self.watch.seconds - self.compiled
+        if spent > 0:  # shift the bar's clocks: the compile never happened, for its rate
+            self.compiled += spent
+            self.bar.start_t += spent
+            self.bar.last_print_t += spent
+            self.bar.set_description_str(self.desc, refresh=False)
+        if loss is not None:
+            self.bar.set_postfix(loss=loss, refresh=False)
+        self.bar.update(1)
+
+    def close(self, logs: dict[str, str]) -> None:
+        self.watch.on_start.remove(self._compiling)
+        self.bar.set_description_str(self.desc, refresh=False)
+        self.bar.set_postfix(logs)
+        self.bar.close()
+
+
 def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=None,
         metrics: Sequence = ("accuracy",), callbacks: Sequence[Callback] = (), scheduler=None,
         device=None, progress: bool = True, state_dir: str | os.PathLike | None = None,
@@ -396,9 +431,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
             cb.on_epoch_begin(epoch, {})
         model.train()
         total, count, targets, outputs = 0.0, 0, [], []
-        bar = tqdm(train_loader, desc=f"Epoch {epoch}/{epochs}", unit="batch", leave=True,
-                   file=sys.stdout, dynamic_ncols=True) if tqdm else None
-        for i, batch in enumerate(bar if bar is not None else train_loader):
+        bar = _Progress(tqdm, train_loader, f"Epoch {epoch}/{epochs}") if tqdm else None
+        for i, batch in enumerate(train_loader):
             x, y = _split_batch(batch)
             x, y = _to(x, device), _to(y, device)
             out = model(x)
@@ -413,8 +447,8 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
                 outputs.append(_host(out))
             for cb in callbacks:
                 cb.on_batch_end(i, {"loss": value})
-            if bar is not None and (i % 10 == 0):
-                bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+            if bar is not None:
+                bar.batch_done(loss=f"{total / count:.4f}" if i % 10 == 0 else None)
         total, count, targets, outputs = ranks.gather_epoch(total, count, targets, outputs)
         if count == 0:
             raise ValueError("fit: train_loader produced no batches")
@@ -426,8 +460,7 @@ def fit(model, train_loader, optimizer, loss_fn, epochs: int = 1, val_loader=Non
             if hasattr(optimizer, "param_groups") else math.nan
         logs = ranks.from_rank0(logs)
         if bar is not None:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
-            bar.close()
+            bar.close({k: f"{v:.4g}" for k, v in logs.items()})
         history.append(epoch, logs)
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs)

@@ -19,6 +19,9 @@ if simulator_enabled():
     # polls them: with Python's default 5 ms GIL switch interval every
     # ``cuda.syncthreads()`` costs ~8 ms, with 10 us ~1 ms (measured).
     sys.setswitchinterval(1e-5)
+    from jitnet.testing import use_cuda_simulator
+
+    use_cuda_simulator()  # thread-safety fixes and a GPU-faithful device array
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,6 +36,9 @@ def pytest_collection_modifyitems(config, items):
     ours = [it for it in items if str(it.fspath).startswith(_HERE)]
     if not ours:
         return
+    # the PTX check compiles every kernel signature the run launched: it goes last
+    last = [it for it in items if it.fspath.basename == "test_cuda_ptx.py"]
+    items[:] = [it for it in items if it not in last] + last
     skip = None if _cuda_available() else pytest.mark.skip(
         reason="CUDA is not available (set NUMBA_ENABLE_CUDASIM=1 for the simulator)")
     for it in ours:

@@ -15,6 +15,10 @@ OPTIMIZERS = {
     "rmsprop": lambda ps: jn.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
     "adagrad": lambda ps: jn.optim.Adagrad(ps, lr=0.1),
     "adadelta": lambda ps: jn.optim.Adadelta(ps, lr=1.0),
+    "nadam": lambda ps: jn.optim.NAdam(ps, lr=0.01, weight_decay=0.1),
+    "radam": lambda ps: jn.optim.RAdam(ps, lr=0.01, betas=(0.9, 0.9)),  # rectified from step 6
+    "adamax": lambda ps: jn.optim.Adamax(ps, lr=0.01, weight_decay=0.1),
+    "rmsprop_plain": lambda ps: jn.optim.RMSprop(ps, lr=0.01),
 }
 
 
@@ -23,7 +27,7 @@ def test_optimizer_steps_match(name):
     def fn(w):
         p = nn.Parameter(w.detach().clone())
         opt = OPTIMIZERS[name]([p])
-        for _ in range(2):
+        for _ in range(7 if name == "radam" else 2):
             opt.zero_grad()
             ((p * p * p).sum()).backward()
             opt.step()

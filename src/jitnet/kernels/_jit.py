@@ -69,14 +69,19 @@ class ScalarAwareCache(FunctionCache):
     _impl_class = _ScalarAwareImpl
 
 
-def kernel(fn=None, *, parallel: bool = False, inline: str = "never"):
-    """Compile ``fn`` with Numba in nopython mode, cached on disk where possible."""
+def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
+           error_model: str = "numpy"):
+    """Compile ``fn`` with Numba in nopython mode, cached on disk where possible.
+
+    ``error_model="numpy"`` (the default): ``/`` by zero gives IEEE inf/nan instead of
+    raising ZeroDivisionError, and the per-division test that stops LLVM vectorising goes.
+    """
 
     def wrap(f):
         # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
         # never a ZeroDivisionError out of a gradient formula
         opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
-                    error_model="numpy")
+                    error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
         try:
             # what njit(cache=True) does (Dispatcher.enable_caching), with our cache class

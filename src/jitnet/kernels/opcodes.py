@@ -37,9 +37,6 @@ NLL, CROSS_ENTROPY = range(2)
 MSE, L1, SMOOTH_L1, HUBER, BCE, BCE_LOGITS = range(6)
 REDUCE_NONE, REDUCE_MEAN, REDUCE_SUM = range(3)
 
-# optimizer updates (optim.py): one fused per-parameter step per optimizer
-OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADADELTA = range(6)
-
 # binary ops (the CUDA ``binary`` kernel; the CPU table maps the same names to NumPy ufuncs)
 B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM, B_MINIMUM, B_FLOOR_DIVIDE, B_REMAINDER = range(9)
 B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_AND, B_OR, B_XOR = range(9, 18)

@@ -1,10 +1,50 @@
-"""Argument checks shared by the nn ops (conv, pool, loss): pairs, ranks, dtypes, reductions."""
+"""Argument checks shared by the nn ops (conv, pool, loss): pairs, ranks, dtypes, reductions,
+and ``Window2d``, the geometry of a convolution or pooling window handed to the kernels."""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ..kernels import opcodes as oc
 from ..tensor import Tensor
+
+
+class Window2d(NamedTuple):
+    """Geometry of a 2-D sliding window (convolution, pooling) over an (N, C, H, W) input.
+
+    Built once per call by ``window2d`` after the op has validated its arguments,
+    kept in ``ctx`` for backward and handed as one argument to the kernels
+    (``im2col``, ``col2im``, ``max_pool2d_fwd``, ...), which read the fields by
+    name.  Numba compiles it as a tuple of 15 int64s: one signature for every
+    geometry, so one compile serves every layer.  ``ph``/``pw`` are the top/left
+    padding; the bottom/right padding is implied by the output size (asymmetric
+    ``padding='same'`` needs nothing more).
+    """
+    n: int
+    c: int
+    h: int
+    w: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+    dh: int
+    dw: int
+    oh: int
+    ow: int
+    groups: int
+
+
+def window2d(shape, kernel, stride, padding, dilation, out_hw, groups: int = 1) -> Window2d:
+    """A ``Window2d`` for input ``shape`` (N, C, H, W) and (h, w) pairs, all ints."""
+    values = (*shape, *kernel, *stride, *padding, *dilation, *out_hw, groups)
+    g = Window2d(*(int(v) for v in values))
+    if min(g) < 0 or min(g.sh, g.sw, g.dh, g.dw, g.groups) < 1:  # the ops checked already
+        raise ValueError(f"invalid window geometry {g}")
+    return g
 
 
 def pair(value, name: str, op: str) -> tuple[int, int]:

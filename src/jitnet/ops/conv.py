@@ -12,47 +12,40 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_same_dtype, check_tensor, pair, spatial_input
+from ._nn_util import check_same_dtype, check_tensor, pair, spatial_input, window2d
 
 
 class Conv2d(Function):
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups, out_hw):
+    def forward(ctx, x, w, b, g):
         k = ctx.k
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        (sh, sw), (ph, pw), (dh, dw), (oh, ow) = stride, padding, dilation, out_hw
-        cols = k.im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        taps = cg * kh * kw
-        wm = k.reshape(w, (groups, o // groups, taps))
-        y = k.bmm(wm, k.reshape(cols, (groups, taps, n * oh * ow)))
-        out = k.gemm_to_nchw(k.reshape(y, (o, n * oh * ow)), n, b)
-        ctx.cols, ctx.wm, ctx.args = cols, wm, (n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw,
-                                                oh, ow)
-        ctx.groups, ctx.w_shape = groups, w.shape
-        return k.reshape(out, (n, o, oh, ow))
+        o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
+        length = g.n * g.oh * g.ow
+        cols = k.im2col(x, g)
+        wm = k.reshape(w, (g.groups, o // g.groups, taps))
+        y = k.bmm(wm, k.reshape(cols, (g.groups, taps, length)))
+        out = k.gemm_to_nchw(k.reshape(y, (o, length)), g.n, b)
+        ctx.cols, ctx.wm, ctx.g, ctx.w_shape = cols, wm, g, w.shape
+        return k.reshape(out, (g.n, o, g.oh, g.ow))
 
     @staticmethod
-    def backward(ctx, g):
-        k, need = ctx.k, ctx.needs_input_grad
-        n, c, h, wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = ctx.args
-        groups, wm = ctx.groups, ctx.wm
-        o = ctx.w_shape[0]
-        g2, gbias = k.nchw_to_gemm(k.reshape(g, (n, o, oh * ow)))
-        gm = k.reshape(g2, (groups, o // groups, n * oh * ow))
+    def backward(ctx, grad):
+        k, need, g, wm = ctx.k, ctx.needs_input_grad, ctx.g, ctx.wm
+        o, length = ctx.w_shape[0], g.n * g.oh * g.ow
+        g2, gbias = k.nchw_to_gemm(k.reshape(grad, (g.n, o, g.oh * g.ow)))
+        gm = k.reshape(g2, (g.groups, o // g.groups, length))
         gx = gw = None
         if need[1]:
             # dW^T = cols @ G^T, then a small transpose: bmm splits its output rows over
             # threads, and C*kh*kw rows of cols split evenly where O rows of G (as few as
             # 6) would leave the product on one thread (measured 8.8 -> 4.9 ms, 64x32x16x16)
-            cols = k.reshape(ctx.cols, (groups, wm.shape[2], n * oh * ow))
+            cols = k.reshape(ctx.cols, (g.groups, wm.shape[2], length))
             gwt = k.bmm(cols, gm, trans_b=True)  # (groups, C/g*kh*kw, O/g)
             gw = k.reshape(k.contiguous(k.permute(gwt, (0, 2, 1))), ctx.w_shape)
         if need[0]:
             gcols = k.bmm(wm, gm, trans_a=True)
-            gx = k.col2im(k.reshape(gcols, (c * kh * kw, n * oh * ow)), n, c, h, wd,
-                          kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        return gx, gw, (gbias if need[2] else None), None, None, None, None, None
+            gx = k.col2im(k.reshape(gcols, (g.c * g.kh * g.kw, length)), g)
+        return gx, gw, (gbias if need[2] else None), None
 
 
 def _padding(padding, kernel, dilation, stride, op):
@@ -121,5 +114,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if min(o, kh, kw) == 0 or n * c * h * w == 0:
         raise ValueError(f"{op}: empty input {tuple(x.shape)} or weight {tuple(weight.shape)}")
     out_hw = ((h + tot_h - eff_h) // stride[0] + 1, (w + tot_w - eff_w) // stride[1] + 1)
-    out = Conv2d.apply(x, weight, bias, stride, (ph, pw), dilation, groups, out_hw)
+    g = window2d(x.shape, (kh, kw), stride, (ph, pw), dilation, out_hw, groups)
+    out = Conv2d.apply(x, weight, bias, g)
     return out.squeeze(0) if unbatched else out

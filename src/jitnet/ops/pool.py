@@ -8,33 +8,30 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import pair, spatial_input
+from ._nn_util import Window2d, pair, spatial_input, window2d
 
 
 class MaxPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, out_hw):
-        y, idx = ctx.k.max_pool2d_fwd(x, *kernel, *stride, *padding, *dilation, *out_hw)
-        ctx.idx, ctx.hw = idx, x.shape[-2:]
+    def forward(ctx, x, g):
+        y, idx = ctx.k.max_pool2d_fwd(x, g)
+        ctx.idx, ctx.g = idx, g
         return y, idx
 
     @staticmethod
-    def backward(ctx, g):
-        return ctx.k.max_pool2d_bwd(g, ctx.idx, *ctx.hw), None, None, None, None, None
+    def backward(ctx, grad):
+        return ctx.k.max_pool2d_bwd(grad, ctx.idx, ctx.g), None
 
 
 class AvgPool2d(Function):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, out_hw, count_include_pad, divisor, adaptive):
-        ctx.args = (*kernel, *stride, *padding, count_include_pad, divisor, adaptive)
-        ctx.hw = x.shape[-2:]
-        return ctx.k.avg_pool2d_fwd(x, *kernel, *stride, *padding, *out_hw, count_include_pad,
-                                    divisor, adaptive)
+    def forward(ctx, x, g, count_include_pad, divisor, adaptive):
+        ctx.g, ctx.opts = g, (count_include_pad, divisor, adaptive)
+        return ctx.k.avg_pool2d_fwd(x, g, count_include_pad, divisor, adaptive)
 
     @staticmethod
-    def backward(ctx, g):
-        gx = ctx.k.avg_pool2d_bwd(g, *ctx.hw, *ctx.args)
-        return gx, None, None, None, None, None, None, None
+    def backward(ctx, grad):
+        return ctx.k.avg_pool2d_bwd(grad, ctx.g, *ctx.opts), None, None, None, None
 
 
 def _out_size(size, k, pad, stride, dil, ceil_mode):
@@ -45,7 +42,9 @@ def _out_size(size, k, pad, stride, dil, ceil_mode):
     return out
 
 
-def _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode, max_pool):
+def _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode,
+               max_pool) -> Window2d:
+    """Check the arguments against PyTorch's rules; the window geometry for the kernels."""
     kernel = pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None or stride == () or stride == [] else pair(
         stride, "stride", op)
@@ -74,7 +73,7 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode, max_poo
             f"{op}: input of shape {tuple(x.shape)} is too small for kernel_size={kernel}, "
             f"padding={padding}, dilation={dilation}: the output would be {out_hw}"
         )
-    return kernel, stride, padding, dilation, out_hw
+    return window2d(x.shape, kernel, stride, padding, dilation, out_hw)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -87,8 +86,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     """
     op = "max_pool2d"
     x, unbatched = spatial_input(input, op)
-    args = _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode, True)
-    y, idx = MaxPool2d.apply(x, *args)
+    g = _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode, True)
+    y, idx = MaxPool2d.apply(x, g)
     if unbatched:
         y, idx = y.squeeze(0), idx.squeeze(0)
     return (y, idx) if return_indices else y
@@ -100,14 +99,12 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     ``count_include_pad=False``; ``divisor_override`` replaces the window size)."""
     op = "avg_pool2d"
     x, unbatched = spatial_input(input, op)
-    kernel, stride, padding, _, out_hw = _pool_args(op, x, kernel_size, stride, padding, 1,
-                                                    ceil_mode, False)
+    g = _pool_args(op, x, kernel_size, stride, padding, 1, ceil_mode, False)
     if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
             divisor_override, int) or divisor_override < 1):
         raise ValueError(f"{op}: divisor_override must be a positive int, got "
                          f"{divisor_override!r}")
-    y = AvgPool2d.apply(x, kernel, stride, padding, out_hw, bool(count_include_pad),
-                        divisor_override or 0, False)
+    y = AvgPool2d.apply(x, g, bool(count_include_pad), divisor_override or 0, False)
     return y.squeeze(0) if unbatched else y
 
 
@@ -124,5 +121,6 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         raise ValueError(f"{op}: output_size must be >= 1, got {out_hw}")
     if min(h, w) < 1:
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty plane")
-    y = AvgPool2d.apply(x, (0, 0), (0, 0), (0, 0), out_hw, True, 0, True)
+    g = window2d(x.shape, (0, 0), (1, 1), (0, 0), (1, 1), out_hw)  # windows from sizes alone
+    y = AvgPool2d.apply(x, g, True, 0, True)
     return y.squeeze(0) if unbatched else y

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..kernels.opcodes import OPT_ADADELTA
+from ..kernels.scalar.optim import AdadeltaArgs
 from ._common import no_unsupported
 from .optimizer import Optimizer
 
@@ -18,7 +18,7 @@ class Adadelta(Optimizer):
         p = p - lr * delta
     """
 
-    op = OPT_ADADELTA
+    kernel = "adadelta_step"
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: bool | None = None, *,
@@ -40,6 +40,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = self._zeros(p)
             state["acc_delta"] = self._zeros(p)
         state["step"] += 1
-        hyper = (float(group["lr"]), float(group["weight_decay"]), float(group["rho"]),
-                 float(group["eps"]), float(bool(group["maximize"])), 0.0, 0.0, 0.0, 0.0, 0.0)
-        return state["square_avg"], state["acc_delta"], None, hyper
+        h = AdadeltaArgs(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+                         rho=float(group["rho"]), eps=float(group["eps"]),
+                         maximize=bool(group["maximize"]))
+        return (state["square_avg"], state["acc_delta"]), h

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..kernels.opcodes import OPT_ADAGRAD
+from ..kernels.scalar.optim import AdagradArgs
 from ._common import no_unsupported
 from .optimizer import Optimizer
 
@@ -17,7 +17,7 @@ class Adagrad(Optimizer):
         p = p - clr * g / (sqrt(s) + eps)
     """
 
-    op = OPT_ADAGRAD
+    kernel = "adagrad_step"
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
@@ -43,6 +43,6 @@ class Adagrad(Optimizer):
             state["sum"] = self._zeros(p, float(group["initial_accumulator_value"]))
         state["step"] += 1
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        hyper = (clr, float(group["weight_decay"]), float(group["eps"]),
-                 float(bool(group["maximize"])), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        return state["sum"], None, None, hyper
+        h = AdagradArgs(clr=clr, weight_decay=float(group["weight_decay"]),
+                        eps=float(group["eps"]), maximize=bool(group["maximize"]))
+        return (state["sum"],), h

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..kernels.opcodes import OPT_ADAM, OPT_ADAMW
+from ..kernels.scalar.optim import AdamArgs
 from ._common import no_unsupported
-from .optimizer import Optimizer, bias_corrections, check_beta
+from .optimizer import Optimizer, bias_corrections, check_betas
 
 
 class Adam(Optimizer):
@@ -21,7 +21,7 @@ class Adam(Optimizer):
     One fused kernel per parameter updates p, m, v (and v_hat) in place.
     """
 
-    op = OPT_ADAM
+    kernel = "adam_step"
     decoupled = False
 
     def __init__(self, params: Iterable, lr: float = 1e-3,
@@ -32,7 +32,7 @@ class Adam(Optimizer):
                  decoupled_weight_decay: bool = False) -> None:
         no_unsupported(type(self).__name__, capturable, differentiable)
         if decoupled_weight_decay:
-            self.op, self.decoupled = OPT_ADAMW, True
+            self.decoupled = True
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=False, differentiable=False, fused=fused,
@@ -41,11 +41,7 @@ class Adam(Optimizer):
 
     def _validate(self, group) -> None:
         super()._validate(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair of floats, got {betas!r}")
-        check_beta(betas[0], 0)
-        check_beta(betas[1], 1)
+        check_betas(group["betas"])
 
     def _prepare(self, p, group, state):
         if not state:
@@ -59,17 +55,18 @@ class Adam(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         lr = float(group["lr"])
         bc1, bc2_sqrt = bias_corrections(beta1, beta2, state["step"])
-        hyper = (lr, float(group["weight_decay"]), beta1, beta2, float(group["eps"]), lr / bc1,
-                 bc2_sqrt, float(amsgrad), float(bool(group["maximize"])), 0.0)
+        h = AdamArgs(lr=lr, beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                     weight_decay=float(group["weight_decay"]), step_size=lr / bc1,
+                     bc2_sqrt=bc2_sqrt, amsgrad=amsgrad, maximize=bool(group["maximize"]),
+                     decoupled=self.decoupled)
         return (state["exp_avg"], state["exp_avg_sq"],
-                state["max_exp_avg_sq"] if amsgrad else None, hyper)
+                state["max_exp_avg_sq"] if amsgrad else None), h
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (p *= 1 - lr * weight_decay before the Adam step);
     ``weight_decay`` defaults to 0.01, as PyTorch."""
 
-    op = OPT_ADAMW
     decoupled = True
 
     def __init__(self, params: Iterable, lr: float = 1e-3,

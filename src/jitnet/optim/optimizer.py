@@ -1,10 +1,12 @@
 """``Optimizer``: parameter groups, per-parameter state, ``step``, ``zero_grad``, state dicts.
 
-Subclasses say which fused kernel runs (``op``, an ``OPT_*`` code) and, per
-parameter, which state arrays it updates and which hyper-parameters it gets
-(``_prepare``).  ``step`` then calls ``kernels.table(p.device).optim_step``
-once per parameter: the whole update of a parameter is one Numba kernel that
-modifies ``p._data`` and the state in place, never a chain of Tensor ops.
+Subclasses name their fused kernel (``kernel = "adam_step"``, a name in the
+kernel table) and, per parameter, say which state arrays it updates and the
+record of named hyper-parameters it gets (``_prepare``; the records are in
+``kernels/scalar/optim.py``).  ``step`` then calls
+``kernels.table(p.device).<kernel>`` once per parameter: the whole update of a
+parameter is one kernel that modifies ``p._data`` and the state in place, never
+a chain of Tensor ops.  Only the kernel of the optimizer in use compiles.
 """
 from __future__ import annotations
 
@@ -41,7 +43,11 @@ class Optimizer:
     between steps; the next ``step`` uses the new value.
     """
 
-    op: int = -1
+    kernel: str = ""
+    """The kernel-table name of the fused update (``"sgd_step"``, ...)."""
+    _scalar_state: tuple[str, ...] = ("step",)
+    """Per-parameter state entries that are numbers, not arrays (PyTorch saves them as
+    0-d tensors; ``load_state_dict`` turns those back into numbers)."""
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -126,7 +132,9 @@ class Optimizer:
         return Tensor(p._k().full(tuple(p.shape), value, p._data.dtype), p.device)
 
     def _prepare(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]):
-        """(s0, s1, s2, hyper) for this parameter's kernel call; creates state on first use."""
+        """(states, h) for this parameter's kernel call: the state Tensors in the kernel's
+        order (None for one an option switches off) and the hyper-parameter record.
+        Creates the state on first use and advances its step."""
         raise NotImplementedError
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -150,16 +158,15 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
-                s0, s1, s2, hyper = self._prepare(p, group, state)
+                step_kernel = getattr(kernels.table(p.device), self.kernel, None)
+                if step_kernel is None:
+                    raise kernels.missing(f"{type(self).__name__}.step ({self.kernel})",
+                                          p.device)
+                states, h = self._prepare(p, group, state)
                 g = grad._data
                 if g.dtype != p._data.dtype:
                     g = p._k().astype(g, p._data.dtype)
-                step_kernel = getattr(kernels.table(p.device), "optim_step", None)
-                if step_kernel is None:
-                    raise kernels.missing(f"{type(self).__name__}.step (optim_step)", p.device)
-                step_kernel(self.op, p._data, g, None if s0 is None else s0._data,
-                            None if s1 is None else s1._data, None if s2 is None else s2._data,
-                            hyper)
+                step_kernel(p._data, g, *[None if s is None else s._data for s in states], h)
         return loss
 
     # ------------------------------------------------------------------ state dicts
@@ -214,7 +221,7 @@ class Optimizer:
             p = id_map[idx]
             restored = {}
             for name, value in pstate.items():
-                if isinstance(value, Tensor) and name != "step":
+                if isinstance(value, Tensor) and name not in self._scalar_state:
                     if tuple(value.shape) != tuple(p.shape):
                         raise ValueError(f"load_state_dict: state '{name}' of parameter {idx} "
                                          f"has shape {tuple(value.shape)}, but the parameter "
@@ -222,8 +229,8 @@ class Optimizer:
                     t = value.detach().to(p.device)
                     t = t.to(p.dtype) if t.dtype is not p.dtype else t
                     value = Tensor(t._k().copy(t._data), p.device)
-                elif isinstance(value, Tensor):  # a step saved as a tensor (PyTorch style)
-                    value = int(value.item())
+                elif isinstance(value, Tensor):  # a number saved as a tensor (PyTorch style)
+                    value = int(value.item()) if name == "step" else float(value.item())
                 restored[name] = value
             new_state[p] = restored
         self.state = new_state
@@ -241,6 +248,14 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def check_betas(betas) -> None:
+    """ValueError unless ``betas`` is a pair of numbers in [0, 1), as PyTorch's messages."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair of floats, got {betas!r}")
+    check_beta(betas[0], 0)
+    check_beta(betas[1], 1)
 
 
 def check_beta(value, index: int) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..kernels.opcodes import OPT_RMSPROP
+from ..kernels.scalar.optim import RMSpropArgs
 from ._common import no_unsupported
 from .optimizer import Optimizer
 
@@ -19,7 +19,7 @@ class RMSprop(Optimizer):
         else:         p = p - lr * g / avg
     """
 
-    op = OPT_RMSPROP
+    kernel = "rmsprop_step"
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
@@ -47,8 +47,9 @@ class RMSprop(Optimizer):
         if centered and "grad_avg" not in state:
             state["grad_avg"] = self._zeros(p)
         state["step"] += 1
-        hyper = (float(group["lr"]), float(group["weight_decay"]), float(group["alpha"]),
-                 float(group["eps"]), momentum, float(centered), float(bool(group["maximize"])),
-                 0.0, 0.0, 0.0)
+        h = RMSpropArgs(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+                        alpha=float(group["alpha"]), eps=float(group["eps"]),
+                        momentum=momentum, centered=centered,
+                        maximize=bool(group["maximize"]))
         return (state["square_avg"], state["momentum_buffer"] if momentum > 0 else None,
-                state["grad_avg"] if centered else None, hyper)
+                state["grad_avg"] if centered else None), h

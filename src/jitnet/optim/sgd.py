@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..kernels.opcodes import OPT_SGD
+from ..kernels.scalar.optim import SGDArgs
 from ._common import no_unsupported
 from .optimizer import Optimizer
 
@@ -17,10 +17,10 @@ class SGD(Optimizer):
         g = g + momentum * buf if nesterov else buf    (if momentum != 0)
         p = p - lr * g
 
-    The whole update is one fused kernel per parameter (``optim_step``).
+    The whole update is one fused kernel per parameter (``sgd_step``).
     """
 
-    op = OPT_SGD
+    kernel = "sgd_step"
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
@@ -39,14 +39,15 @@ class SGD(Optimizer):
 
     def _prepare(self, p, group, state):
         momentum = float(group["momentum"])
-        first = 0.0
+        first = False
         buf = None
         if momentum != 0.0:
             buf = state.get("momentum_buffer")
             if buf is None:  # the kernel sets buf = g on this step
                 buf = state["momentum_buffer"] = self._zeros(p)
-                first = 1.0
-        hyper = (float(group["lr"]), float(group["weight_decay"]), momentum,
-                 float(group["dampening"]), float(bool(group["nesterov"])), first,
-                 float(bool(group["maximize"])), 0.0, 0.0, 0.0)
-        return buf, None, None, hyper
+                first = True
+        h = SGDArgs(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+                    momentum=momentum, dampening=float(group["dampening"]),
+                    nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]),
+                    first=first)
+        return (buf,), h

@@ -38,7 +38,16 @@ from .loss import (  # noqa: F401
 )
 from .matmul import bmm  # noqa: F401
 from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
-from .optim import optim_step  # noqa: F401
+from .optim import (  # noqa: F401
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    adamax_step,
+    nadam_step,
+    radam_step,
+    rmsprop_step,
+    sgd_step,
+)
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .quant import int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401

@@ -6,44 +6,7 @@ exports the same names with device-array implementations.
 """
 from __future__ import annotations
 
-import ctypes
-import os
-import sys
-
 import numpy as np
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-
-
-def keep_freed_memory() -> bool:
-    """Make glibc keep big freed blocks for reuse instead of returning them to the OS.
-
-    By default glibc maps every allocation of 128 KiB or more with ``mmap``
-    and unmaps it on ``free``.  A training step allocates its activations,
-    im2col buffers and gradients afresh every step, so each one costs page
-    faults on first touch and, on free, an ``munmap`` whose TLB shootdown
-    interrupts every core our threads run on (freeing one 192 KB gradient
-    took 1.6 ms on the 2-core VM here).  Raising the mmap threshold to its
-    maximum (32 MiB) and the trim threshold to 256 MiB keeps freed blocks in
-    the heap, and the next step reuses them: a LeNet-5 step went from 16 ms
-    to 6 ms.  The cost: memory that arrays free stays reserved by the process
-    (up to its peak) instead of going back to the OS.  Runs once, when the CPU
-    kernel table is imported; ``JITNET_KEEP_FREED_MEMORY=0`` turns it off.
-    A no-op off glibc (returns False).
-    """
-    if os.environ.get("JITNET_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith(
-            "linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the process's libc
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    ok = mallopt(_M_MMAP_THRESHOLD, 32 << 20) == 1
-    return mallopt(_M_TRIM_THRESHOLD, 256 << 20) == 1 and ok
-
-
-keep_freed_memory()
 
 
 def empty(shape, dtype) -> np.ndarray:

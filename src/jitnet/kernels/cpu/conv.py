@@ -34,8 +34,10 @@ bias costs no extra sweep over the output); ``nchw_to_gemm`` does the reverse
 for the upstream gradient and sums it per channel on the way (the bias
 gradient).  Both are memory-speed copies, ~5-10% of a conv's time.
 
-Padding is given as the top/left offsets (ph, pw) with the output size
-(oh, ow): the bottom/right padding is implicit, so asymmetric padding
+The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``:
+input n, c, h, w; kernel kh, kw; stride sh, sw; top/left padding ph, pw;
+dilation dh, dw; output oh, ow), validated once in ``ops/``.  The bottom/right
+padding is implicit in the output size, so asymmetric padding
 (``padding='same'`` with an even kernel) needs nothing more.
 """
 from __future__ import annotations
@@ -92,9 +94,10 @@ def _tap(t, n_img, kh, kw):
 
 
 @kernel(inline="always")
-def _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _im2col_task(x, cols, t, g):
     """Write the oh*ow segment of image n in cols row (c, ki, kj)."""
-    n_img, _, h, w = x.shape
+    n_img, h, w, kh, kw, sh, sw = g.n, g.h, g.w, g.kh, g.kw, g.sh, g.sw
+    ph, pw, dh, dw, oh, ow = g.ph, g.pw, g.dh, g.dw, g.oh, g.ow
     row, n, c, ki, kj = _tap(t, n_img, kh, kw)
     woff = kj * dw - pw  # iw = j*sw + woff
     hoff = ki * dh - ph  # ih = i*sh + hoff
@@ -130,37 +133,44 @@ def _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
 
 
 @kernel
-def _im2col_serial(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    for t in range(x.shape[0] * x.shape[1] * kh * kw):
-        _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+def _im2col_serial(x, cols, g):
+    for t in range(g.n * g.c * g.kh * g.kw):
+        _im2col_task(x, cols, t, g)
 
 
 @kernel(parallel=True)
-def _im2col_parallel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    for t in prange(x.shape[0] * x.shape[1] * kh * kw):
-        _im2col_task(x, cols, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+def _im2col_parallel(x, cols, g):
+    for t in prange(g.n * g.c * g.kh * g.kw):
+        _im2col_task(x, cols, t, g)
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
-           dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
+def _check(op: str, a: np.ndarray, shape: tuple) -> None:
+    """The array a kernel reads matches the geometry (else it would read out of bounds)."""
+    if a.shape != shape:
+        raise ValueError(f"{op}: array of shape {a.shape} does not match the geometry, which "
+                         f"expects {shape}")
+
+
+def im2col(x: np.ndarray, g) -> np.ndarray:
     """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow) (layout: see the module docstring).
 
     cols[(c*kh + ki)*kw + kj, (n*oh + i)*ow + j] = x[n, c, i*sh - ph + ki*dh, j*sw - pw + kj*dw],
     0 where that falls in the padding.  Parallel strategy: ``prange`` over
     (tap row, image) tasks, row-major; each writes one contiguous oh*ow segment.
     """
+    _check("im2col", x, (g.n, g.c, g.h, g.w))
     x = np.ascontiguousarray(x)
-    n, c = x.shape[0], x.shape[1]
-    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    cols = np.empty((g.c * g.kh * g.kw, g.n * g.oh * g.ow), dtype=x.dtype)
     run = _im2col_parallel if cols.size >= PARALLEL_MIN else _im2col_serial
-    run(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    run(x, cols, g)
     return cols
 
 
 @kernel(inline="always")
-def _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+def _col2im_task(cols, dx, t, g):
     """Sum every tap's column values back into plane (n, c) = divmod(t, C) of dx."""
-    c_in, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    c_in, h, w, kh, kw, sh, sw = g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw
+    ph, pw, dh, dw, oh, ow = g.ph, g.pw, g.dh, g.dw, g.oh, g.ow
     n = t // c_in
     c = t - n * c_in
     plane = dx[n, c]
@@ -194,19 +204,18 @@ def _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
                 src = seg[i * ow + lo:i * ow + hi]
                 _add(plane[i * sh + hoff, lo * sw + woff:(hi - 1) * sw + woff + 1:sw], src)
 @kernel
-def _col2im_serial(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    for t in range(dx.shape[0] * dx.shape[1]):
-        _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+def _col2im_serial(cols, dx, g):
+    for t in range(g.n * g.c):
+        _col2im_task(cols, dx, t, g)
 
 
 @kernel(parallel=True)
-def _col2im_parallel(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    for t in prange(dx.shape[0] * dx.shape[1]):
-        _col2im_task(cols, dx, t, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+def _col2im_parallel(cols, dx, g):
+    for t in prange(g.n * g.c):
+        _col2im_task(cols, dx, t, g)
 
 
-def col2im(cols: np.ndarray, n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int,
-           sw: int, ph: int, pw: int, dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
+def col2im(cols: np.ndarray, g) -> np.ndarray:
     """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
 
     The adjoint of ``im2col`` (the input gradient of a convolution).  ``cols``
@@ -215,10 +224,11 @@ def col2im(cols: np.ndarray, n: int, c: int, h: int, w: int, kh: int, kw: int, s
     input planes; each task owns its plane and adds in all kh*kw taps, so
     overlapping windows never race.
     """
+    _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
     cols = np.ascontiguousarray(cols)
-    dx = np.empty((n, c, h, w), dtype=cols.dtype)
+    dx = np.empty((g.n, g.c, g.h, g.w), dtype=cols.dtype)
     run = _col2im_parallel if cols.size >= PARALLEL_MIN else _col2im_serial
-    run(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+    run(cols, dx, g)
     return dx
 
 

@@ -11,9 +11,9 @@ Threads.  OpenBLAS keeps its own pthread pool whose workers *spin* for about
 0.1 s after every call; Numba's OpenMP workers spin too.  On a 2-core machine
 the two pools then fight for the cores, and every parallel Numba kernel that
 follows a GEMM runs several times slower (a LeNet step: 55 ms instead of
-8.5 ms).  So jitnet runs SciPy's BLAS single-threaded (``_blas_one_thread``,
-once, on the first product; NumPy's own BLAS is a separate library and is
-left alone) and parallelises products itself on Numba's pool, one
+8.5 ms).  So jitnet runs SciPy's BLAS single-threaded (``jitnet.runtime``,
+through threadpoolctl, on the first product; NumPy's own BLAS is a separate
+library and is left alone) and parallelises products itself on Numba's pool, one
 single-threaded GEMM per task, so the one pool does all the work and nothing
 spins idle.  Big products are cut by output rows (``_bmm_rows``), by output
 columns when there are few rows (``_bmm_cols``), or along the inner dimension
@@ -24,38 +24,16 @@ Integer matrices (no BLAS) use NumPy's matmul.
 """
 from __future__ import annotations
 
-import ctypes
-
 import numba
 import numpy as np
 from numba import prange
 
+from ... import runtime
 from .._jit import kernel
 
 PARALLEL_FLOPS = 1 << 21
 """Products below this many multiply-adds run on one thread: one BLAS call takes
 ~20 us there, and waking the thread pool costs ~10 us."""
-
-_blas_ready = False
-
-
-def _blas_one_thread() -> None:
-    """Make SciPy's BLAS (the one Numba's ``np.dot`` calls) single-threaded, if it says how."""
-    global _blas_ready
-    _blas_ready = True
-    try:
-        from scipy.linalg import cython_blas
-
-        lib = ctypes.CDLL(cython_blas.__file__)  # dlsym also searches its BLAS dependency
-    except (ImportError, OSError):
-        return
-    for name in ("scipy_openblas_set_num_threads", "openblas_set_num_threads",
-                 "scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_"):
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            fn(1)
-            return
-
 
 @kernel
 def _bmm(a, b, out, trans_a, trans_b):
@@ -99,6 +77,18 @@ def _bmm_rows(a, b, out, trans_a, trans_b, blocks):
             np.dot(a[i, r0:r1], b[i], out[i, r0:r1])
 
 
+# Explicit loops instead of ``out[i][:, c0:c1] = tmp``: Numba compiles an array-to-slice
+# assignment with a shape check whose error message is built from the shapes at run time,
+# and that string formatting cost seconds of compile time (bench/compile_profile.py).
+
+@kernel(inline="always")
+def _put_cols(dst, src, c0):
+    """dst[:, c0:c0 + src.shape[1]] = src."""
+    for r in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[r, c0 + j] = src[r, j]
+
+
 @kernel(parallel=True)
 def _bmm_cols(a, b, out, trans_a, trans_b, block):
     """``prange`` over (matrix, block of ``block`` output columns): few rows, many columns.
@@ -116,13 +106,13 @@ def _bmm_cols(a, b, out, trans_a, trans_b, block):
         c0 = (t % nblk) * block
         c1 = min(n, c0 + block)
         if trans_a and trans_b:
-            out[i][:, c0:c1] = np.dot(a[i].T, b[i, c0:c1].T)
+            _put_cols(out[i], np.dot(a[i].T, b[i, c0:c1].T), c0)
         elif trans_a:
-            out[i][:, c0:c1] = np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1]))
+            _put_cols(out[i], np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1])), c0)
         elif trans_b:
-            out[i][:, c0:c1] = np.dot(a[i], b[i, c0:c1].T)
+            _put_cols(out[i], np.dot(a[i], b[i, c0:c1].T), c0)
         else:
-            out[i][:, c0:c1] = np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1]))
+            _put_cols(out[i], np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1])), c0)
 
 
 @kernel(parallel=True)
@@ -155,9 +145,12 @@ def _bmm_split_k(a, b, out, trans_a, trans_b, chunks):
         else:
             np.dot(np.ascontiguousarray(a[i][:, k0:k1]), b[i, k0:k1], part[t])
     for i in range(nb):
-        out[i] = part[i * chunks]
-        for c in range(1, chunks):
-            out[i] += part[i * chunks + c]
+        for r in range(m):
+            for j in range(n):
+                acc = part[i * chunks, r, j]
+                for c in range(1, chunks):
+                    acc += part[i * chunks + c, r, j]
+                out[i, r, j] = acc
 
 
 def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -174,8 +167,8 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         at = a.transpose(0, 2, 1) if trans_a else a
         bt = b.transpose(0, 2, 1) if trans_b else b
         return np.ascontiguousarray(np.matmul(at, bt))
-    if not _blas_ready:
-        _blas_one_thread()
+    if not runtime._state["applied"]:
+        runtime.apply_cpu_settings()  # BLAS to one thread, the allocator (jitnet.runtime)
     kk = a.shape[1] if trans_a else a.shape[2]
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
     if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:

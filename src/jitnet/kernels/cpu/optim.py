@@ -1,263 +1,351 @@
-"""Optimizer CPU kernels: one fused, in-place update per parameter for every optimizer.
+"""Optimizer CPU kernels: one fused, in-place update per parameter, one kernel per optimizer.
 
-``optim_step(op, param, grad, s0, s1, s2, hyper)`` updates ``param`` and its
-state arrays ``s0..s2`` in place in a single pass over the elements, where a
-chain of Tensor ops would read and write every array several times.  ``op``
-is an ``OPT_*`` code from opcodes.py; ``hyper`` is a tuple of ten floats whose
-meaning depends on the op (below).  The scalar function ``_update`` holds every
-optimizer's formula, each as PyTorch's ``_single_tensor_<name>`` writes it.
+``<name>_step(param, grad, <states>, h)`` updates ``param``
+and its state arrays in place in a single pass over the elements, where a chain
+of Tensor ops would read and write every array several times.  The
+per-element formulas and the records ``h`` of named hyper-parameters
+(``AdamArgs``, ...) live in ``kernels/scalar/optim.py``, shared with the CUDA
+twins; this module only loops.  Each optimizer is its own kernel, so a run
+that uses Adam compiles only Adam.
 
 Layout: param, grad and the states are C-contiguous arrays of one size and
-dtype, seen flat.  Arithmetic runs in float64 and is rounded once per stored
-value, in the order of operations PyTorch uses (``p + (-lr * g) / d`` for its
-``addcdiv_``), so float64 parameters track PyTorch to the last bits; PyTorch
-rounds every float32 intermediate, so float32 results agree to a few ulps.
-Parallel strategy: ``prange`` over elements (each element's update is
-independent); below ``PARALLEL_MIN`` elements the serial twin runs.  As in
-elementwise.py the op code is made a compile-time constant by inlining the
-loop once per op, so LLVM drops the if-chain and vectorises the loop.
-
-``hyper`` per op (g is the gradient, negated first when ``maximize``):
-  OPT_SGD      (lr, weight_decay, momentum, dampening, nesterov, first, maximize, 0, 0, 0)
-               s0 = momentum buffer (when momentum != 0); ``first`` = 1 on the step that
-               creates the buffer (buf = g; s0 must then hold zeros).
-  OPT_ADAM     (lr, weight_decay, beta1, beta2, eps, step_size, bc2_sqrt, amsgrad, maximize, 0)
-  OPT_ADAMW    same slots; weight decay is decoupled: p *= 1 - lr * weight_decay.
-               s0 = exp_avg, s1 = exp_avg_sq, s2 = max_exp_avg_sq (amsgrad);
-               step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t).
-  OPT_RMSPROP  (lr, weight_decay, alpha, eps, momentum, centered, maximize, 0, 0, 0)
-               s0 = square_avg, s1 = momentum buffer (momentum > 0), s2 = grad_avg (centered)
-  OPT_ADAGRAD  (clr, weight_decay, eps, maximize, 0, 0, 0, 0, 0, 0)
-               s0 = sum of squares; clr = lr / (1 + (t - 1) * lr_decay)
-  OPT_ADADELTA (lr, weight_decay, rho, eps, maximize, 0, 0, 0, 0, 0)
-               s0 = square_avg, s1 = acc_delta
+dtype, seen flat (a state an option switches off may be None).  Arithmetic
+runs in float64 and is rounded once per stored value.  Parallel strategy:
+the ``_parallel`` twin, compiled only when a parameter of at least
+``PARALLEL_MIN`` elements arrives, runs ``prange`` over contiguous chunks of
+the arrays, each chunk one call of the serial kernel (whose loop is written
+once, ``_<name>_loop``).  A state an option switches off gets its own loop with a constant
+in its place, so the common loops have no data-dependent stores and LLVM
+vectorises them.  Kernels compile with NumPy's error model: ``/`` by zero is
+IEEE inf/nan (as PyTorch) and has no test that would stop vectorisation.
 """
 from __future__ import annotations
 
-import math
-
+import numba
 import numpy as np
 from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
-from ..opcodes import OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_SGD
+from .._jit import PARALLEL_MIN, kernel, scalar
+from ..scalar import optim as f
 
-N_HYPER = 10
+_sgd = scalar(f.sgd)
+_moments = scalar(f.moments)
+_adam = scalar(f.adam)
+_nadam = scalar(f.nadam)
+_radam = scalar(f.radam)
+_adamax = scalar(f.adamax)
+_rmsprop = scalar(f.rmsprop)
+_adagrad = scalar(f.adagrad)
+_adadelta = scalar(f.adadelta)
 
-
-@kernel(inline="always")
-def _div(a, b):
-    """a / b with IEEE semantics (inf/nan on a zero divisor, as PyTorch).  The ``/``
-    operator under Numba's default Python error model tests every divisor and raises
-    ZeroDivisionError, and that branch stops LLVM from vectorising the loop (measured:
-    Adam on 1000 floats 5.4 us -> 1.5 us); the ufunc form has no such check."""
-    return np.divide(a, b)
-
-
-# Variants: the options that decide which state arrays an op touches are
-# compile-time constants too (SGD: momentum; Adam/AdamW: amsgrad; RMSprop:
-# neither momentum nor centered), so the common loop bodies have no
-# data-dependent stores and LLVM vectorises them (Adam on 1000 float32:
-# 10 us -> 1.8 us).  Flags that only pick between two values (maximize,
-# nesterov, weight decay, Adam's decoupled decay) stay run-time selects.
-# Rare variants (amsgrad, RMSprop with momentum or centered) share the generic
-# variant ANY, whose branches are run-time.
-PLAIN, ANY = range(2)
+# Each optimizer: ``_<name>_loop`` (inlined into ``_<name>_serial``) and a parallel
+# twin that runs the serial kernel on contiguous chunks, one chunk per ``prange``
+# task (the loop compiles once; the twin is a small parfor).  The record arrives
+# as a plain tuple and is rebuilt inside: Numba's dispatcher types a plain tuple
+# of numbers in C, a NamedTuple through Python (measured: 6 us per call against 1).
 
 
-@kernel(inline="always")
-def _update(op, variant, i, p, g, s0, s1, s2, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9):
-    """Update element i of p (and of the op's states) in place."""
-    pi = p[i] * 1.0  # float64 from here on
-    gi = g[i] * 1.0
-    if op == OPT_SGD:
-        # h7, h8: the buffer's own momentum and dampening, 0 and 0 on the step that
-        # creates it, so buf = 0 * 0 + 1 * g = g exactly (PyTorch clones g there)
-        gi = -gi if h6 != 0.0 else gi
-        gi = gi + h1 * pi if h1 != 0.0 else gi
-        if variant != PLAIN:
-            buf = s0[i] * h7 + (1.0 - h8) * gi
-            s0[i] = buf
-            gi = gi + h2 * buf if h4 != 0.0 else buf
-        p[i] = pi - h0 * gi
-    elif op == OPT_ADAM:  # also AdamW: h9 = 1 for decoupled weight decay
-        gi = -gi if h8 != 0.0 else gi
-        if h1 != 0.0:
-            pi = pi * (1.0 - h0 * h1) if h9 != 0.0 else pi
-            gi = gi + h1 * pi if h9 == 0.0 else gi
-        m = s0[i] + (1.0 - h2) * (gi - s0[i])  # exp_avg.lerp_(grad, 1 - beta1)
-        v = s1[i] * h3 + (1.0 - h3) * gi * gi
-        s0[i] = m
-        s1[i] = v
-        if variant != PLAIN and h7 != 0.0:  # amsgrad
-            v = max(s2[i] * 1.0, v)
-            s2[i] = v
-        p[i] = pi + _div(-h5 * m, _div(math.sqrt(v), h6) + h4)
-    elif op == OPT_RMSPROP:
-        gi = -gi if h6 != 0.0 else gi
-        gi = gi + h1 * pi if h1 != 0.0 else gi
-        sq = s0[i] * h2 + (1.0 - h2) * gi * gi
-        s0[i] = sq
-        if variant != PLAIN and h5 != 0.0:  # centered
-            ga = s2[i] + (1.0 - h2) * (gi - s2[i])
-            s2[i] = ga
-            avg = math.sqrt(sq - ga * ga) + h3
-        else:
-            avg = math.sqrt(sq) + h3
-        if variant != PLAIN and h4 > 0.0:  # momentum
-            buf = s1[i] * h4 + _div(gi, avg)
-            s1[i] = buf
-            p[i] = pi - h0 * buf
-        else:
-            p[i] = pi + _div(-h0 * gi, avg)
-    elif op == OPT_ADAGRAD:
-        gi = -gi if h3 != 0.0 else gi
-        gi = gi + h1 * pi if h1 != 0.0 else gi
-        acc = s0[i] + gi * gi
-        s0[i] = acc
-        p[i] = pi + _div(-h0 * gi, math.sqrt(acc) + h2)
-    elif op == OPT_ADADELTA:
-        gi = -gi if h4 != 0.0 else gi
-        gi = gi + h1 * pi if h1 != 0.0 else gi
-        sq = s0[i] * h2 + (1.0 - h2) * gi * gi
-        s0[i] = sq
-        delta = _div(math.sqrt(s1[i] + h3), math.sqrt(sq + h3)) * gi
-        s1[i] = s1[i] * h2 + (1.0 - h2) * delta * delta
-        p[i] = pi - h0 * delta
+def _chunk(n: int) -> int:
+    """Elements per parallel task: about four tasks per thread, at least 4096 each (the
+    thread count is read here: ``numba.get_num_threads`` inside a kernel stops caching)."""
+    return max(4096, -(-n // (4 * numba.get_num_threads())))
 
 
 @kernel(inline="always")
-def _loop(op, variant, p, g, s0, s1, s2, h):
-    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9 = h
+def _sgd_loop(p, g, buf, h):
+    if h.momentum != 0.0:
+        for i in range(p.size):
+            p[i], buf[i] = _sgd(p[i] * 1.0, g[i] * 1.0, buf[i] * 1.0, h, True)
+    else:
+        for i in range(p.size):
+            p[i] = _sgd(p[i] * 1.0, g[i] * 1.0, 0.0, h, False)[0]
+
+
+@kernel(error_model="numpy")
+def _sgd_serial(p, g, buf, ht):
+    _sgd_loop(p, g, buf, f.SGDArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _sgd_parallel(p, g, buf, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _sgd_serial(p[a:b], g[a:b], buf[a:b], ht)
+
+
+@kernel(inline="always")
+def _adam_loop(p, g, m, v, vmax, h):
+    if h.amsgrad:
+        for i in range(p.size):
+            pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+            m[i], v[i] = mi, vi
+            p[i], vmax[i] = _adam(pi, mi, vi, vmax[i] * 1.0, h, True)
+    else:
+        for i in range(p.size):
+            pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+            m[i], v[i] = mi, vi
+            p[i] = _adam(pi, mi, vi, 0.0, h, False)[0]
+
+
+@kernel(error_model="numpy")
+def _adam_serial(p, g, m, v, vmax, ht):
+    _adam_loop(p, g, m, v, vmax, f.AdamArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _adam_parallel(p, g, m, v, vmax, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _adam_serial(p[a:b], g[a:b], m[a:b], v[a:b], vmax[a:b], ht)
+
+
+@kernel(inline="always")
+def _nadam_loop(p, g, m, v, h):
     for i in range(p.size):
-        _update(op, variant, i, p, g, s0, s1, s2, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
+        pi, gi, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        m[i], v[i] = mi, vi
+        p[i] = _nadam(pi, gi, mi, vi, h)
+
+
+@kernel(error_model="numpy")
+def _nadam_serial(p, g, m, v, ht):
+    _nadam_loop(p, g, m, v, f.NAdamArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _nadam_parallel(p, g, m, v, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _nadam_serial(p[a:b], g[a:b], m[a:b], v[a:b], ht)
 
 
 @kernel(inline="always")
-def _loop_parallel(op, variant, p, g, s0, s1, s2, h):
-    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9 = h
-    for i in prange(p.size):
-        _update(op, variant, i, p, g, s0, s1, s2, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
+def _radam_loop(p, g, m, v, h):
+    for i in range(p.size):
+        pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
+        m[i], v[i] = mi, vi
+        p[i] = _radam(pi, mi, vi, h)
 
 
-@kernel
-def _step_serial(op, variant, p, g, s0, s1, s2, h):
-    if op == OPT_ADAM:
-        if variant == PLAIN:
-            _loop(OPT_ADAM, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop(OPT_ADAM, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_SGD:
-        if variant == PLAIN:
-            _loop(OPT_SGD, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop(OPT_SGD, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_RMSPROP:
-        if variant == PLAIN:
-            _loop(OPT_RMSPROP, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop(OPT_RMSPROP, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_ADAGRAD:
-        _loop(OPT_ADAGRAD, PLAIN, p, g, s0, s1, s2, h)
-    elif op == OPT_ADADELTA:
-        _loop(OPT_ADADELTA, PLAIN, p, g, s0, s1, s2, h)
+@kernel(error_model="numpy")
+def _radam_serial(p, g, m, v, ht):
+    _radam_loop(p, g, m, v, f.RAdamArgs(*ht))
 
 
-@kernel(parallel=True)
-def _step_parallel(op, variant, p, g, s0, s1, s2, h):
-    if op == OPT_ADAM:
-        if variant == PLAIN:
-            _loop_parallel(OPT_ADAM, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop_parallel(OPT_ADAM, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_SGD:
-        if variant == PLAIN:
-            _loop_parallel(OPT_SGD, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop_parallel(OPT_SGD, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_RMSPROP:
-        if variant == PLAIN:
-            _loop_parallel(OPT_RMSPROP, PLAIN, p, g, s0, s1, s2, h)
-        else:
-            _loop_parallel(OPT_RMSPROP, ANY, p, g, s0, s1, s2, h)
-    elif op == OPT_ADAGRAD:
-        _loop_parallel(OPT_ADAGRAD, PLAIN, p, g, s0, s1, s2, h)
-    elif op == OPT_ADADELTA:
-        _loop_parallel(OPT_ADADELTA, PLAIN, p, g, s0, s1, s2, h)
+@kernel(parallel=True, error_model="numpy")
+def _radam_parallel(p, g, m, v, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _radam_serial(p[a:b], g[a:b], m[a:b], v[a:b], ht)
 
 
-def _variant(op: int, h: tuple) -> int:
-    """PLAIN unless the op's hyper-parameters ask for a state the plain loop does not touch."""
-    if op == OPT_SGD:
-        return ANY if h[2] != 0.0 else PLAIN
-    if op == OPT_ADAM:
-        return ANY if h[7] != 0.0 else PLAIN
-    if op == OPT_RMSPROP:
-        return ANY if h[4] > 0.0 or h[5] != 0.0 else PLAIN
-    return PLAIN
+@kernel(inline="always")
+def _adamax_loop(p, g, m, u, h):
+    for i in range(p.size):
+        p[i], m[i], u[i] = _adamax(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, u[i] * 1.0, h)
 
 
-def _required_states(op: int, hyper) -> tuple[bool, bool, bool]:
-    """Which of s0, s1, s2 the op reads and writes with these hyper-parameters."""
-    if op == OPT_SGD:
-        return hyper[2] != 0.0, False, False
-    if op in (OPT_ADAM, OPT_ADAMW):
-        return True, True, hyper[7] != 0.0
-    if op == OPT_RMSPROP:
-        return True, hyper[4] > 0.0, hyper[5] != 0.0
-    if op == OPT_ADAGRAD:
-        return True, False, False
-    if op == OPT_ADADELTA:
-        return True, True, False
-    raise ValueError(f"optim_step: unknown optimizer op code {op}")
+@kernel(error_model="numpy")
+def _adamax_serial(p, g, m, u, ht):
+    _adamax_loop(p, g, m, u, f.AdamaxArgs(*ht))
 
+
+@kernel(parallel=True, error_model="numpy")
+def _adamax_parallel(p, g, m, u, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _adamax_serial(p[a:b], g[a:b], m[a:b], u[a:b], ht)
+
+
+@kernel(inline="always")
+def _rmsprop_loop(p, g, sq, buf, ga, h):
+    momentum = h.momentum > 0.0
+    if momentum or h.centered:  # rare: run-time branches on both states
+        for i in range(p.size):
+            b = buf[i] * 1.0 if momentum else 0.0
+            a = ga[i] * 1.0 if h.centered else 0.0
+            p[i], sq[i], b, a = _rmsprop(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, b, a, h,
+                                         momentum, h.centered)
+            if momentum:
+                buf[i] = b
+            if h.centered:
+                ga[i] = a
+    else:
+        for i in range(p.size):
+            p[i], sq[i], _, _ = _rmsprop(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, 0.0, 0.0, h,
+                                         False, False)
+
+
+@kernel(error_model="numpy")
+def _rmsprop_serial(p, g, sq, buf, ga, ht):
+    _rmsprop_loop(p, g, sq, buf, ga, f.RMSpropArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _rmsprop_parallel(p, g, sq, buf, ga, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _rmsprop_serial(p[a:b], g[a:b], sq[a:b], buf[a:b], ga[a:b], ht)
+
+
+@kernel(inline="always")
+def _adagrad_loop(p, g, acc, h):
+    for i in range(p.size):
+        p[i], acc[i] = _adagrad(p[i] * 1.0, g[i] * 1.0, acc[i] * 1.0, h)
+
+
+@kernel(error_model="numpy")
+def _adagrad_serial(p, g, acc, ht):
+    _adagrad_loop(p, g, acc, f.AdagradArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _adagrad_parallel(p, g, acc, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _adagrad_serial(p[a:b], g[a:b], acc[a:b], ht)
+
+
+@kernel(inline="always")
+def _adadelta_loop(p, g, sq, acc, h):
+    for i in range(p.size):
+        p[i], sq[i], acc[i] = _adadelta(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, acc[i] * 1.0, h)
+
+
+@kernel(error_model="numpy")
+def _adadelta_serial(p, g, sq, acc, ht):
+    _adadelta_loop(p, g, sq, acc, f.AdadeltaArgs(*ht))
+
+
+@kernel(parallel=True, error_model="numpy")
+def _adadelta_parallel(p, g, sq, acc, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        _adadelta_serial(p[a:b], g[a:b], sq[a:b], acc[a:b], ht)
+
+
+# ---------------------------------------------------------------- the table's functions
 
 _EMPTY: dict = {}
 
 
-def _flat_state(s, needed: bool, slot: int, op: int, param: np.ndarray, dummy: np.ndarray):
-    """State slot ``slot`` as a flat view, checked; an empty placeholder when unused."""
-    if s is None:
+def _flat(op: str, param: np.ndarray, grad: np.ndarray, h, record) -> tuple:
+    """param and grad as flat views, checked (grad copied when not contiguous)."""
+    if not isinstance(h, record):
+        raise TypeError(f"{op}: hyper-parameters must be a {record.__name__}, "
+                        f"got {type(h).__name__}")
+    if param.dtype.kind != "f" or not param.flags.c_contiguous:
+        raise ValueError(f"{op}: param must be a C-contiguous float array, got "
+                         f"{param.dtype} (contiguous={param.flags.c_contiguous})")
+    if grad.shape != param.shape or grad.dtype != param.dtype:
+        raise ValueError(f"{op}: grad {grad.shape} {grad.dtype} does not match param "
+                         f"{param.shape} {param.dtype}")
+    g = grad.reshape(-1) if grad.flags.c_contiguous else np.ascontiguousarray(grad).reshape(-1)
+    return param.reshape(-1), g
+
+
+def _state(op: str, name: str, s: np.ndarray | None, param: np.ndarray,
+           needed: bool = True) -> np.ndarray:
+    """State ``name`` as a flat view, checked; an empty placeholder when unused."""
+    if s is None or not needed:
         if needed:
-            raise ValueError(f"optim_step: op {op} needs state s{slot}, got None")
+            raise ValueError(f"{op}: needs state {name}, got None")
+        dummy = _EMPTY.get(param.dtype)
+        if dummy is None:
+            dummy = _EMPTY[param.dtype] = np.empty(0, dtype=param.dtype)
         return dummy
     if s.size != param.size or s.dtype != param.dtype or not s.flags.c_contiguous:
-        raise ValueError(f"optim_step: state s{slot} ({s.shape}, {s.dtype}) must be a "
-                         f"C-contiguous array of param's size {param.size} and dtype "
-                         f"{param.dtype}")
+        raise ValueError(f"{op}: state {name} ({s.shape}, {s.dtype}) must be a C-contiguous "
+                         f"array of param's size {param.size} and dtype {param.dtype}")
     return s.reshape(-1)
 
 
-def optim_step(op: int, param: np.ndarray, grad: np.ndarray, s0: np.ndarray | None,
-               s1: np.ndarray | None, s2: np.ndarray | None, hyper: tuple) -> None:
-    """Apply optimizer ``op``'s update to ``param`` and its states, in place.
+def _run(serial, parallel, p: np.ndarray, *args) -> None:
+    """The serial kernel, or for a large parameter its parallel twin."""
+    if p.size >= PARALLEL_MIN:
+        parallel(p, *args, _chunk(p.size))
+    else:
+        serial(p, *args)
 
-    param: C-contiguous float32/float64 array (any shape), updated in place.
-    grad: same shape and dtype (any layout; copied when not contiguous).
-    s0, s1, s2: the op's state arrays (C-contiguous, param's size and dtype),
-    or None for a slot the op does not use.  hyper: ``N_HYPER`` floats (see
-    the module docstring).  Returns nothing.
-    """
-    if param.dtype.kind != "f" or not param.flags.c_contiguous:
-        raise ValueError(f"optim_step: param must be a C-contiguous float array, got "
-                         f"{param.dtype} (contiguous={param.flags.c_contiguous})")
-    if grad.shape != param.shape or grad.dtype != param.dtype:
-        raise ValueError(f"optim_step: grad {grad.shape} {grad.dtype} does not match param "
-                         f"{param.shape} {param.dtype}")
-    if len(hyper) != N_HYPER:
-        raise ValueError(f"optim_step: expected {N_HYPER} hyper-parameters, got {len(hyper)}")
-    h = tuple(map(float, hyper))
-    dummy = _EMPTY.get(param.dtype)
-    if dummy is None:
-        dummy = _EMPTY[param.dtype] = np.empty(0, dtype=param.dtype)
-    need0, need1, need2 = _required_states(op, h)
-    f0 = _flat_state(s0, need0, 0, op, param, dummy)
-    f1 = _flat_state(s1, need1, 1, op, param, dummy)
-    f2 = _flat_state(s2, need2, 2, op, param, dummy)
-    g = grad.reshape(-1) if grad.flags.c_contiguous else np.ascontiguousarray(grad).reshape(-1)
-    if op == OPT_ADAMW:  # one loop for both: decoupled decay is the run-time flag h9
-        op, h = OPT_ADAM, h[:9] + (1.0,)
-    elif op == OPT_SGD:  # the buffer's momentum and dampening (h7, h8): 0 on its first step
-        h = h[:7] + ((0.0, 0.0) if h[5] != 0.0 else (h[2], h[3])) + (0.0,)
-    run = _step_parallel if param.size >= PARALLEL_MIN else _step_serial
-    run(op, _variant(op, h), param.reshape(-1), g, f0, f1, f2, h)
+
+def sgd_step(param, grad, momentum_buffer, h: f.SGDArgs) -> None:
+    """SGD in place (``torch.optim.SGD``); ``momentum_buffer`` may be None when
+    ``h.momentum == 0``."""
+    p, g = _flat("sgd_step", param, grad, h, f.SGDArgs)
+    buf = _state("sgd_step", "momentum_buffer", momentum_buffer, param, h.momentum != 0.0)
+    _run(_sgd_serial, _sgd_parallel, p, g, buf, tuple(h))
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h: f.AdamArgs) -> None:
+    """Adam, or AdamW with ``h.decoupled``, in place; ``max_exp_avg_sq`` may be None
+    unless ``h.amsgrad``."""
+    op = "adam_step"
+    p, g = _flat(op, param, grad, h, f.AdamArgs)
+    m = _state(op, "exp_avg", exp_avg, param)
+    v = _state(op, "exp_avg_sq", exp_avg_sq, param)
+    vmax = _state(op, "max_exp_avg_sq", max_exp_avg_sq, param, h.amsgrad)
+    _run(_adam_serial, _adam_parallel, p, g, m, v, vmax, tuple(h))
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, h: f.NAdamArgs) -> None:
+    """NAdam in place (``torch.optim.NAdam``)."""
+    op = "nadam_step"
+    p, g = _flat(op, param, grad, h, f.NAdamArgs)
+    m = _state(op, "exp_avg", exp_avg, param)
+    v = _state(op, "exp_avg_sq", exp_avg_sq, param)
+    _run(_nadam_serial, _nadam_parallel, p, g, m, v, tuple(h))
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, h: f.RAdamArgs) -> None:
+    """RAdam in place (``torch.optim.RAdam``)."""
+    op = "radam_step"
+    p, g = _flat(op, param, grad, h, f.RAdamArgs)
+    m = _state(op, "exp_avg", exp_avg, param)
+    v = _state(op, "exp_avg_sq", exp_avg_sq, param)
+    _run(_radam_serial, _radam_parallel, p, g, m, v, tuple(h))
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, h: f.AdamaxArgs) -> None:
+    """Adamax in place (``torch.optim.Adamax``)."""
+    op = "adamax_step"
+    p, g = _flat(op, param, grad, h, f.AdamaxArgs)
+    m = _state(op, "exp_avg", exp_avg, param)
+    u = _state(op, "exp_inf", exp_inf, param)
+    _run(_adamax_serial, _adamax_parallel, p, g, m, u, tuple(h))
+
+
+def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
+                 h: f.RMSpropArgs) -> None:
+    """RMSprop in place; ``momentum_buffer`` may be None unless ``h.momentum > 0``,
+    ``grad_avg`` unless ``h.centered``."""
+    op = "rmsprop_step"
+    p, g = _flat(op, param, grad, h, f.RMSpropArgs)
+    sq = _state(op, "square_avg", square_avg, param)
+    buf = _state(op, "momentum_buffer", momentum_buffer, param, h.momentum > 0.0)
+    ga = _state(op, "grad_avg", grad_avg, param, h.centered)
+    _run(_rmsprop_serial, _rmsprop_parallel, p, g, sq, buf, ga, tuple(h))
+
+
+def adagrad_step(param, grad, sum, h: f.AdagradArgs) -> None:
+    """Adagrad in place (``sum``: the running sum of squared gradients)."""
+    op = "adagrad_step"
+    p, g = _flat(op, param, grad, h, f.AdagradArgs)
+    acc = _state(op, "sum", sum, param)
+    _run(_adagrad_serial, _adagrad_parallel, p, g, acc, tuple(h))
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, h: f.AdadeltaArgs) -> None:
+    """Adadelta in place."""
+    op = "adadelta_step"
+    p, g = _flat(op, param, grad, h, f.AdadeltaArgs)
+    sq = _state(op, "square_avg", square_avg, param)
+    acc = _state(op, "acc_delta", acc_delta, param)
+    _run(_adadelta_serial, _adadelta_parallel, p, g, sq, acc, tuple(h))

@@ -9,32 +9,33 @@ Max pooling keeps, per output pixel, the flat index ``ih*W + iw`` of the
 winner inside its plane (PyTorch's ``return_indices`` convention); backward
 adds each upstream gradient at that index.  NaN wins like in PyTorch.
 
+The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``),
+validated once in ``ops/``; the kernels read its fields by name.
+
 Average pooling serves ``avg_pool2d`` (every padding / ceil_mode /
 count_include_pad / divisor_override combination) and
-``adaptive_avg_pool2d`` with one pair of kernels: ``_window`` gives each
+``adaptive_avg_pool2d`` with one pair of kernels: ``window`` gives each
 output index its clipped input range and the divisor, in PyTorch's formulas.
+The window arithmetic (``taps``, ``window``, ``divisor``) is in
+``kernels/scalar/pool.py``, shared with the CUDA twins.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import PARALLEL_MIN, kernel, scalar
+from ..scalar import pool as f
+
+_taps = scalar(f.taps)
+_window = scalar(f.window)
+_divisor = scalar(f.divisor)
 
 
 @kernel(inline="always")
-def _taps(start, dil, size, k):
-    """Kernel taps t in [lo, hi) with 0 <= start + t*dil < size."""
-    lo = 0 if start >= 0 else (dil - 1 - start) // dil
-    hi = (size - 1 - start) // dil + 1
-    hi = max(0, min(hi, k))
-    return min(lo, hi), hi
-
-
-@kernel(inline="always")
-def _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
-    h, w = x.shape[1], x.shape[2]
-    oh, ow = y.shape[1], y.shape[2]
+def _max_task(x, y, idx, p, g):
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw, dh, dw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
     plane, out, arg_out = x[p], y[p], idx[p]
     span = (kw - 1) * dw
     for i in range(oh):
@@ -69,36 +70,41 @@ def _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
 
 
 @kernel
-def _max_serial(x, y, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+def _max_serial(x, y, idx, g):
     for p in range(x.shape[0]):
-        _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+        _max_task(x, y, idx, p, g)
 
 
 @kernel(parallel=True)
-def _max_parallel(x, y, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+def _max_parallel(x, y, idx, g):
     for p in prange(x.shape[0]):
-        _max_task(x, y, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+        _max_task(x, y, idx, p, g)
 
 
-def _planes(x: np.ndarray) -> np.ndarray:
+def _planes(op: str, x: np.ndarray, shape: tuple) -> np.ndarray:
+    """x, which must have the geometry's ``shape`` (else a kernel would read out of bounds),
+    as C-contiguous (N*C, H, W) planes."""
+    if x.shape != shape:
+        raise ValueError(f"{op}: array of shape {x.shape} does not match the geometry, which "
+                         f"expects {shape}")
     x = np.ascontiguousarray(x)
     return x.reshape(-1, x.shape[-2], x.shape[-1])
 
 
-def max_pool2d_fwd(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
-                   dh: int, dw: int, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
-    """Max over each (dilated) window of NCHW ``x``: returns (out, argmax), both (N, C, oh, ow).
+def max_pool2d_fwd(x: np.ndarray, g) -> tuple[np.ndarray, np.ndarray]:
+    """Max over each (dilated) window of NCHW ``x`` for the ``Window2d`` ``g``: returns
+    (out, argmax), both (N, C, oh, ow).
 
     ``argmax`` (int64) is the flat index ``ih*W + iw`` of the winner in its
     plane.  Padding is implicit -inf; a window that holds no input pixel (possible
     with dilation) gives -inf and index -1.  Parallel over planes.
     """
-    xp = _planes(x)
-    y = np.empty((xp.shape[0], oh, ow), dtype=x.dtype)
-    idx = np.empty((xp.shape[0], oh, ow), dtype=np.int64)
+    xp = _planes("max_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
+    y = np.empty((xp.shape[0], g.oh, g.ow), dtype=x.dtype)
+    idx = np.empty((xp.shape[0], g.oh, g.ow), dtype=np.int64)
     run = _max_parallel if xp.size >= PARALLEL_MIN else _max_serial
-    run(xp, y, idx, kh, kw, sh, sw, ph, pw, dh, dw)
-    shape = x.shape[:-2] + (oh, ow)
+    run(xp, y, idx, g)
+    shape = (g.n, g.c, g.oh, g.ow)
     return y.reshape(shape), idx.reshape(shape)
 
 
@@ -123,51 +129,23 @@ def _max_bwd_parallel(g, idx, dx):
         _max_bwd_task(g, idx, dx, p)
 
 
-def max_pool2d_bwd(g: np.ndarray, idx: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Input gradient of max pooling: each g[n, c, i, j] added at its argmax; new (N, C, h, w).
-
-    Parallel over planes (a plane's windows may overlap; one task owns it).
+def max_pool2d_bwd(grad: np.ndarray, idx: np.ndarray, g) -> np.ndarray:
+    """Input gradient of max pooling: each grad[n, c, i, j] added at its argmax; new
+    (N, C, H, W).  Parallel over planes (a plane's windows may overlap; one task owns it).
     """
-    lead = g.shape[:-2]
-    g2 = np.ascontiguousarray(g).reshape(-1, g.shape[-2] * g.shape[-1])
-    i2 = np.ascontiguousarray(idx).reshape(g2.shape)
-    dx = np.empty((g2.shape[0], h * w), dtype=g.dtype)
+    out_shape = (g.n, g.c, g.oh, g.ow)
+    g2 = _planes("max_pool2d_bwd", grad, out_shape).reshape(g.n * g.c, g.oh * g.ow)
+    i2 = _planes("max_pool2d_bwd", idx, out_shape).reshape(g2.shape)
+    dx = np.empty((g2.shape[0], g.h * g.w), dtype=grad.dtype)
     run = _max_bwd_parallel if dx.size >= PARALLEL_MIN else _max_bwd_serial
     run(g2, i2, dx)
-    return dx.reshape(lead + (h, w))
+    return dx.reshape(g.n, g.c, g.h, g.w)
 
 
 @kernel(inline="always")
-def _window(i, size, n_out, k, s, p, adaptive):
-    """Clipped input range [lo, hi) of output index i on one axis, and its padded extent.
-
-    Adaptive: [floor(i*size/n_out), ceil((i+1)*size/n_out)).  Otherwise
-    PyTorch's avg_pool: the window [i*s - p, i*s - p + k) cut at size + p
-    (the extent, counting padding), then clipped to the input.
-    """
-    if adaptive:
-        lo = (i * size) // n_out
-        hi = ((i + 1) * size + n_out - 1) // n_out
-        return lo, hi, hi - lo
-    lo = i * s - p
-    hi = min(lo + k, size + p)
-    extent = hi - lo
-    return max(lo, 0), min(hi, size), extent
-
-
-@kernel(inline="always")
-def _divisor(h0, h1, eh, w0, w1, ew, count_include_pad, divisor_override):
-    if divisor_override > 0:
-        return divisor_override
-    if count_include_pad:
-        return eh * ew
-    return (h1 - h0) * (w1 - w0)
-
-
-@kernel(inline="always")
-def _avg_task(x, y, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, adaptive):
-    h, w = x.shape[1], x.shape[2]
-    oh, ow = y.shape[1], y.shape[2]
+def _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive):
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     for i in range(oh):
         h0, h1, eh = _window(i, h, oh, kh, sh, ph, adaptive)
         for j in range(ow):
@@ -181,45 +159,42 @@ def _avg_task(x, y, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_overri
 
 
 @kernel
-def _avg_serial(x, y, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, adaptive):
+def _avg_serial(x, y, g, count_include_pad, divisor_override, adaptive):
     for p in range(x.shape[0]):
-        _avg_task(x, y, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, adaptive)
+        _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive)
 
 
 @kernel(parallel=True)
-def _avg_parallel(x, y, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, adaptive):
+def _avg_parallel(x, y, g, count_include_pad, divisor_override, adaptive):
     for p in prange(x.shape[0]):
-        _avg_task(x, y, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, adaptive)
+        _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive)
 
 
-def avg_pool2d_fwd(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
-                   oh: int, ow: int, count_include_pad: bool, divisor_override: int,
+def avg_pool2d_fwd(x: np.ndarray, g, count_include_pad: bool, divisor_override: int,
                    adaptive: bool) -> np.ndarray:
-    """Mean over each window of NCHW ``x`` -> new (N, C, oh, ow).
+    """Mean over each window of NCHW ``x`` for the ``Window2d`` ``g`` -> new (N, C, oh, ow).
 
     ``adaptive=True`` is ``adaptive_avg_pool2d`` (kernel/stride/padding
     ignored; windows from the sizes alone).  ``divisor_override`` > 0 replaces
     the divisor.  Parallel over planes; sums accumulate in float64.
     """
-    xp = _planes(x)
-    y = np.empty((xp.shape[0], oh, ow), dtype=x.dtype)
+    xp = _planes("avg_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
+    y = np.empty((xp.shape[0], g.oh, g.ow), dtype=x.dtype)
     run = _avg_parallel if xp.size >= PARALLEL_MIN else _avg_serial
-    run(xp, y, kh, kw, sh, sw, ph, pw, bool(count_include_pad), int(divisor_override),
-        bool(adaptive))
-    return y.reshape(x.shape[:-2] + (oh, ow))
+    run(xp, y, g, bool(count_include_pad), int(divisor_override), bool(adaptive))
+    return y.reshape(g.n, g.c, g.oh, g.ow)
 
 
 @kernel(inline="always")
-def _avg_bwd_task(g, dx, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override,
-                  adaptive):
-    h, w = dx.shape[1], dx.shape[2]
-    oh, ow = g.shape[1], g.shape[2]
+def _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive):
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     dx[p, :, :] = 0
     for i in range(oh):
         h0, h1, eh = _window(i, h, oh, kh, sh, ph, adaptive)
         for j in range(ow):
             w0, w1, ew = _window(j, w, ow, kw, sw, pw, adaptive)
-            v = g[p, i, j] / _divisor(h0, h1, eh, w0, w1, ew, count_include_pad,
+            v = gy[p, i, j] / _divisor(h0, h1, eh, w0, w1, ew, count_include_pad,
                                       divisor_override)
             for ih in range(h0, h1):
                 for iw in range(w0, w1):
@@ -227,31 +202,25 @@ def _avg_bwd_task(g, dx, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
 
 
 @kernel
-def _avg_bwd_serial(g, dx, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override,
-                    adaptive):
-    for p in range(g.shape[0]):
-        _avg_bwd_task(g, dx, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override,
-                      adaptive)
+def _avg_bwd_serial(gy, dx, g, count_include_pad, divisor_override, adaptive):
+    for p in range(gy.shape[0]):
+        _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive)
 
 
 @kernel(parallel=True)
-def _avg_bwd_parallel(g, dx, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override,
-                      adaptive):
-    for p in prange(g.shape[0]):
-        _avg_bwd_task(g, dx, p, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override,
-                      adaptive)
+def _avg_bwd_parallel(gy, dx, g, count_include_pad, divisor_override, adaptive):
+    for p in prange(gy.shape[0]):
+        _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive)
 
 
-def avg_pool2d_bwd(g: np.ndarray, h: int, w: int, kh: int, kw: int, sh: int, sw: int,
-                   ph: int, pw: int, count_include_pad: bool, divisor_override: int,
+def avg_pool2d_bwd(grad: np.ndarray, g, count_include_pad: bool, divisor_override: int,
                    adaptive: bool) -> np.ndarray:
-    """Input gradient of ``avg_pool2d_fwd`` (same arguments): new (N, C, h, w).
+    """Input gradient of ``avg_pool2d_fwd`` (same arguments): new (N, C, H, W).
 
-    Each g[n, c, i, j] / divisor is spread over its window.  Parallel over planes.
+    Each grad[n, c, i, j] / divisor is spread over its window.  Parallel over planes.
     """
-    gp = _planes(g)
-    dx = np.empty((gp.shape[0], h, w), dtype=g.dtype)
+    gp = _planes("avg_pool2d_bwd", grad, (g.n, g.c, g.oh, g.ow))
+    dx = np.empty((gp.shape[0], g.h, g.w), dtype=grad.dtype)
     run = _avg_bwd_parallel if dx.size >= PARALLEL_MIN else _avg_bwd_serial
-    run(gp, dx, kh, kw, sh, sw, ph, pw, bool(count_include_pad), int(divisor_override),
-        bool(adaptive))
-    return dx.reshape(g.shape[:-2] + (h, w))
+    run(gp, dx, g, bool(count_include_pad), int(divisor_override), bool(adaptive))
+    return dx.reshape(g.n, g.c, g.h, g.w)

@@ -40,7 +40,16 @@ from .interop import cuda_array_interface, from_cuda_array_interface
 from .loss import class_loss_bwd, class_loss_fwd, pointwise_loss_bwd, pointwise_loss_fwd
 from .matmul import bmm
 from .norm import batch_norm_bwd, batch_norm_fwd
-from .optim import optim_step
+from .optim import (
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    adamax_step,
+    nadam_step,
+    radam_step,
+    rmsprop_step,
+    sgd_step,
+)
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .quant import int8_matmul, quantize_rows
 from .reduce import argreduce, reduce

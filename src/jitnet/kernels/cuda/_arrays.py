@@ -6,10 +6,10 @@ broadcast, a slice) are materialised by the strided-copy kernel in
 array.py, so every kernel can address its operands as flat 1-D arrays and
 ``reshape`` is always free.
 
-Under the simulator the device arrays are ``FakeCUDAArray`` objects whose
-host-side ``shape`` refuses negative indices (``x.shape[-1]``) where a real
-``DeviceNDArray``'s plain tuple allows them; ``SimArray`` gives them the
-real behaviour, so frontend code that runs on a GPU also runs here.
+Under the simulator the device arrays are ``FakeCUDAArray`` objects, which
+differ from a real ``DeviceNDArray`` on the host; ``jitnet.testing`` (used by
+the test suite, never by jitnet itself) replaces them with a faithful one
+through the ``_wrap`` hook below.
 """
 from __future__ import annotations
 
@@ -18,62 +18,13 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import SIMULATOR
-
 MAXDIM = 8
 """Most dims the strided kernels address (shapes and strides travel as 8-tuples)."""
 
-if SIMULATOR:
-    from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
-
-    # What a real DeviceNDArray offers on the host besides the methods FakeCUDAArray defines
-    # itself; everything else FakeCUDAArray would forward to its NumPy array (``.sum()``,
-    # ``.astype()``, ``__array_interface__``), which would let NumPy-only code pass here
-    # and fail on a GPU.
-    _DEVICE_ARRAY_ATTRS = frozenset({"strides", "dtype", "size", "ndim"})
-
-    def _no_operator(self, *args):
-        raise TypeError("CUDA device arrays support no arithmetic or comparison operators "
-                        "on the host (the simulator's would; a real GPU's do not)")
-
-    class SimArray(FakeCUDAArray):
-        """The simulator's device array, cut down to what a real ``DeviceNDArray`` offers on
-        the host: a plain-tuple ``shape`` (the simulator's refuses ``shape[-1]``), ``flags`` as
-        a dict, identity equality, no NumPy methods and no host arithmetic."""
-
-        @property
-        def shape(self):
-            return self._ary.shape
-
-        @property
-        def flags(self):
-            return {"C_CONTIGUOUS": self._ary.flags.c_contiguous,
-                    "F_CONTIGUOUS": self._ary.flags.f_contiguous}
-
-        def reshape(self, *shape, **kwargs):
-            return SimArray(self._ary.reshape(*shape, **kwargs))
-
-        def view(self, *args, **kwargs):
-            return SimArray(self._ary.view(*args, **kwargs))
-
-        def __getattr__(self, name):
-            if name not in _DEVICE_ARRAY_ATTRS:
-                raise AttributeError(f"a CUDA device array has no attribute {name!r} (the "
-                                     "simulator's would forward it to NumPy; a GPU's cannot)")
-            return getattr(self._ary, name)
-
-        __eq__ = object.__eq__
-        __ne__ = object.__ne__
-        __hash__ = object.__hash__
-        __lt__ = __le__ = __gt__ = __ge__ = _no_operator
-        __add__ = __sub__ = __mul__ = __truediv__ = __floordiv__ = __mod__ = __pow__ = \
-            _no_operator
-
-    def _wrap(a):
-        return SimArray(a._ary) if type(a) is not SimArray else a
-else:
-    def _wrap(a):
-        return a
+def _wrap(a):
+    """Every device array the table creates passes through here: the identity, unless
+    ``jitnet.testing.use_cuda_simulator()`` installs the simulator's stricter array."""
+    return a
 
 
 def empty(shape, dtype):

@@ -31,11 +31,6 @@ from ...device import simulator_enabled
 
 SIMULATOR = simulator_enabled()
 
-if SIMULATOR:
-    from ._simfix import apply as _fix_simulator
-
-    _fix_simulator()
-
 THREADS = 32 if SIMULATOR else 256
 """Threads per block of the elementwise (grid-stride) kernels."""
 

@@ -24,8 +24,10 @@ from .reduce import reduce
 
 
 @cuda.jit
-def _im2col_kernel(x, cols, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, total):
+def _im2col_kernel(x, cols, g, total):
     """x: flat NCHW; cols: flat (C*kh*kw, N*oh*ow).  Thread per cols element."""
+    n_img, c_in, h, w, kh, kw, sh, sw = g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw
+    ph, pw, dh, dw, oh, ow = g.ph, g.pw, g.dh, g.dw, g.oh, g.ow
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     length = oh * ow
@@ -49,23 +51,31 @@ def _im2col_kernel(x, cols, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, o
             cols[e] = 0
 
 
-def im2col(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
-           oh: int, ow: int):
-    """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow); 0 where a tap falls in the padding."""
-    n, c, h, w = x.shape
-    cols = A.empty((c * kh * kw, n * oh * ow), x.dtype)
-    launch(_im2col_kernel, cols.size, A.flat(x), A.flat(cols), n, c, h, w, kh, kw, sh, sw, ph,
-           pw, dh, dw, oh, ow, cols.size)
+def _check(op: str, a, shape: tuple) -> None:
+    """The array a kernel reads matches the geometry (else it would read out of bounds)."""
+    if tuple(a.shape) != shape:
+        raise ValueError(f"{op}: array of shape {tuple(a.shape)} does not match the geometry, "
+                         f"which expects {shape}")
+
+
+def im2col(x, g):
+    """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow) for the ``Window2d`` ``g``; 0 where
+    a tap falls in the padding."""
+    _check("im2col", x, (g.n, g.c, g.h, g.w))
+    cols = A.empty((g.c * g.kh * g.kw, g.n * g.oh * g.ow), x.dtype)
+    launch(_im2col_kernel, cols.size, A.flat(x), A.flat(cols), g, cols.size)
     return cols
 
 
 @cuda.jit
-def _col2im_kernel(cols, dx, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, total):
+def _col2im_kernel(cols, dx, g, total):
     """dx[n, c, ih, iw] = sum of the cols entries of every tap whose window reads that pixel.
 
     Tap (ki, kj) reads (ih, iw) from output pixel (i, j) with i*sh = ih + ph - ki*dh
     (and the same along w): only taps where that division is exact and in range count.
     """
+    n_img, c_in, h, w, kh, kw, sh, sw = g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw
+    ph, pw, dh, dw, oh, ow = g.ph, g.pw, g.dh, g.dw, g.oh, g.ow
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     length = oh * ow
@@ -96,15 +106,14 @@ def _col2im_kernel(cols, dx, n_img, c_in, h, w, kh, kw, sh, sw, ph, pw, dh, dw, 
         dx[e] = acc
 
 
-def col2im(cols, n: int, c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int, ph: int,
-           pw: int, dh: int, dw: int, oh: int, ow: int):
+def col2im(cols, g):
     """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
 
     The adjoint of ``im2col`` (the input gradient of a convolution); ``cols`` is only read.
     """
-    dx = A.empty((n, c, h, w), cols.dtype)
-    launch(_col2im_kernel, dx.size, A.flat(cols), A.flat(dx), n, c, h, w, kh, kw, sh, sw, ph,
-           pw, dh, dw, oh, ow, dx.size)
+    _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
+    dx = A.empty((g.n, g.c, g.h, g.w), cols.dtype)
+    launch(_col2im_kernel, dx.size, A.flat(cols), A.flat(dx), g, dx.size)
     return dx
 
 

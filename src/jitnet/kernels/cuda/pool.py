@@ -3,7 +3,8 @@
 The twin of ``kernels/cpu/pool.py``: the input is seen as P = N*C planes
 (P, H, W), max pooling keeps the flat index ``ih*W + iw`` of each window's
 winner in its plane (NaN wins, the last one, as on the CPU and in PyTorch),
-and ``_taps`` / ``_window`` / ``_divisor`` are the CPU's formulas.
+and the window arithmetic is the CPU's, from ``kernels/scalar/pool.py``.  The
+geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``).
 
 Parallel strategy: the forward kernels run one thread per output pixel.
 The backward kernels run one thread per *upstream gradient* element and add
@@ -17,22 +18,20 @@ import math
 
 from numba import cuda
 
+from ..scalar import pool as f
 from . import _arrays as A
-from ._launch import launch
+from ._launch import device_fn, launch
 
-
-@cuda.jit(device=True)
-def _taps(start, dil, size, k):
-    """Kernel taps t in [lo, hi) with 0 <= start + t*dil < size."""
-    lo = 0 if start >= 0 else (dil - 1 - start) // dil
-    hi = (size - 1 - start) // dil + 1
-    hi = max(0, min(hi, k))
-    return min(lo, hi), hi
+_taps = device_fn(f.taps)
+_window = device_fn(f.window)
+_divisor = device_fn(f.divisor)
 
 
 @cuda.jit
-def _max_kernel(x, y, idx, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, total):
+def _max_kernel(x, y, idx, g, total):
     """y, idx: flat (P, oh, ow); x: flat (P, H, W).  Thread per output pixel."""
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw, dh, dw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for e in range(start, total, step):
@@ -62,18 +61,24 @@ def _max_kernel(x, y, idx, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, total):
         idx[e] = arg
 
 
-def max_pool2d_fwd(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, dh: int, dw: int,
-                   oh: int, ow: int):
-    """Max over each (dilated) window of NCHW ``x``: returns (out, argmax), both (N, C, oh, ow).
+def _check(op: str, a, shape: tuple) -> None:
+    """The array a kernel reads matches the geometry (else it would read out of bounds)."""
+    if tuple(a.shape) != shape:
+        raise ValueError(f"{op}: array of shape {tuple(a.shape)} does not match the geometry, "
+                         f"which expects {shape}")
+
+
+def max_pool2d_fwd(x, g):
+    """Max over each (dilated) window of NCHW ``x`` for the ``Window2d`` ``g``: returns
+    (out, argmax), both (N, C, oh, ow).
 
     ``argmax`` (int64) is the flat index ``ih*W + iw`` of the winner in its plane.
     """
-    shape = tuple(x.shape[:-2]) + (oh, ow)
+    _check("max_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
+    shape = (g.n, g.c, g.oh, g.ow)
     y = A.empty(shape, x.dtype)
     idx = A.empty(shape, "int64")
-    h, w = x.shape[-2], x.shape[-1]
-    launch(_max_kernel, y.size, A.flat(x), A.flat(y), A.flat(idx), h, w, oh, ow, kh, kw, sh, sw,
-           ph, pw, dh, dw, y.size)
+    launch(_max_kernel, y.size, A.flat(x), A.flat(y), A.flat(idx), g, y.size)
     return y, idx
 
 
@@ -88,42 +93,24 @@ def _max_bwd_kernel(g, idx, dx, plane_in, plane_out, total):
             cuda.atomic.add(dx, (e // plane_out) * plane_in + q, g[e])
 
 
-def max_pool2d_bwd(g, idx, h: int, w: int):
-    """Input gradient of max pooling: each g[n, c, i, j] added at its argmax; new (N, C, h, w)."""
+def max_pool2d_bwd(grad, idx, g):
+    """Input gradient of max pooling: each grad[n, c, i, j] added at its argmax; new
+    (N, C, H, W)."""
     from .array import full
 
-    dx = full(tuple(g.shape[:-2]) + (h, w), 0, g.dtype)
-    launch(_max_bwd_kernel, g.size, A.flat(g), A.flat(idx), A.flat(dx), h * w,
-           g.shape[-2] * g.shape[-1], g.size)
+    _check("max_pool2d_bwd", grad, (g.n, g.c, g.oh, g.ow))
+    _check("max_pool2d_bwd", idx, (g.n, g.c, g.oh, g.ow))
+    dx = full((g.n, g.c, g.h, g.w), 0, grad.dtype)
+    launch(_max_bwd_kernel, grad.size, A.flat(grad), A.flat(idx), A.flat(dx), g.h * g.w,
+           g.oh * g.ow, grad.size)
     return dx
 
 
-@cuda.jit(device=True)
-def _window(i, size, n_out, k, s, p, adaptive):
-    """Clipped input range [lo, hi) of output index i on one axis, and its padded extent."""
-    if adaptive:
-        lo = (i * size) // n_out
-        hi = ((i + 1) * size + n_out - 1) // n_out
-        return lo, hi, hi - lo
-    lo = i * s - p
-    hi = min(lo + k, size + p)
-    extent = hi - lo
-    return max(lo, 0), min(hi, size), extent
-
-
-@cuda.jit(device=True)
-def _divisor(h0, h1, eh, w0, w1, ew, count_include_pad, divisor_override):
-    if divisor_override > 0:
-        return divisor_override
-    if count_include_pad:
-        return eh * ew
-    return (h1 - h0) * (w1 - w0)
-
-
 @cuda.jit
-def _avg_kernel(x, y, h, w, oh, ow, kh, kw, sh, sw, ph, pw, count_include_pad,
-                divisor_override, adaptive, total):
+def _avg_kernel(x, y, g, count_include_pad, divisor_override, adaptive, total):
     """y[p, i, j] = mean of x over window (i, j) of plane p (float64 sum).  Thread per output."""
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for e in range(start, total, step):
@@ -140,20 +127,21 @@ def _avg_kernel(x, y, h, w, oh, ow, kh, kw, sh, sw, ph, pw, count_include_pad,
         y[e] = acc / _divisor(h0, h1, eh, w0, w1, ew, count_include_pad, divisor_override)
 
 
-def avg_pool2d_fwd(x, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int, oh: int, ow: int,
-                   count_include_pad: bool, divisor_override: int, adaptive: bool):
+def avg_pool2d_fwd(x, g, count_include_pad: bool, divisor_override: int, adaptive: bool):
     """Mean over each window of NCHW ``x`` -> new (N, C, oh, ow) (arguments as the CPU twin)."""
-    y = A.empty(tuple(x.shape[:-2]) + (oh, ow), x.dtype)
-    h, w = x.shape[-2], x.shape[-1]
-    launch(_avg_kernel, y.size, A.flat(x), A.flat(y), h, w, oh, ow, kh, kw, sh, sw, ph, pw,
-           bool(count_include_pad), int(divisor_override), bool(adaptive), y.size)
+    _check("avg_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
+    y = A.empty((g.n, g.c, g.oh, g.ow), x.dtype)
+    launch(_avg_kernel, y.size, A.flat(x), A.flat(y), g, bool(count_include_pad),
+           int(divisor_override), bool(adaptive), y.size)
     return y
 
 
 @cuda.jit
-def _avg_bwd_kernel(g, dx, h, w, oh, ow, kh, kw, sh, sw, ph, pw, count_include_pad,
-                    divisor_override, adaptive, total):
-    """Spread g[p, i, j] / divisor over window (i, j) of dx with atomics.  Thread per g element."""
+def _avg_bwd_kernel(gy, dx, g, count_include_pad, divisor_override, adaptive, total):
+    """Spread gy[p, i, j] / divisor over window (i, j) of dx with atomics.  Thread per gy
+    element."""
+    h, w, oh, ow = g.h, g.w, g.oh, g.ow
+    kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for e in range(start, total, step):
@@ -163,19 +151,18 @@ def _avg_bwd_kernel(g, dx, h, w, oh, ow, kh, kw, sh, sw, ph, pw, count_include_p
         base = (t // oh) * h * w
         h0, h1, eh = _window(i, h, oh, kh, sh, ph, adaptive)
         w0, w1, ew = _window(j, w, ow, kw, sw, pw, adaptive)
-        v = g[e] / _divisor(h0, h1, eh, w0, w1, ew, count_include_pad, divisor_override)
+        v = gy[e] / _divisor(h0, h1, eh, w0, w1, ew, count_include_pad, divisor_override)
         for ih in range(h0, h1):
             for iw in range(w0, w1):
                 cuda.atomic.add(dx, base + ih * w + iw, v)
 
 
-def avg_pool2d_bwd(g, h: int, w: int, kh: int, kw: int, sh: int, sw: int, ph: int, pw: int,
-                   count_include_pad: bool, divisor_override: int, adaptive: bool):
-    """Input gradient of ``avg_pool2d_fwd`` (same arguments): new (N, C, h, w)."""
+def avg_pool2d_bwd(grad, g, count_include_pad: bool, divisor_override: int, adaptive: bool):
+    """Input gradient of ``avg_pool2d_fwd`` (same arguments): new (N, C, H, W)."""
     from .array import full
 
-    dx = full(tuple(g.shape[:-2]) + (h, w), 0, g.dtype)
-    oh, ow = g.shape[-2], g.shape[-1]
-    launch(_avg_bwd_kernel, g.size, A.flat(g), A.flat(dx), h, w, oh, ow, kh, kw, sh, sw, ph, pw,
-           bool(count_include_pad), int(divisor_override), bool(adaptive), g.size)
+    _check("avg_pool2d_bwd", grad, (g.n, g.c, g.oh, g.ow))
+    dx = full((g.n, g.c, g.h, g.w), 0, grad.dtype)
+    launch(_avg_bwd_kernel, grad.size, A.flat(grad), A.flat(dx), g, bool(count_include_pad),
+           int(divisor_override), bool(adaptive), grad.size)
     return dx
