@@ -135,8 +135,14 @@ OPS = {
     "unary_math": (Lambda(lambda x: jn.cat([x.abs().sqrt(), (x.abs() + 1).log(), x.exp(),
                                             -x, x.sin(), x.cos(), x.sign(), x.square(),
                                             (x.abs() + 1).reciprocal(), x.clamp(-0.5, 0.5),
-                                            x.clamp(min=0.1), x ** 3, (x.abs() + 1).rsqrt()],
-                                           1)), (5,)),
+                                            x.clamp(min=0.1), x ** 3, (x.abs() + 1).rsqrt(),
+                                            (x.abs()).log1p(), x.expm1(), (x.abs() + 1).log2(),
+                                            (x.abs() + 1).log10(), x.exp2(), (x * 3).floor(),
+                                            (x * 3).ceil(), (x * 3).trunc(), (x * 3).frac(),
+                                            (x * 3).round(), x.round(decimals=1), x.erf(),
+                                            F.softplus(x), F.softplus(x, beta=2.0), F.mish(x),
+                                            F.silu(x), F.hardtanh(x, -0.3, 0.4), F.elu(x, 0.7),
+                                            F.selu(x)], 1)), (5,)),
     "arithmetic_broadcast": (Lambda(lambda x, l: (2 - x) * l.weight[:1] / (x.abs() + 1)
                                     + (x.reshape(-1, 3, 1) @ jn.ones(1, 3) ** 2).sum(2) * 0.5
                                     - jn.maximum(x, jn.zeros(3))
@@ -186,7 +192,8 @@ EXPECTED = {
     "activations": {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax",
                     "Concat"},
     "unary_math": {"Abs", "Sqrt", "Log", "Exp", "Neg", "Sin", "Cos", "Sign", "Reciprocal",
-                   "Clip", "Pow", "Mul"},
+                   "Clip", "Pow", "Mul", "Floor", "Ceil", "Round", "Erf", "Softplus", "Elu",
+                   "Selu", "Sigmoid", "Tanh"},
     "arithmetic_broadcast": {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "MatMul",
                              "Reshape", "ReduceSum"},
     "shapes": {"Reshape", "Transpose", "Concat"},

@@ -103,7 +103,62 @@ def _unary(g, rec, alt):
         erf = g.node("Erf", [g.node("Div", [x, g.scalar(math.sqrt(2.0), dt)])])
         half = g.node("Mul", [x, g.scalar(0.5, dt)])
         return [g.node("Mul", [half, g.node("Add", [erf, g.scalar(1.0, dt)])])]
+    composed = _COMPOSED_UNARY.get(op)
+    if composed is not None:
+        return [composed(g, x, dt, float(p0), float(p1))]
     raise g.unsupported(f"unary op code {op} has no ONNX emitter")
+
+
+def _trunc(g, x, dt):
+    return g.node("Mul", [g.node("Sign", [x]), g.node("Floor", [g.node("Abs", [x])])])
+
+
+def _round(g, x, dt, decimals):
+    if decimals == 0:
+        return g.node("Round", [x])  # half to even, as PyTorch
+    ten = g.scalar(10.0 ** decimals, dt)
+    return g.node("Div", [g.node("Round", [g.node("Mul", [x, ten])]), ten])
+
+
+def _softplus(g, x, dt, beta, threshold):
+    # beta * x > threshold is linear in PyTorch; Softplus(beta x) / beta differs from x there
+    # by under log1p(exp(-threshold)) / beta (2e-9 at the default threshold 20)
+    if beta == 1.0:
+        return g.node("Softplus", [x])
+    bx = g.node("Mul", [x, g.scalar(beta, dt)])
+    return g.node("Div", [g.node("Softplus", [bx]), g.scalar(beta, dt)])
+
+
+def _elu(g, x, dt, alpha, scale):
+    if scale == 1.0:
+        return g.node("Elu", [x], alpha=alpha)
+    return g.node("Selu", [x], alpha=alpha, gamma=scale)
+
+
+# op codes ONNX has no single operator for, as a few operators each (p0, p1: the op's parameters)
+_COMPOSED_UNARY = {
+    oc.RSQRT: lambda g, x, dt, p0, p1: g.node("Reciprocal", [g.node("Sqrt", [x])]),
+    oc.LOG1P: lambda g, x, dt, p0, p1: g.node("Log", [g.node("Add", [x, g.scalar(1.0, dt)])]),
+    oc.EXPM1: lambda g, x, dt, p0, p1: g.node("Sub", [g.node("Exp", [x]), g.scalar(1.0, dt)]),
+    oc.LOG2: lambda g, x, dt, p0, p1: g.node("Div", [g.node("Log", [x]),
+                                                     g.scalar(math.log(2.0), dt)]),
+    oc.LOG10: lambda g, x, dt, p0, p1: g.node("Div", [g.node("Log", [x]),
+                                                      g.scalar(math.log(10.0), dt)]),
+    oc.EXP2: lambda g, x, dt, p0, p1: g.node("Pow", [g.scalar(2.0, dt), x]),
+    oc.FLOOR: lambda g, x, dt, p0, p1: g.node("Floor", [x]),
+    oc.CEIL: lambda g, x, dt, p0, p1: g.node("Ceil", [x]),
+    oc.TRUNC: lambda g, x, dt, p0, p1: _trunc(g, x, dt),
+    oc.ROUND: lambda g, x, dt, p0, p1: _round(g, x, dt, p0),
+    oc.FRAC: lambda g, x, dt, p0, p1: g.node("Sub", [x, _trunc(g, x, dt)]),
+    oc.ERF: lambda g, x, dt, p0, p1: g.node("Erf", [x]),
+    oc.SOFTPLUS: _softplus,
+    oc.MISH: lambda g, x, dt, p0, p1: g.node("Mul", [x, g.node("Tanh", [g.node("Softplus",
+                                                                                [x])])]),
+    oc.SILU: lambda g, x, dt, p0, p1: g.node("Mul", [x, g.node("Sigmoid", [x])]),
+    oc.HARDTANH: lambda g, x, dt, p0, p1: g.node("Clip", [x, g.scalar(p0, dt),
+                                                          g.scalar(p1, dt)]),
+    oc.ELU: _elu,
+}
 
 
 @register_function(elementwise.Cast)
