@@ -19,6 +19,7 @@ from .dtypes import int32 as int  # noqa: A001
 from .dtypes import int64 as long
 from .io import load, save
 from .ops.activation import log_softmax, softmax
+from .ops.einsum import einsum
 from .ops.elementwise import (
     abs,
     add,
