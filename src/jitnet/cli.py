@@ -29,6 +29,7 @@ DEFAULTS = dict(model="cnn", data="digits", epochs=15, batch_size=32, lr=0.005, 
                 device="cpu", data_dir="data")
 MODELS = ("mlp", "cnn", "lenet")
 DATASETS = ("digits", "mnist", "cifar10")
+TASKS = ("classify", "autoencoder")
 
 
 # ---------------------------------------------------------------------- models
@@ -155,6 +156,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("jitnet train: --device cuda was asked for, but CUDA is not available "
               f"({jn.cuda._probe()[1]}); use --device cpu", file=sys.stderr)
         return 2
+    if args.task == "autoencoder":  # issue 13: a conv autoencoder with ConvTranspose2d
+        from .autoencoder import train_autoencoder
+
+        return train_autoencoder(args)
     jn.manual_seed(args.seed)
     try:
         train_set, test_set = load_data(args.data, args.data_dir)
@@ -319,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train an image classifier (default: a CNN on the "
                        "bundled 8x8 digits)")
+    t.add_argument("--task", choices=TASKS, default="classify",
+                   help="classify (default) or autoencoder (a conv autoencoder on the digits, "
+                   "writing reconstructions.png)")
     t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"])
     t.add_argument("--data", choices=DATASETS, default=DEFAULTS["data"],
                    help="digits is bundled; mnist and cifar10 are read from --data-dir")

@@ -12,7 +12,7 @@ from .conv import Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
 from .layers1d import AvgPool1d, Conv1d, MaxPool1d
 from .linear import Identity, Linear
 from .loss import (
@@ -41,5 +41,5 @@ __all__ = [
 ]
 __all__ += [
     "AvgPool1d", "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "Upsample",
-    "UpsamplingBilinear2d", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "Unflatten",
 ]
