@@ -197,6 +197,9 @@ def test_1d_bad_input():
         F.conv1d(jn.zeros(1, 2, 5), jn.zeros(2, 2, 3), groups=2)
     with pytest.raises(TypeError, match=r"conv1d: stride must be an int or a 1-tuple"):
         F.conv1d(jn.zeros(1, 2, 5), jn.zeros(2, 2, 3), stride=(1, 1))
+    with pytest.raises(ValueError, match=r"conv1d: padding must be an int, 'valid' or 'same' "
+                                         r"\(stride 1 only\), got padding='same' with stride=2"):
+        F.conv1d(jn.zeros(1, 2, 5), jn.zeros(2, 2, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match=r"conv_transpose1d: output padding must be smaller"):
         F.conv_transpose1d(jn.zeros(1, 2, 5), jn.zeros(2, 2, 3), stride=2, output_padding=2)
     with pytest.raises(ValueError, match=r"max_pool1d: expected 2-D \(C, L\) or 3-D"):

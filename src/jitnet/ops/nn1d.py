@@ -64,6 +64,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                          f"expects input with {cg * groups} channels and out channels divisible "
                          f"by groups, but input of shape {tuple(input.shape)} has {c}")
     s, d = single(stride, "stride", op), single(dilation, "dilation", op)
+    if isinstance(padding, str) and (padding not in ("same", "valid") or
+                                     (padding == "same" and s != 1)):
+        raise ValueError(f"{op}: padding must be an int, 'valid' or 'same' (stride 1 only), got "
+                         f"padding={padding!r} with stride={s}")
     pad = padding if isinstance(padding, str) else (0, single(padding, "padding", op))
     return _output(conv2d(x, w, bias, (1, s), pad, (1, d), groups), unbatched)
 
