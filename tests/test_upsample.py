@@ -1,4 +1,4 @@
-"""F.interpolate / nn.Upsample (ops/upsample.py, composed from index_select): values and
+"""F.interpolate / nn.Upsample (ops/upsample.py, kernels/cpu/upsample.py): values and
 gradients against PyTorch in float64 (and the float32 nearest index rule), gradcheck, errors."""
 import numpy as np
 import pytest
@@ -105,3 +105,14 @@ def test_interpolate_bad_input():
         F.interpolate(x, scale_factor=0.1)
     with pytest.raises(TypeError, match="interpolate: expected a floating point input"):
         F.interpolate(jn.zeros(1, 1, 2, 2, dtype=jn.int64), scale_factor=2)
+
+
+def test_resample_kernels_refuse_mismatched_tables():
+    from jitnet.kernels import cpu as k
+
+    x = np.zeros((2, 3, 4))
+    with pytest.raises(ValueError, match="resample_fwd: arrays of shapes"):
+        k.resample_fwd(x, np.zeros((2, 5), np.int64), np.zeros((1, 5)))
+    with pytest.raises(ValueError, match="resample_bwd: arrays of shapes"):
+        k.resample_bwd(x, np.zeros((1, 2), np.int64), np.zeros((1, 2), np.int64),
+                       np.zeros((1, 4)))

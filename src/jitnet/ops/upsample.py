@@ -1,16 +1,20 @@
 """``interpolate``: resize (N, C, L) or (N, C, H, W) input by nearest-neighbour or (bi)linear
 sampling, as ``torch.nn.functional.interpolate``.
 
-Both modes are separable, so each spatial axis is resized on its own, composed from
-differentiable ops (no kernel of its own):
-
-- nearest:  y = x[..., idx, ...]                              one ``index_select``
-- linear:   y = x[..., i0, ...] * w0 + x[..., i1, ...] * w1   two, and a weighted sum
-
-The source indices and weights are computed on the host, once per call, with
+Both modes are separable, so each spatial axis is resized on its own by one
+``Resample``: the tensor seen as (P, n_in, Q) around that axis, and a table of
+T source taps per output index computed on the host, once per call, with
 PyTorch's formulas and in PyTorch's precision (float32 for the nearest index,
 the input's float type for linear weights), so the sampled positions match
-PyTorch's bit for bit; the backward pass is ``index_select``'s scatter-add.
+PyTorch's bit for bit:
+
+- nearest:  y[.., j, ..] = x[.., idx[j], ..]                          (T = 1, weight 1)
+- linear:   y[.., j, ..] = w0[j] * x[.., i0[j], ..] + w1[j] * x[.., i1[j], ..]   (T = 2)
+
+The kernels (``kernels/*/upsample.py``) run that weighted gather and its
+adjoint, written as a gather too: the taps' source indices never decrease, so
+the outputs that read input i are one range per tap.  (Composed from
+``index_select`` the backward was a NumPy ``add.at`` scatter, ~10x PyTorch.)
 """
 from __future__ import annotations
 
@@ -18,9 +22,9 @@ import math
 
 import numpy as np
 
+from ..autograd import Function
 from ..tensor import Tensor
 from ._nn_util import check_float, check_tensor
-from .index import IndexSelect
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
 _LINEAR = {"linear": 3, "bilinear": 4}
@@ -91,16 +95,36 @@ def linear_weights(n_in: int, n_out: int, scale, align_corners: bool, ftype):
     return i0, i1, (ftype(1) - w1).astype(ftype), w1
 
 
-def _take(x: Tensor, axis: int, idx: np.ndarray) -> Tensor:
-    """x[..., idx, ...] along ``axis`` (indices in range by construction: no bounds pass)."""
-    k = x._k()
-    return IndexSelect.apply(x, (slice(None),) * axis + (k.from_host(idx),))
+class Resample(Function):
+    """One axis of ``interpolate``: y = sum_t wts[t] * x[..., idx[t], ...] along ``axis``."""
+
+    @staticmethod
+    def forward(ctx, x, axis, taps):
+        k = ctx.k
+        idx, wts, lo, hi = (k.from_host(a) for a in taps)
+        p, n_in = math.prod(x.shape[:axis]), x.shape[axis]
+        q = math.prod(x.shape[axis + 1:])
+        y = k.resample_fwd(k.reshape(k.contiguous(x), (p, n_in, q)), idx, wts)
+        ctx.saved = (lo, hi, wts, p, q, x.shape, axis)
+        return k.reshape(y, x.shape[:axis] + (idx.shape[1],) + x.shape[axis + 1:])
+
+    @staticmethod
+    def backward(ctx, g):
+        k = ctx.k
+        lo, hi, wts, p, q, shape, axis = ctx.saved
+        gx = k.resample_bwd(k.reshape(k.contiguous(g), (p, wts.shape[1], q)), lo, hi, wts)
+        return k.reshape(gx, shape), None, None
 
 
-def _along(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
-    shape = [1] * x.ndim
-    shape[axis] = w.shape[0]
-    return Tensor(x._k().from_host(w.reshape(shape)), x.device)
+def _tap_table(n_in: int, idx: np.ndarray, wts: np.ndarray, dtype) -> tuple:
+    """(idx, wts, lo, hi) for the kernels, checked: indices in range and non-decreasing per
+    tap, so that outputs [lo[t, i], hi[t, i]) are exactly those reading input i via tap t."""
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    if idx.min() < 0 or idx.max() >= n_in or np.any(np.diff(idx, axis=1) < 0):
+        raise RuntimeError(f"interpolate: internal error, bad tap table for size {n_in}")
+    lo = np.stack([np.searchsorted(row, np.arange(n_in), "left") for row in idx])
+    hi = np.stack([np.searchsorted(row, np.arange(n_in), "right") for row in idx])
+    return idx, np.ascontiguousarray(wts, dtype=dtype), lo.astype(np.int64), hi.astype(np.int64)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -147,13 +171,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     ftype = np.float64 if input.dtype.np == np.float64 else np.float32
     y = input
     for a, (n_in, n_out, s) in enumerate(zip(input.shape[2:], sizes, scales)):
-        axis = a + 2
         if n_in == n_out:  # PyTorch copies the axis through whatever the scale
             continue
-        if not linear:
-            y = _take(y, axis, nearest_index(n_in, n_out, s, mode == "nearest-exact"))
-            continue
-        i0, i1, w0, w1 = linear_weights(n_in, n_out, s, bool(align_corners), ftype)
-        w0, w1 = w0.astype(input.dtype.np), w1.astype(input.dtype.np)
-        y = _take(y, axis, i0) * _along(y, axis, w0) + _take(y, axis, i1) * _along(y, axis, w1)
+        if linear:
+            i0, i1, w0, w1 = linear_weights(n_in, n_out, s, bool(align_corners), ftype)
+            idx, wts = np.stack([i0, i1]), np.stack([w0, w1])
+        else:
+            idx = nearest_index(n_in, n_out, s, mode == "nearest-exact")[None]
+            wts = np.ones((1, n_out))
+        y = Resample.apply(y, a + 2, _tap_table(n_in, idx, wts, input.dtype.np))
     return y.clone() if y is input else y

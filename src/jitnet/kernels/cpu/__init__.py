@@ -51,5 +51,6 @@ from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce  # noqa: F401
 from .scan import cumsum  # noqa: F401
 from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
+from .upsample import resample_bwd, resample_fwd  # noqa: F401
 
 name = "cpu"

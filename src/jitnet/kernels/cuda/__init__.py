@@ -53,6 +53,7 @@ from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce
 from .scan import cumsum
 from .softmax import softmax_bwd, softmax_fwd
+from .upsample import resample_bwd, resample_fwd
 
 name = "cuda"
 
