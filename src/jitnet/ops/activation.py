@@ -19,27 +19,27 @@ from ._nn_util import check_float, check_tensor
 from ._util import norm_dim
 
 
-def _maybe_inplace(op: str, input: Tensor, inplace: bool, fn) -> Tensor:
-    """fn(input), or with ``inplace`` input overwritten by it under PyTorch's rules
-    (ops/inplace.py: a leaf that requires grad refuses; on the graph it is rebound)."""
-    check_tensor(input, "input", op)
-    if not inplace:
-        return fn(input)
+def _in_place(op: str, input: Tensor, fn) -> Tensor:
+    """input overwritten by fn(input) under PyTorch's rules (ops/inplace.py: a leaf that
+    requires grad refuses; on a tensor autograd tracks, the tensor is rebound)."""
     from .inplace import unary_
 
-    return unary_(op + "_", input, fn)
+    return unary_(op + "_", check_tensor(input, "input", op), fn)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0); the gradient at 0 is 0, as PyTorch.  ``inplace=True`` as ``relu_``."""
-    return _maybe_inplace("relu", input, inplace, lambda x: ew.unary(x, oc.RELU))
+    if inplace:
+        return _in_place("relu", input, lambda x: ew.unary(x, oc.RELU))
+    return ew.unary(check_tensor(input, "input", "relu"), oc.RELU)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x; ``inplace=True`` as ``leaky_relu_``."""
     slope = float(negative_slope)
-    return _maybe_inplace("leaky_relu", input, inplace,
-                          lambda x: ew.unary(x, oc.LEAKY_RELU, slope))
+    if inplace:
+        return _in_place("leaky_relu", input, lambda x: ew.unary(x, oc.LEAKY_RELU, slope))
+    return ew.unary(check_tensor(input, "input", "leaky_relu"), oc.LEAKY_RELU, slope)
 
 
 def relu_(input: Tensor) -> Tensor:
