@@ -181,8 +181,9 @@ g0, g1 = np.linspace(lo[0], hi[0], 10), np.linspace(hi[1], lo[1], 10)
 grid = np.array([[u0, u1] for u1 in g1 for u0 in g0], dtype=np.float32)
 with jn.no_grad():
     tiles = decoder(jn.tensor(grid)).numpy().reshape(10, 10, 8, 8)
+tiles = np.pad(tiles, ((0, 0), (0, 0), (0, 1), (0, 1)))  # a blank line between tiles
 plt.figure(figsize=(5, 5))
-plt.imshow(tiles.transpose(0, 2, 1, 3).reshape(80, 80), cmap="gray_r")
+plt.imshow(tiles.transpose(0, 2, 1, 3).reshape(90, 90), cmap="gray_r", vmin=0, vmax=1)
 plt.axis("off")
 plt.title("decoded latent grid")
 plt.show()
