@@ -346,7 +346,6 @@ def test_unsupported_constructor_arguments():
         (lambda: nn.RNN(2, 2, bidirectional=True), "RNN: bidirectional=True"),
         (lambda: nn.Embedding(3, 2, sparse=True), "Embedding: sparse=True"),
         (lambda: nn.Embedding(3, 2, max_norm=1.0), "Embedding: max_norm=1.0"),
-        (lambda: nn.ReLU(inplace=True), "ReLU: inplace=True"),
         (lambda: nn.Dropout(inplace=True), "Dropout: inplace=True"),
     ]
     for make, msg in cases:

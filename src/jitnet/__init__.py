@@ -40,6 +40,7 @@ from .legacy import (  # torch.FloatTensor & co.
     LongTensor,
 )
 from .ops.activation import log_softmax, softmax
+from .ops.einsum import einsum
 from .ops.elementwise import (
     abs,
     add,

@@ -36,6 +36,7 @@ DATASETS = ("digits", "mnist", "cifar10")
 IN_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 NORMALISATION = {"digits": None, "mnist": ((0.1307,), (0.3081,)),
                  "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))}
+TASKS = ("classify", "autoencoder")
 
 
 # ---------------------------------------------------------------------- models
@@ -198,6 +199,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     problem = _output_dir_problem(out)  # before any work: a bad --out fails at once
     if problem:
         return _train_error(f"--out {args.out or out}: {problem}")
+    if args.task == "autoencoder":  # issue 13: a conv autoencoder with ConvTranspose2d
+        if world > 1:
+            return _train_error("--task autoencoder does not support --distributed")
+        from .autoencoder import train_autoencoder
+
+        args.out = str(out)
+        return train_autoencoder(args)
     jn.manual_seed(args.seed)
     try:
         train_set, test_set = load_data(args.data, args.data_dir)
@@ -598,6 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train an image classifier and write model.safetensors, "
                        "history.json and curves.png to --out.",
                        formatter_class=_DefaultsFormatter)
+    t.add_argument("--task", choices=TASKS, default="classify",
+                   help="classify, or autoencoder (a conv autoencoder on the digits, "
+                   "writing reconstructions.png)")
     t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
                    help="mlp: one hidden layer; cnn: two conv/batch-norm stages; "
                    "lenet: LeNet-5")

@@ -1,20 +1,20 @@
 """Activation layers: thin Modules over ``jitnet.nn.functional``.
 
-``inplace=True`` is not supported (NotImplementedError at construction): jitnet
-never overwrites a layer's input.
+``inplace=True`` overwrites the layer's input under PyTorch's rules (``ops/inplace.py``):
+refused on a leaf that requires grad; on a tensor autograd tracks, the tensor is rebound to the
+recorded result, so the saved values stay intact and gradients are exact.
 """
 from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
-from ._util import unsupported
 from .module import Module
 
 
-def _no_inplace(layer: str, inplace: bool) -> bool:
-    if inplace:
-        raise unsupported(layer, "inplace", inplace)
-    return False
+def _inplace_flag(layer: str, inplace) -> bool:
+    if not isinstance(inplace, bool):
+        raise TypeError(f"{layer}: inplace must be a bool, got {inplace!r}")
+    return inplace
 
 
 class ReLU(Module):
@@ -22,10 +22,13 @@ class ReLU(Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = _no_inplace("ReLU", inplace)
+        self.inplace = _inplace_flag("ReLU", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
@@ -34,13 +37,14 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
-        self.inplace = _no_inplace("LeakyReLU", inplace)
+        self.inplace = _inplace_flag("LeakyReLU", inplace)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                           else "")
 
 
 class GELU(Module):

@@ -54,6 +54,17 @@ __all__ = [
     "elu", "hardtanh", "mish", "selu", "silu", "softplus",
 ]
 
+# issue 13: transposed / 1-D convolution, 1-D pooling, interpolate, in-place activations
+from ..ops.activation import leaky_relu_, relu_  # noqa: E402
+from ..ops.conv_transpose import conv_transpose2d  # noqa: E402
+from ..ops.nn1d import avg_pool1d, conv1d, conv_transpose1d, max_pool1d  # noqa: E402
+from ..ops.upsample import interpolate  # noqa: E402
+
+__all__ += [
+    "avg_pool1d", "conv1d", "conv_transpose1d", "conv_transpose2d", "interpolate",
+    "leaky_relu_", "max_pool1d", "relu_",
+]
+
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one: ``torch.flatten`` (which is what

@@ -20,22 +20,37 @@ from ._nn_util import check_float, check_tensor
 from ._util import norm_dim
 
 
-def _no_inplace(op: str, inplace: bool) -> None:
-    if inplace:
-        raise NotImplementedError(f"{op}: inplace=True is not supported; use the returned tensor")
+def _in_place(op: str, input: Tensor, fn) -> Tensor:
+    """input overwritten by fn(input) under PyTorch's rules (ops/inplace.py: a leaf that
+    requires grad refuses; on a tensor autograd tracks, the tensor is rebound)."""
+    from .inplace import unary_
+
+    return unary_(op + "_", check_tensor(input, "input", op), fn)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0); the gradient at 0 is 0, as PyTorch."""
-    _no_inplace("relu", inplace)
+    """max(x, 0); the gradient at 0 is 0, as PyTorch.  ``inplace=True`` as ``relu_``."""
+    if inplace:
+        return _in_place("relu", input, lambda x: ew.unary(x, oc.RELU))
     return ew.relu(check_tensor(input, "input", "relu"))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x if x > 0 else negative_slope * x."""
-    _no_inplace("leaky_relu", inplace)
-    return ew.unary(check_tensor(input, "input", "leaky_relu"), oc.LEAKY_RELU,
-                    float(negative_slope))
+    """x if x > 0 else negative_slope * x; ``inplace=True`` as ``leaky_relu_``."""
+    slope = float(negative_slope)
+    if inplace:
+        return _in_place("leaky_relu", input, lambda x: ew.unary(x, oc.LEAKY_RELU, slope))
+    return ew.unary(check_tensor(input, "input", "leaky_relu"), oc.LEAKY_RELU, slope)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu``: overwrites input (see ops/inplace.py for the autograd rules)."""
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:

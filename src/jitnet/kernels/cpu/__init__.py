@@ -53,5 +53,6 @@ from .quant import int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
 from .scan import cumsum  # noqa: F401
 from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
+from .upsample import resample_bwd, resample_fwd  # noqa: F401
 
 name = "cpu"

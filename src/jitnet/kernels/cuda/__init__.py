@@ -55,6 +55,7 @@ from .quant import int8_matmul, quantize_rows
 from .reduce import argreduce, reduce
 from .scan import cumsum
 from .softmax import softmax_bwd, softmax_fwd
+from .upsample import resample_bwd, resample_fwd
 
 name = "cuda"
 
