@@ -73,3 +73,28 @@ def test_inplace_on_a_tensor_autograd_needs_keeps_the_gradient_exact():
     F.relu(t, inplace=True).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), want)
     assert t.grad_fn is not None and t.detach().numpy().min() == 0
+
+
+@pytest.mark.parametrize("name, make", [
+    ("silu", lambda m: m.SiLU(inplace=True)), ("mish", lambda m: m.Mish(inplace=True)),
+    ("hardtanh", lambda m: m.Hardtanh(-0.5, 0.4, inplace=True)),
+    ("elu", lambda m: m.ELU(0.7, inplace=True)), ("selu", lambda m: m.SELU(inplace=True)),
+])
+def test_inplace_for_every_activation_module(name, make):
+    """The modules that take inplace=True write into their input, as PyTorch's do."""
+    xn = np.array([-1.5, -0.2, 0.0, 0.3, 2.0], dtype=np.float32)
+    x = jn.tensor(xn.copy())
+    out = make(nn)(x)
+    assert out is x
+    want = make(nn)  # the same layer out of place gives the same numbers
+    want.inplace = False
+    np.testing.assert_allclose(x.numpy(), want(jn.tensor(xn)).numpy(), rtol=1e-6)
+    assert not np.array_equal(x.numpy(), xn)
+    with pytest.raises(RuntimeError, match=f"{name}_: a leaf Variable"):
+        make(nn)(jn.tensor(xn, requires_grad=True))
+    leaf = jn.tensor(xn.astype(np.float64), requires_grad=True)
+    y = leaf * 1.0
+    make(nn)(y).sum().backward()  # through the graph: exact gradient, as out of place
+    ref = jn.tensor(xn.astype(np.float64), requires_grad=True)
+    want(ref * 1.0).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), ref.grad.numpy(), rtol=1e-12)

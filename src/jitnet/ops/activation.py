@@ -74,9 +74,13 @@ def tanh(input: Tensor) -> Tensor:
     return ew.unary(check_tensor(input, "input", "tanh"), oc.TANH)
 
 
-def _float_activation(name: str, input: Tensor, inplace: bool = False) -> Tensor:
+def _maybe_in_place(op: str, input: Tensor, inplace: bool, fn) -> Tensor:
+    """fn(input), or input overwritten by it with ``inplace=True`` (see ``_in_place``)."""
+    return _in_place(op, input, fn) if inplace else fn(input)
+
+
+def _float_activation(name: str, input: Tensor) -> Tensor:
     """Validate a float-only activation's input (PyTorch has no integer kernel for these)."""
-    _no_inplace(name, inplace)
     check_tensor(input, "input", name)
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"{name}: not implemented for {input.dtype} (floating point "
@@ -92,30 +96,34 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return ew.unary(_float_activation("mish", input, inplace), oc.MISH)
+    return _maybe_in_place("mish", input, inplace,
+                           lambda x: ew.unary(_float_activation("mish", x), oc.MISH))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return ew.unary(_float_activation("silu", input, inplace), oc.SILU)
+    return _maybe_in_place("silu", input, inplace,
+                           lambda x: ew.unary(_float_activation("silu", x), oc.SILU))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 0 at the bounds themselves, as PyTorch."""
-    _no_inplace("hardtanh", inplace)
     check_tensor(input, "input", "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
     if input.dtype is dt.bool_:
         raise RuntimeError("hardtanh: Boolean inputs not supported for hardtanh")
-    return ew.unary(input, oc.HARDTANH, float(min_val), float(max_val))
+    lo, hi = float(min_val), float(max_val)
+    return _maybe_in_place("hardtanh", input, inplace, lambda x: ew.unary(x, oc.HARDTANH, lo, hi))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    return ew.unary(_float_activation("elu", input, inplace), oc.ELU, float(alpha), 1.0)
+    a = float(alpha)
+    return _maybe_in_place("elu", input, inplace,
+                           lambda x: ew.unary(_float_activation("elu", x), oc.ELU, a, 1.0))
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -124,7 +132,8 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with PyTorch's (self-normalising) constants."""
-    return ew.unary(_float_activation("selu", input, inplace), oc.ELU, SELU_ALPHA, SELU_SCALE)
+    return _maybe_in_place("selu", input, inplace, lambda x: ew.unary(
+        _float_activation("selu", x), oc.ELU, SELU_ALPHA, SELU_SCALE))
 
 
 class Softmax(Function):
