@@ -537,6 +537,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print("  " + "  ".join(f"{c}: {v:.4f}" for c, v in enumerate(p)))
     except (ImportError, OSError, ValueError) as exc:
         return _fail("predict", exc)
+    return 0
 
 
 # ---------------------------------------------------------------------- warmup

@@ -215,58 +215,64 @@ def _end_pad(size, eff, stride, begin, out) -> int:
     return begin
 
 
-@register_function(conv.Conv2d, shape_args={7})
+# Conv2d, MaxPool2d and AvgPool2d take one ``Window2d`` geometry (ops/_nn_util.py); its
+# batch, spatial and output sizes follow the input, so it is a shape argument: only its
+# kernel, stride, padding, dilation and groups go into the ONNX attributes.
+
+def _window_pads(x_t, w) -> list[int]:
+    """ONNX's [top, left, bottom, right]: the end padding from the output size, as the
+    kernels imply it (PyTorch pads 'same' and ceil_mode windows unevenly)."""
+    h, wd = _shape(x_t)[-2:]
+    return [w.ph, w.pw, _end_pad(h, w.dh * (w.kh - 1) + 1, w.sh, w.ph, w.oh),
+            _end_pad(wd, w.dw * (w.kw - 1) + 1, w.sw, w.pw, w.ow)]
+
+
+def _ceil_mode(x_t, w) -> int:
+    h, wd = _shape(x_t)[-2:]
+    floor = ((h + 2 * w.ph - w.dh * (w.kh - 1) - 1) // w.sh + 1,
+             (wd + 2 * w.pw - w.dw * (w.kw - 1) - 1) // w.sw + 1)
+    return int(floor != (w.oh, w.ow))
+
+
+@register_function(conv.Conv2d, shape_args={3})
 def _conv2d(g, rec, alt):
-    x_t, w_t, b_t, stride, padding, dilation, groups, out_hw = rec.args
-    kh, kw = _shape(w_t)[2:]
-    h, w = _shape(x_t)[2:]
-    pads = [padding[0], padding[1],
-            _end_pad(h, dilation[0] * (kh - 1) + 1, stride[0], padding[0], out_hw[0]),
-            _end_pad(w, dilation[1] * (kw - 1) + 1, stride[1], padding[1], out_hw[1])]
+    x_t, w_t, b_t, win = rec.args
     inputs = [g.value(x_t), g.value(w_t)] + ([g.value(b_t)] if b_t is not None else [])
-    return [g.node("Conv", inputs, kernel_shape=[kh, kw], strides=list(stride), pads=pads,
-                   dilations=list(dilation), group=int(groups))]
+    return [g.node("Conv", inputs, kernel_shape=[win.kh, win.kw], strides=[win.sh, win.sw],
+                   pads=_window_pads(x_t, win), dilations=[win.dh, win.dw], group=int(win.groups))]
 
 
-def _ceil_mode(x_t, kernel, stride, padding, dilation, out_hw) -> int:
-    h, w = _shape(x_t)[-2:]
-    floor = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1
-                  for s, k, p, st, d in zip((h, w), kernel, padding, stride, dilation))
-    return int(floor != tuple(out_hw))
-
-
-@register_function(pool.MaxPool2d, shape_args={5})
+@register_function(pool.MaxPool2d, shape_args={1})
 def _max_pool(g, rec, alt):
-    x_t, kernel, stride, padding, dilation, out_hw = rec.args
-    y = g.node("MaxPool", [g.value(x_t)], kernel_shape=list(kernel), strides=list(stride),
-               pads=[padding[0], padding[1], padding[0], padding[1]], dilations=list(dilation),
-               ceil_mode=_ceil_mode(x_t, kernel, stride, padding, dilation, out_hw))
+    x_t, win = rec.args
+    y = g.node("MaxPool", [g.value(x_t)], kernel_shape=[win.kh, win.kw],
+               strides=[win.sh, win.sw], pads=[win.ph, win.pw, win.ph, win.pw],
+               dilations=[win.dh, win.dw], ceil_mode=_ceil_mode(x_t, win))
     return [y, None]  # ONNX's indices count over the whole tensor, not per plane as jitnet's
 
 
-@register_function(pool.AvgPool2d, shape_args={4})
+@register_function(pool.AvgPool2d, shape_args={1})
 def _avg_pool(g, rec, alt):
-    x_t, kernel, stride, padding, out_hw, count_include_pad, divisor, adaptive = rec.args
+    x_t, win, count_include_pad, divisor, adaptive = rec.args
     x = g.value(x_t)
     if adaptive:
         h, w = _shape(x_t)[-2:]
-        if tuple(out_hw) == (1, 1):
+        if (win.oh, win.ow) == (1, 1):
             return [g.node("GlobalAveragePool", [x])]
-        if h % out_hw[0] or w % out_hw[1]:
+        if h % win.oh or w % win.ow:
             raise g.unsupported(f"adaptive average pooling from {h}x{w} to "
-                                f"{out_hw[0]}x{out_hw[1]} has windows of unequal sizes; ONNX "
+                                f"{win.oh}x{win.ow} has windows of unequal sizes; ONNX "
                                 "has no such op (output sizes that divide the input work)")
         if alt is not None and tuple(_shape(alt.args[0])[-2:]) != (h, w):
             raise g.unsupported("adaptive average pooling to a size other than 1 needs "
                                 "static spatial dims (they are dynamic here)")
-        k = [h // out_hw[0], w // out_hw[1]]
+        k = [h // win.oh, w // win.ow]
         return [g.node("AveragePool", [x], kernel_shape=k, strides=k)]
     if divisor:
         raise g.unsupported(f"divisor_override={divisor} has no ONNX equivalent")
-    return [g.node("AveragePool", [x], kernel_shape=list(kernel), strides=list(stride),
-                   pads=[padding[0], padding[1], padding[0], padding[1]],
-                   count_include_pad=int(count_include_pad),
-                   ceil_mode=_ceil_mode(x_t, kernel, stride, padding, (1, 1), out_hw))]
+    return [g.node("AveragePool", [x], kernel_shape=[win.kh, win.kw], strides=[win.sh, win.sw],
+                   pads=[win.ph, win.pw, win.ph, win.pw],
+                   count_include_pad=int(count_include_pad), ceil_mode=_ceil_mode(x_t, win))]
 
 
 @register_function(norm.BatchNorm)
