@@ -25,7 +25,7 @@ from ..ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
-from ..ops.norm import batch_norm
+from ..ops.norm import batch_norm, group_norm, layer_norm
 from ..ops.pad import pad
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import flatten as _flatten
@@ -37,6 +37,7 @@ __all__ = [
     "embedding", "flatten", "gelu", "huber_loss", "l1_loss", "leaky_relu", "linear",
     "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
     "smooth_l1_loss", "softmax", "tanh",
+    "group_norm", "layer_norm", "scaled_dot_product_attention",
 ]
 
 

@@ -36,7 +36,12 @@ from .loss import (  # noqa: F401
     pointwise_loss_fwd,
 )
 from .matmul import bmm  # noqa: F401
-from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
+from .norm import (  # noqa: F401
+    batch_norm_bwd,
+    batch_norm_fwd,
+    group_norm_bwd,
+    group_norm_fwd,
+)
 from .optim import optim_step  # noqa: F401
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401

@@ -38,7 +38,7 @@ from .dropout import bernoulli_mask, mask_scale
 from .elementwise import binary, unary, unary_bwd, where
 from .loss import class_loss_bwd, class_loss_fwd, pointwise_loss_bwd, pointwise_loss_fwd
 from .matmul import bmm
-from .norm import batch_norm_bwd, batch_norm_fwd
+from .norm import batch_norm_bwd, batch_norm_fwd, group_norm_bwd, group_norm_fwd
 from .optim import optim_step
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce
