@@ -11,6 +11,7 @@ argument; they are never silently ignored.
 from __future__ import annotations
 
 from ..ops.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from ..ops.attention import scaled_dot_product_attention
 from ..ops.conv import conv2d
 from ..ops.dropout import dropout, dropout2d
 from ..ops.embedding import embedding, one_hot

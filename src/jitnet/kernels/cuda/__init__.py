@@ -44,7 +44,7 @@ from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce
 from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd
 from .scan import cumsum
-from .softmax import softmax_bwd, softmax_fwd
+from .softmax import attn_softmax_bwd, attn_softmax_fwd, softmax_bwd, softmax_fwd
 
 name = "cuda"
 
