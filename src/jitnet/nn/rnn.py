@@ -137,8 +137,8 @@ class RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         lstm = self.mode == "LSTM"
-        h0 = _state(name, "hidden[0] size" if lstm else "hidden size", hx, shape, unbatched, x)
-        c0 = _state(name, "hidden[1] size", cx, shape, unbatched, x) if lstm else None
+        h0 = _state(name, "hidden[0]" if lstm else "hidden", hx, shape, unbatched, x)
+        c0 = _state(name, "hidden[1]", cx, shape, unbatched, x) if lstm else None
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
