@@ -28,17 +28,21 @@ class AttnSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.k.attn_softmax_bwd(ctx.y, ctx.k.contiguous(g), ctx.scale), None, None, None
+        k, need = ctx.k, ctx.needs_input_grad
+        g = k.contiguous(g)
+        dx = k.attn_softmax_bwd(ctx.y, g, ctx.scale) if need[0] else None
+        # a float mask that requires grad: it is added unscaled (a second pass, rare)
+        dmask = k.attn_softmax_bwd(ctx.y, g, 1.0) if need[1] else None
+        return dx, dmask, None, None
 
 
 def attn_softmax(scores: Tensor, mask: Tensor | None, scale: float, causal: bool) -> Tensor:
     """softmax(scale * scores + mask) over the last dim of (B, L, S) ``scores``.
 
     ``mask``: None or an additive float (Bm, L, S) tensor of scores' dtype, Bm 1
-    or B; ``causal`` leaves out key j > query i.  The mask takes no gradient.
+    or B; ``causal`` leaves out key j > query i.  A float mask that requires
+    grad gets one (summed over the batch when Bm = 1), as in PyTorch.
     """
-    if mask is not None:
-        mask = mask.detach()
     return AttnSoftmax.apply(scores, mask, float(scale), bool(causal))
 
 
