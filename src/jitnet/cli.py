@@ -26,7 +26,8 @@ from .training import Callback
 
 DEFAULTS = dict(model="cnn", data="digits", epochs=15, batch_size=32, lr=0.005, seed=0,
                 device="cpu", data_dir="data")
-MODELS = ("mlp", "cnn", "lenet")
+MODELS = ("mlp", "cnn", "lenet", "lstm", "transformer")
+TASKS = ("classify", "charlm")
 DATASETS = ("digits", "mnist", "cifar10")
 
 
@@ -40,7 +41,10 @@ def build_model(name: str, in_shape: tuple[int, int, int], num_classes: int = 10
     smaller than 16x16 such as the 8x8 digits its second conv is padded so the feature map
     keeps a usable size)."""
     from . import nn
+    from .seqmodels import SEQ_MODELS, digits_sequence_model
 
+    if name in SEQ_MODELS:  # 'lstm', 'transformer': the image read row by row (seqmodels.py)
+        return digits_sequence_model(name, in_shape, num_classes)
     c, h, w = in_shape
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, 128), nn.ReLU(),
@@ -154,6 +158,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("jitnet train: --device cuda was asked for, but CUDA is not available "
               f"({jn.cuda._probe()[1]}); use --device cpu", file=sys.stderr)
         return 2
+    if args.task == "charlm":  # a character-level language model (charlm.py)
+        from .charlm import train_charlm
+
+        return train_charlm(args)
+    args.lr = DEFAULTS["lr"] if args.lr is None else args.lr
+    args.epochs = DEFAULTS["epochs"] if args.epochs is None else args.epochs
     jn.manual_seed(args.seed)
     try:
         train_set, test_set = load_data(args.data, args.data_dir)
@@ -268,17 +278,40 @@ def build_parser() -> argparse.ArgumentParser:
                    help="digits is bundled; mnist and cifar10 are read from --data-dir")
     t.add_argument("--data-dir", default=DEFAULTS["data_dir"],
                    help="root holding MNIST/raw/... or cifar-10-batches-py/ (default: data)")
-    t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
+    t.add_argument("--epochs", type=_positive_int, default=None,
+                   help=f"default {DEFAULTS['epochs']} (charlm: 3)")
     t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
-    t.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"])
+    t.add_argument("--lr", type=_positive_float, default=None,
+                   help=f"default {DEFAULTS['lr']} (charlm: per model)")
     t.add_argument("--device", default=DEFAULTS["device"], help="cpu or cuda")
     t.add_argument("--out", default=None, help="output directory (default: runs/<timestamp>)")
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    t.add_argument("--task", choices=TASKS, default="classify",
+                   help="classify images (default) or train a character-level language "
+                   "model (charlm: --model lstm|transformer, --data-file)")
+    t.add_argument("--data-file", default=None, help="charlm: a UTF-8 text file (default: "
+                   "a sample of the Python standard library's source)")
+    t.add_argument("--max-chars", type=_positive_int, default=300_000,
+                   help="charlm: size of the default corpus sample")
     t.set_defaults(func=cmd_train)
+    g = sub.add_parser("generate", help="sample text from a --task charlm run")
+    g.add_argument("run_dir", help="the --out directory of a charlm run")
+    g.add_argument("--prompt", default="def ")
+    g.add_argument("--length", type=_positive_int, default=200)
+    g.add_argument("--temperature", type=float, default=0.8)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default="cpu")
+    g.set_defaults(func=_cmd_generate)
     i = sub.add_parser("info", help="versions, Numba threading and CUDA availability")
     i.set_defaults(func=cmd_info)
     return parser
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .charlm import cmd_generate
+
+    return cmd_generate(args)
 
 
 def _positive_int(text: str) -> int:
