@@ -71,7 +71,7 @@ def report_runtimes(request):
 def test_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["01_tensors", "02_autograd", "03_kernels", "04_train_mlp",
-                     "05_train_cnn", "06_benchmark"]
+                     "05_train_cnn", "06_benchmark", "07_sequences"]
 
 
 def test_notebooks_match_sources_and_have_no_outputs():
