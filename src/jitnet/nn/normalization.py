@@ -104,7 +104,25 @@ class BatchNorm2d(_BatchNorm):
     _layout = "4D (N, C, H, W)"
 
 
-class LayerNorm(Module):
+class _AffineNorm(Module):
+    """Shared by LayerNorm and GroupNorm: an optional ``weight`` (ones) and ``bias`` (zeros)."""
+
+    def _affine(self, shape: tuple, weight: bool, bias: bool, device, dtype) -> None:
+        self.register_parameter(
+            "weight", new_parameter(*shape, device=device, dtype=dtype) if weight else None)
+        self.register_parameter(
+            "bias", new_parameter(*shape, device=device, dtype=dtype) if weight and bias
+            else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
     """Layer norm over the trailing dims ``normalized_shape``, as ``torch.nn.LayerNorm``:
     y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample over those dims.
     ``weight`` (ones) and ``bias`` (zeros) of shape normalized_shape when
@@ -120,22 +138,7 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: normalized_shape must be non-empty with positive "
                              f"sizes, got {normalized_shape!r}")
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = new_parameter(*self.normalized_shape, device=device, dtype=dtype)
-            if bias:
-                self.bias = new_parameter(*self.normalized_shape, device=device, dtype=dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -145,7 +148,7 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Group norm, as ``torch.nn.GroupNorm``: the C channels of (N, C, *) input in
     ``num_groups`` groups, each (sample, group) normalised, then a per-channel ``weight``
     (ones) and ``bias`` (zeros) when ``affine``."""
@@ -159,18 +162,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = new_parameter(num_channels, device=device, dtype=dtype)
-            self.bias = new_parameter(num_channels, device=device, dtype=dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        self._affine((num_channels,), affine, True, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
