@@ -79,6 +79,9 @@ def test_multihead_attention_unbatched_and_no_bias(rng):
     check_module(torch.nn.MultiheadAttention(4, 1, bias=False),
                  nn.MultiheadAttention(4, 1, bias=False), [x, kv],
                  lambda lib, m, t: m(t[0], t[1], t[1], need_weights=False))
+    kpm = np.array([False, True, False])
+    check_module(torch.nn.MultiheadAttention(4, 2), nn.MultiheadAttention(4, 2), [x, kpm],
+                 lambda lib, m, t: m(t[0], t[0], t[0], key_padding_mask=t[1]))
 
 
 @pytest.mark.filterwarnings("ignore:Support for mismatched src_key_padding_mask")

@@ -67,7 +67,7 @@ class MultiheadAttention(Module):
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
 
-    def _check(self, query, key, value, key_padding_mask, attn_mask):
+    def _check(self, query, key, value) -> None:
         name = "MultiheadAttention"
         for arg, t in (("query", query), ("key", key), ("value", value)):
             if not isinstance(t, Tensor):
@@ -96,21 +96,22 @@ class MultiheadAttention(Module):
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False):
         name = "MultiheadAttention"
-        self._check(query, key, value, key_padding_mask, attn_mask)
+        self._check(query, key, value)
         if is_causal and attn_mask is None:
             raise RuntimeError(f"{name}: Need attn_mask if specifying the is_causal hint")
         unbatched = query.ndim == 2
-        if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None and isinstance(key_padding_mask, Tensor) \
-                    and key_padding_mask.ndim == 1:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        if unbatched or self.batch_first:  # to (L, N, E), keeping "the same tensor" visible
             same_kv = key is value
             self_attn = query is key and same_kv
-            query = query.transpose(0, 1)
-            key = query if self_attn else key.transpose(0, 1)
-            value = key if same_kv else value.transpose(0, 1)
+
+            def layout(t):
+                return t.unsqueeze(1) if unbatched else t.transpose(0, 1)
+
+            query = layout(query)
+            key = query if self_attn else layout(key)
+            value = key if same_kv else layout(value)
+            if unbatched and isinstance(key_padding_mask, Tensor) and key_padding_mask.ndim == 1:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
         tgt, n, e = query.shape
         src = key.shape[0]
         heads, hd = self.num_heads, self.head_dim
