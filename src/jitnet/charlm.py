@@ -23,7 +23,7 @@ import numpy as np
 
 CHARLM_DEFAULTS = dict(
     lstm=dict(lr=0.004, epochs=3, seq_len=128),
-    transformer=dict(lr=0.002, epochs=3, seq_len=128),
+    transformer=dict(lr=0.003, epochs=8, seq_len=128),
 )
 MAX_CHARS = 300_000
 

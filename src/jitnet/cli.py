@@ -279,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=DEFAULTS["data_dir"],
                    help="root holding MNIST/raw/... or cifar-10-batches-py/ (default: data)")
     t.add_argument("--epochs", type=_positive_int, default=None,
-                   help=f"default {DEFAULTS['epochs']} (charlm: 3)")
+                   help=f"default {DEFAULTS['epochs']} (charlm: 3 lstm, 8 transformer)")
     t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
     t.add_argument("--lr", type=_positive_float, default=None,
                    help=f"default {DEFAULTS['lr']} (charlm: per model)")
