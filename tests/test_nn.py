@@ -343,7 +343,7 @@ def test_batchnorm_input_checks_and_no_tracking():
 def test_unsupported_constructor_arguments():
     cases = [
         (lambda: nn.Conv2d(1, 1, 3, padding_mode="reflect"), "Conv2d: padding_mode='reflect'"),
-        (lambda: nn.RNN(2, 2, bidirectional=True), "RNN: bidirectional=True"),
+        (lambda: nn.LSTM(2, 2, proj_size=1), "LSTM: proj_size=1"),
         (lambda: nn.Embedding(3, 2, sparse=True), "Embedding: sparse=True"),
         (lambda: nn.Embedding(3, 2, max_norm=1.0), "Embedding: max_norm=1.0"),
         (lambda: nn.Dropout(inplace=True), "Dropout: inplace=True"),

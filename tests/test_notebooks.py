@@ -71,7 +71,8 @@ def report_runtimes(request):
 def test_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["01_tensors", "02_autograd", "03_kernels", "04_train_mlp",
-                     "05_train_cnn", "06_benchmark", "08_autoencoder", "09_explain_and_compress"]
+                     "05_train_cnn", "06_benchmark", "07_sequences", "08_autoencoder",
+                     "09_explain_and_compress"]
 
 
 MAX_NOTEBOOK_BYTES = 400_000  # pictures included; _build.py --execute shrinks them

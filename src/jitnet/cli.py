@@ -29,14 +29,14 @@ from .training import Callback
 
 DEFAULTS = dict(model="cnn", data="digits", epochs=15, batch_size=32, lr=0.005, seed=0,
                 device="cpu", data_dir="data")
-MODELS = ("mlp", "cnn", "lenet")
+MODELS = ("mlp", "cnn", "lenet", "lstm", "transformer")
+TASKS = ("classify", "autoencoder", "charlm")
 DATASETS = ("digits", "mnist", "cifar10")
 # Each dataset's images (C, H, W) and the per-channel (mean, std) that training normalises
 # its [0, 1] pixels with (None: used as they are); `jitnet export` puts it in the graph.
 IN_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 NORMALISATION = {"digits": None, "mnist": ((0.1307,), (0.3081,)),
                  "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))}
-TASKS = ("classify", "autoencoder")
 
 
 # ---------------------------------------------------------------------- models
@@ -49,7 +49,10 @@ def build_model(name: str, in_shape: tuple[int, int, int], num_classes: int = 10
     smaller than 16x16 such as the 8x8 digits its second conv is padded so the feature map
     keeps a usable size)."""
     from . import nn
+    from .seqmodels import SEQ_MODELS, digits_sequence_model
 
+    if name in SEQ_MODELS:  # 'lstm', 'transformer': the image read row by row (seqmodels.py)
+        return digits_sequence_model(name, in_shape, num_classes)
     c, h, w = in_shape
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, 128), nn.ReLU(),
@@ -199,6 +202,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     problem = _output_dir_problem(out)  # before any work: a bad --out fails at once
     if problem:
         return _train_error(f"--out {args.out or out}: {problem}")
+    if args.task == "charlm":  # a character-level language model (charlm.py)
+        if world > 1:
+            return _train_error("--task charlm does not support --distributed")
+        from .charlm import train_charlm
+
+        args.out = str(out)
+        return train_charlm(args)
+    args.lr = DEFAULTS["lr"] if args.lr is None else args.lr
+    args.epochs = DEFAULTS["epochs"] if args.epochs is None else args.epochs
     if args.task == "autoencoder":  # issue 13: a conv autoencoder with ConvTranspose2d
         if world > 1:
             return _train_error("--task autoencoder does not support --distributed")
@@ -608,21 +620,24 @@ def build_parser() -> argparse.ArgumentParser:
                        "history.json and curves.png to --out.",
                        formatter_class=_DefaultsFormatter)
     t.add_argument("--task", choices=TASKS, default="classify",
-                   help="classify, or autoencoder (a conv autoencoder on the digits, "
-                   "writing reconstructions.png)")
+                   help="classify images; autoencoder (a conv autoencoder on the digits, "
+                   "writing reconstructions.png); charlm (a character-level language model: "
+                   "--model lstm|transformer, --data-file)")
     t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
                    help="mlp: one hidden layer; cnn: two conv/batch-norm stages; "
-                   "lenet: LeNet-5")
+                   "lenet: LeNet-5; lstm / transformer: the image read row by row")
     t.add_argument("--data", choices=DATASETS, default=DEFAULTS["data"],
                    help="digits is bundled; mnist and cifar10 are read from --data-dir")
     t.add_argument("--data-dir", default=DEFAULTS["data_dir"],
                    help="root holding MNIST/raw/... or cifar-10-batches-py/")
-    t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
-                   help="passes over the training set")
+    t.add_argument("--epochs", type=_positive_int, default=None,
+                   help=f"passes over the training set (default: {DEFAULTS['epochs']}; charlm: "
+                   "3 lstm, 8 transformer)")
     t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
                    help="images per optimizer step")
-    t.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"],
-                   help="Adam's initial learning rate (cosine-annealed to 0)")
+    t.add_argument("--lr", type=_positive_float, default=None,
+                   help=f"Adam's initial learning rate, cosine-annealed to 0 (default: "
+                   f"{DEFAULTS['lr']}; charlm: per model)")
     t.add_argument("--device", default=DEFAULTS["device"], help="cpu, cuda or cuda:N")
     t.add_argument("--out", default=None,
                    help="output directory (default: runs/<timestamp>)")
@@ -638,7 +653,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "--batch-size is the global batch; rank 0 prints and writes")
     t.add_argument("--quantize", action="store_true", help="also write the best model as "
                    "int8 (model_int8.safetensors) and report its test accuracy")
+    t.add_argument("--data-file", default=None, help="charlm: a UTF-8 text file (default: "
+                   "a sample of the Python standard library's source)")
+    t.add_argument("--max-chars", type=_positive_int, default=300_000,
+                   help="charlm: size of the default corpus sample")
     t.set_defaults(func=cmd_train)
+    g = sub.add_parser("generate", help="sample text from a --task charlm run")
+    g.add_argument("run_dir", help="the --out directory of a charlm run")
+    g.add_argument("--prompt", default="def ", help="the text to continue")
+    g.add_argument("--length", type=_positive_int, default=200, help="characters to sample")
+    g.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
+    g.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+    g.add_argument("--device", default="cpu", help="cpu or cuda")
+    g.set_defaults(func=_cmd_generate)
     e = sub.add_parser("explain", help="a PNG of saliency, integrated gradients, Grad-CAM and "
                        "occlusion for one test image of a run")
     e.add_argument("run_dir", help="a directory written by `jitnet train`")
@@ -670,6 +697,12 @@ def build_parser() -> argparse.ArgumentParser:
     wu.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     wu.set_defaults(func=cmd_warmup)
     return parser
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .charlm import cmd_generate
+
+    return cmd_generate(args)
 
 
 def _positive_int(text: str) -> int:

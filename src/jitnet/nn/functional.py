@@ -25,6 +25,7 @@ from ..ops.activation import (
     softplus,
     tanh,
 )
+from ..ops.attention import scaled_dot_product_attention
 from ..ops.conv import conv2d
 from ..ops.dropout import dropout, dropout2d
 from ..ops.embedding import embedding, one_hot
@@ -39,7 +40,7 @@ from ..ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
-from ..ops.norm import batch_norm
+from ..ops.norm import batch_norm, group_norm, layer_norm
 from ..ops.pad import pad
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import flatten as _flatten
@@ -52,6 +53,7 @@ __all__ = [
     "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
     "smooth_l1_loss", "softmax", "tanh",
     "elu", "hardtanh", "mish", "selu", "silu", "softplus",
+    "group_norm", "layer_norm", "scaled_dot_product_attention",
 ]
 
 # issue 13: transposed / 1-D convolution, 1-D pooling, interpolate, in-place activations

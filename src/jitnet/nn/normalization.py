@@ -102,3 +102,70 @@ class BatchNorm2d(_BatchNorm):
 
     _expected_dims = (4,)
     _layout = "4D (N, C, H, W)"
+
+
+class _AffineNorm(Module):
+    """Shared by LayerNorm and GroupNorm: an optional ``weight`` (ones) and ``bias`` (zeros)."""
+
+    def _affine(self, shape: tuple, weight: bool, bias: bool, device, dtype) -> None:
+        self.register_parameter(
+            "weight", new_parameter(*shape, device=device, dtype=dtype) if weight else None)
+        self.register_parameter(
+            "bias", new_parameter(*shape, device=device, dtype=dtype) if weight and bias
+            else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
+    """Layer norm over the trailing dims ``normalized_shape``, as ``torch.nn.LayerNorm``:
+    y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample over those dims.
+    ``weight`` (ones) and ``bias`` (zeros) of shape normalized_shape when
+    ``elementwise_affine`` (``bias=False`` drops the shift)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        if not self.normalized_shape or any(s <= 0 for s in self.normalized_shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be non-empty with positive "
+                             f"sizes, got {normalized_shape!r}")
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self._affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(_AffineNorm):
+    """Group norm, as ``torch.nn.GroupNorm``: the C channels of (N, C, *) input in
+    ``num_groups`` groups, each (sample, group) normalised, then a per-channel ``weight``
+    (ones) and ``bias`` (zeros) when ``affine``."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.num_groups = positive_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.eps, self.affine = eps, affine
+        self._affine((num_channels,), affine, True, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -37,7 +37,12 @@ from .loss import (  # noqa: F401
     pointwise_loss_fwd,
 )
 from .matmul import bmm  # noqa: F401
-from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
+from .norm import (  # noqa: F401
+    batch_norm_bwd,
+    batch_norm_fwd,
+    group_norm_bwd,
+    group_norm_fwd,
+)
 from .optim import (  # noqa: F401
     adadelta_step,
     adagrad_step,
@@ -51,8 +56,14 @@ from .optim import (  # noqa: F401
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .quant import int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
+from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd  # noqa: F401
 from .scan import cumsum  # noqa: F401
-from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
+from .softmax import (  # noqa: F401
+    attn_softmax_bwd,
+    attn_softmax_fwd,
+    softmax_bwd,
+    softmax_fwd,
+)
 from .upsample import resample_bwd, resample_fwd  # noqa: F401
 
 name = "cpu"

@@ -184,3 +184,148 @@ def batch_norm_bwd(x: np.ndarray, g: np.ndarray, weight, save_mean: np.ndarray,
     run = _bwd_parallel if x.size >= PARALLEL_MIN and c > 1 else _bwd_serial
     run(x, g, dx, w, has_w, save_mean, save_invstd, bool(training), gw, gb)
     return dx, gw, gb
+
+
+# ---------------------------------------------------------------- group / layer norm
+#
+# Both normalise rows: the input is a C-contiguous (R, M) array, a row of M =
+# Cg * L values holding Cg channels of L values each (group norm: row r = (n, g)
+# of N*G rows, channel c = g * Cg + cg; layer norm: G = 1, Cg = M, L = 1, every
+# element its own "channel" of the elementwise affine).  Statistics per row, in
+# float64, two passes (mean, then centred squares).
+# Backward, with gw = g * w[c] and xhat = (x - mean) * invstd:
+#     dx = invstd * (gw - mean(gw) - xhat * mean(gw * xhat))     (per row)
+#     dw[c] = sum over rows of group c // Cg, and l, of g * xhat;  db[c] = sum of g.
+
+
+@kernel(inline="always")
+def _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, save_invstd, r):
+    m = x.shape[1]
+    row = x[r]
+    mean = _row(SUM, row) / m
+    invstd = 1.0 / math.sqrt(_sum_dev_prod(row, row, mean, mean) / m + eps)
+    save_mean[r] = mean
+    save_invstd[r] = invstd
+    c0 = (r % groups) * cg_n
+    out = y[r]
+    for cg in range(cg_n):
+        scale = invstd * (w[c0 + cg] if has_w else 1.0)
+        shift = (b[c0 + cg] if has_b else 0.0) - mean * scale
+        for j in range(cg * length, (cg + 1) * length):
+            out[j] = row[j] * scale + shift
+
+
+@kernel
+def _gn_fwd_serial(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
+                   save_invstd):
+    for r in range(x.shape[0]):
+        _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
+                    save_invstd, r)
+
+
+@kernel(parallel=True)
+def _gn_fwd_parallel(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
+                     save_invstd):
+    for r in prange(x.shape[0]):
+        _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
+                    save_invstd, r)
+
+
+@kernel(inline="always")
+def _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r):
+    m = x.shape[1]
+    mean, invstd = save_mean[r], save_invstd[r]
+    c0 = (r % groups) * cg_n
+    s1 = 0.0
+    s2 = 0.0
+    for cg in range(cg_n):
+        wc = w[c0 + cg] if has_w else 1.0
+        for j in range(cg * length, (cg + 1) * length):
+            gw = g[r, j] * wc
+            s1 += gw
+            s2 += gw * (x[r, j] - mean)
+    k1 = s1 / m
+    k2 = s2 * invstd * invstd / m
+    for cg in range(cg_n):
+        wc = w[c0 + cg] if has_w else 1.0
+        for j in range(cg * length, (cg + 1) * length):
+            dx[r, j] = invstd * (g[r, j] * wc - k1 - (x[r, j] - mean) * k2)
+
+
+@kernel(inline="always")
+def _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c):
+    grp = c // cg_n
+    j0 = (c - grp * cg_n) * length
+    sw = 0.0
+    sb = 0.0
+    for r in range(grp, x.shape[0], groups):
+        mean, invstd = save_mean[r], save_invstd[r]
+        for j in range(j0, j0 + length):
+            sw += g[r, j] * (x[r, j] - mean) * invstd
+            sb += g[r, j]
+    gw[c] = sw
+    gb[c] = sb
+
+
+@kernel
+def _gn_bwd_serial(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
+                   want_params):
+    for r in range(x.shape[0]):
+        _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r)
+    if want_params:
+        for c in range(groups * cg_n):
+            _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c)
+
+
+@kernel(parallel=True)
+def _gn_bwd_parallel(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
+                     want_params):
+    for r in prange(x.shape[0]):
+        _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r)
+    if want_params:
+        for c in prange(groups * cg_n):
+            _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c)
+
+
+def group_norm_fwd(x: np.ndarray, groups: int, channels_per_group: int, weight, bias,
+                   eps: float):
+    """Normalise each row of (R, M) ``x``, M = channels_per_group * L; affine per channel.
+
+    Row r belongs to group ``r % groups``; ``weight``/``bias`` are (groups *
+    channels_per_group,) or None.  Returns ``(y (R, M), save_mean (R,),
+    save_invstd (R,))``, the statistics in float64.  Layer norm is the case
+    groups = 1, channels_per_group = M.
+    """
+    x = np.ascontiguousarray(x)
+    dt = x.dtype
+    w, has_w = _opt(None if weight is None else np.ascontiguousarray(weight, dt).reshape(-1), dt)
+    b, has_b = _opt(None if bias is None else np.ascontiguousarray(bias, dt).reshape(-1), dt)
+    rows, m = x.shape
+    y = np.empty(x.shape, dtype=dt)
+    save_mean = np.empty(rows, dtype=np.float64)
+    save_invstd = np.empty(rows, dtype=np.float64)
+    if x.size:
+        run = _gn_fwd_parallel if x.size >= PARALLEL_MIN and rows > 1 else _gn_fwd_serial
+        run(x, y, w, has_w, b, has_b, int(groups), int(channels_per_group),
+            m // channels_per_group, float(eps), save_mean, save_invstd)
+    return y, save_mean, save_invstd
+
+
+def group_norm_bwd(x: np.ndarray, g: np.ndarray, groups: int, channels_per_group: int, weight,
+                   save_mean: np.ndarray, save_invstd: np.ndarray, want_params: bool):
+    """Gradients of ``group_norm_fwd``: ``(dx (R, M), dweight, dbias)``, the last two
+    (groups * channels_per_group,), or None unless ``want_params``."""
+    x = np.ascontiguousarray(x)
+    dt = x.dtype
+    g = np.ascontiguousarray(g, dtype=dt)
+    w, has_w = _opt(None if weight is None else np.ascontiguousarray(weight, dt).reshape(-1), dt)
+    rows, m = x.shape
+    c = groups * channels_per_group
+    dx = np.empty(x.shape, dtype=dt)
+    gw = np.zeros(c, dtype=dt)
+    gb = np.zeros(c, dtype=dt)
+    if x.size:
+        run = _gn_bwd_parallel if x.size >= PARALLEL_MIN and rows > 1 else _gn_bwd_serial
+        run(x, g, dx, w, has_w, int(groups), int(channels_per_group), m // channels_per_group,
+            save_mean, save_invstd, gw, gb, bool(want_params))
+    return dx, (gw if want_params else None), (gb if want_params else None)

@@ -195,3 +195,100 @@ def softmax_bwd(op: int, y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
         run = _bwd_parallel if dx.size >= PARALLEL_MIN and tasks > 1 else _bwd_serial
         run(op, y3, g3, dx, tasks)
     return dx.reshape(y.shape)
+
+
+# ---------------------------------------------------------------- attention's row softmax
+#
+# y = softmax(scale * x + mask) over the last dim of (B, L, S) attention scores,
+# with an optional additive float mask (Bm, L, S), Bm = 1 (shared) or B, and an
+# optional causal mask (key j > query i is left out, PyTorch's top-left tril).
+# A fully masked row gives NaN, as PyTorch's math path.  Backward from y:
+# dx = scale * y * (g - sum(g * y)).  Parallel strategy: prange over the B*L rows.
+
+
+@kernel(inline="always")
+def _attn_fwd_row(x, scale, mask, has_mask, causal, y, r):
+    queries, keys = x.shape[1], x.shape[2]
+    b = r // queries
+    i = r - b * queries
+    mb = b if mask.shape[0] > 1 else 0
+    stop = min(i + 1, keys) if causal else keys
+    m = -math.inf
+    for j in range(stop):
+        v = x[b, i, j] * scale
+        if has_mask:
+            v += mask[mb, i, j]
+        y[b, i, j] = v
+        if v > m or v != v:
+            m = v
+    s = 0.0
+    for j in range(stop):
+        e = math.exp(y[b, i, j] - m)
+        y[b, i, j] = e
+        s += e
+    inv = 1.0 / s
+    for j in range(stop):
+        y[b, i, j] *= inv
+    for j in range(stop, keys):
+        y[b, i, j] = 0.0
+
+
+@kernel
+def _attn_fwd_serial(x, scale, mask, has_mask, causal, y):
+    for r in range(x.shape[0] * x.shape[1]):
+        _attn_fwd_row(x, scale, mask, has_mask, causal, y, r)
+
+
+@kernel(parallel=True)
+def _attn_fwd_parallel(x, scale, mask, has_mask, causal, y):
+    for r in prange(x.shape[0] * x.shape[1]):
+        _attn_fwd_row(x, scale, mask, has_mask, causal, y, r)
+
+
+@kernel(inline="always")
+def _attn_bwd_row(y, g, scale, dx, r):
+    queries, keys = y.shape[1], y.shape[2]
+    b = r // queries
+    i = r - b * queries
+    s = 0.0
+    for j in range(keys):
+        s += g[b, i, j] * y[b, i, j]
+    for j in range(keys):
+        dx[b, i, j] = scale * y[b, i, j] * (g[b, i, j] - s)
+
+
+@kernel
+def _attn_bwd_serial(y, g, scale, dx):
+    for r in range(y.shape[0] * y.shape[1]):
+        _attn_bwd_row(y, g, scale, dx, r)
+
+
+@kernel(parallel=True)
+def _attn_bwd_parallel(y, g, scale, dx):
+    for r in prange(y.shape[0] * y.shape[1]):
+        _attn_bwd_row(y, g, scale, dx, r)
+
+
+def attn_softmax_fwd(x: np.ndarray, scale: float, mask, causal: bool) -> np.ndarray:
+    """softmax(scale * x + mask) over the last dim of (B, L, S) ``x``, causal if asked.
+
+    ``mask``: None or an additive (Bm, L, S) array of x's dtype, Bm 1 or B.
+    """
+    x = np.ascontiguousarray(x)
+    has_mask = mask is not None
+    m = np.ascontiguousarray(mask, x.dtype) if has_mask else np.zeros((1, 1, 1), x.dtype)
+    y = np.empty(x.shape, dtype=x.dtype)
+    if y.size:
+        run = _attn_fwd_parallel if y.size >= PARALLEL_MIN else _attn_fwd_serial
+        run(x, float(scale), m, has_mask, bool(causal), y)
+    return y
+
+
+def attn_softmax_bwd(y: np.ndarray, g: np.ndarray, scale: float) -> np.ndarray:
+    """Gradient of ``attn_softmax_fwd`` w.r.t. x, from its output ``y`` and upstream ``g``."""
+    g = np.ascontiguousarray(g, y.dtype)
+    dx = np.empty(y.shape, dtype=y.dtype)
+    if dx.size:
+        run = _attn_bwd_parallel if dx.size >= PARALLEL_MIN else _attn_bwd_serial
+        run(y, g, float(scale), dx)
+    return dx

@@ -39,7 +39,7 @@ from .elementwise import binary, unary, unary_bwd, where
 from .interop import cuda_array_interface, from_cuda_array_interface
 from .loss import class_loss_bwd, class_loss_fwd, pointwise_loss_bwd, pointwise_loss_fwd
 from .matmul import bmm
-from .norm import batch_norm_bwd, batch_norm_fwd
+from .norm import batch_norm_bwd, batch_norm_fwd, group_norm_bwd, group_norm_fwd
 from .optim import (
     adadelta_step,
     adagrad_step,
@@ -53,8 +53,9 @@ from .optim import (
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .quant import int8_matmul, quantize_rows
 from .reduce import argreduce, reduce
+from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd
 from .scan import cumsum
-from .softmax import softmax_bwd, softmax_fwd
+from .softmax import attn_softmax_bwd, attn_softmax_fwd, softmax_bwd, softmax_fwd
 from .upsample import resample_bwd, resample_fwd
 
 name = "cuda"

@@ -17,7 +17,7 @@ from numba import cuda, float64
 
 from ..opcodes import SUM
 from . import _arrays as A
-from ._launch import RED_THREADS, launch_blocks
+from ._launch import RED_THREADS, launch, launch_blocks
 from .reduce import block_combine
 
 
@@ -135,4 +135,121 @@ def batch_norm_bwd(x, g, weight, save_mean, save_invstd, training: bool):
     gb = A.empty((c,), x.dtype)
     launch_blocks(_bwd_kernel, c, A.flat(x), A.flat(g), A.flat(dx), A.flat(w), has_w, save_mean,
                   save_invstd, bool(training), gw, gb, n, c, length)
+    return dx, gw, gb
+
+
+# ---------------------------------------------------------------- group / layer norm
+# The twin of the CPU group_norm_fwd / group_norm_bwd (read it for the layout and the
+# formulas).  Forward: one block per row, float64 tree sums (two passes).  Backward: one
+# block per row for dx, then one thread per channel for dweight / dbias (a second launch:
+# those sums run across rows, which the row blocks cannot share without atomics).
+
+
+@cuda.jit
+def _gn_fwd_kernel(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
+                   save_invstd, rows, m):
+    sh = cuda.shared.array(RED_THREADS, float64)
+    t = cuda.threadIdx.x
+    for r in range(cuda.blockIdx.x, rows, cuda.gridDim.x):
+        base = r * m
+        acc = 0.0
+        for j in range(t, m, RED_THREADS):
+            acc += x[base + j]
+        mean = block_combine(SUM, sh, acc) / m
+        acc = 0.0
+        for j in range(t, m, RED_THREADS):
+            d = x[base + j] - mean
+            acc += d * d
+        invstd = 1.0 / math.sqrt(block_combine(SUM, sh, acc) / m + eps)
+        if t == 0:
+            save_mean[r] = mean
+            save_invstd[r] = invstd
+        c0 = (r % groups) * cg_n
+        for j in range(t, m, RED_THREADS):
+            c = c0 + j // length
+            v = (x[base + j] - mean) * invstd
+            if has_w:
+                v *= w[c]
+            if has_b:
+                v += b[c]
+            y[base + j] = v
+
+
+@cuda.jit
+def _gn_bwd_rows_kernel(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd,
+                        rows, m):
+    sh = cuda.shared.array(RED_THREADS, float64)
+    t = cuda.threadIdx.x
+    for r in range(cuda.blockIdx.x, rows, cuda.gridDim.x):
+        base = r * m
+        mean = save_mean[r]
+        invstd = save_invstd[r]
+        c0 = (r % groups) * cg_n
+        a1 = 0.0
+        a2 = 0.0
+        for j in range(t, m, RED_THREADS):
+            gw = g[base + j] * (w[c0 + j // length] if has_w else 1.0)
+            a1 += gw
+            a2 += gw * (x[base + j] - mean)
+        k1 = block_combine(SUM, sh, a1) / m
+        k2 = block_combine(SUM, sh, a2) * invstd * invstd / m
+        for j in range(t, m, RED_THREADS):
+            gw = g[base + j] * (w[c0 + j // length] if has_w else 1.0)
+            dx[base + j] = invstd * (gw - k1 - (x[base + j] - mean) * k2)
+
+
+@cuda.jit
+def _gn_bwd_params_kernel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, rows,
+                          m):
+    for c in range(cuda.grid(1), groups * cg_n, cuda.gridsize(1)):
+        grp = c // cg_n
+        j0 = (c - grp * cg_n) * length
+        sw = 0.0
+        sb = 0.0
+        for r in range(grp, rows, groups):
+            mean = save_mean[r]
+            invstd = save_invstd[r]
+            for j in range(r * m + j0, r * m + j0 + length):
+                sw += g[j] * (x[j] - mean) * invstd
+                sb += g[j]
+        gw[c] = sw
+        gb[c] = sb
+
+
+def group_norm_fwd(x, groups: int, channels_per_group: int, weight, bias, eps: float):
+    """Normalise each row of (R, M) ``x`` -> ``(y, save_mean, save_invstd)``; as the CPU twin."""
+    rows, m = x.shape
+    dt = x.dtype
+    w, has_w = A.opt(_same(weight, dt), dt)
+    b, has_b = A.opt(_same(bias, dt), dt)
+    y = A.empty(x.shape, dt)
+    save_mean = A.empty((rows,), np.float64)
+    save_invstd = A.empty((rows,), np.float64)
+    if m:
+        launch_blocks(_gn_fwd_kernel, rows, A.flat(x), A.flat(y), A.flat(w), has_w, A.flat(b),
+                      has_b, int(groups), int(channels_per_group), m // channels_per_group,
+                      float(eps), save_mean, save_invstd, rows, m)
+    return y, save_mean, save_invstd
+
+
+def group_norm_bwd(x, g, groups: int, channels_per_group: int, weight, save_mean, save_invstd,
+                   want_params: bool):
+    """Gradients of ``group_norm_fwd`` -> ``(dx, dweight, dbias)``; as the CPU twin."""
+    rows, m = x.shape
+    dt = x.dtype
+    g = _same(g, dt)
+    w, has_w = A.opt(_same(weight, dt), dt)
+    dx = A.empty(x.shape, dt)
+    length = m // channels_per_group if m else 1
+    if m:
+        launch_blocks(_gn_bwd_rows_kernel, rows, A.flat(x), A.flat(g), A.flat(dx), A.flat(w),
+                      has_w, int(groups), int(channels_per_group), length, save_mean,
+                      save_invstd, rows, m)
+    if not want_params:
+        return dx, None, None
+    c = groups * channels_per_group
+    gw = A.empty((c,), dt)
+    gb = A.empty((c,), dt)
+    launch(_gn_bwd_params_kernel, c, A.flat(x), A.flat(g), int(groups), int(channels_per_group),
+           length, save_mean, save_invstd, gw, gb, rows, m)
     return dx, gw, gb

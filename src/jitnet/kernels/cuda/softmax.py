@@ -100,3 +100,68 @@ def softmax_bwd(op: int, y, g, dim: int):
     n, inner, rows = _geometry(tuple(y.shape), dim)
     launch(_bwd_kernel, rows, op, A.flat(y), A.flat(g), A.flat(dx), n, inner, rows)
     return dx
+
+
+# ---------------------------------------------------------------- attention's row softmax
+# The twin of the CPU attn_softmax_fwd / attn_softmax_bwd (read it for the formulas):
+# one thread per row of the (B, L, S) scores, grid-stride.
+
+
+@cuda.jit
+def _attn_fwd_kernel(x, scale, mask, has_mask, mask_batches, causal, y, batches, queries,
+                     keys):
+    rows = batches * queries
+    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):
+        b = r // queries
+        i = r - b * queries
+        base = r * keys
+        mbase = ((b if mask_batches > 1 else 0) * queries + i) * keys
+        stop = min(i + 1, keys) if causal else keys
+        m = -math.inf
+        for j in range(stop):
+            v = x[base + j] * scale
+            if has_mask:
+                v += mask[mbase + j]
+            y[base + j] = v
+            if v > m or v != v:
+                m = v
+        s = 0.0
+        for j in range(stop):
+            e = safe_exp(y[base + j] - m)
+            y[base + j] = e
+            s += e
+        inv = 1.0 / s
+        for j in range(stop):
+            y[base + j] *= inv
+        for j in range(stop, keys):
+            y[base + j] = 0.0
+
+
+@cuda.jit
+def _attn_bwd_kernel(y, g, scale, dx, rows, keys):
+    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):
+        base = r * keys
+        s = 0.0
+        for j in range(keys):
+            s += g[base + j] * y[base + j]
+        for j in range(keys):
+            dx[base + j] = scale * y[base + j] * (g[base + j] - s)
+
+
+def attn_softmax_fwd(x, scale: float, mask, causal: bool):
+    """softmax(scale * x + mask) over the last dim of (B, L, S) ``x``; as the CPU twin."""
+    batches, queries, keys = x.shape
+    y = A.empty(x.shape, x.dtype)
+    m, has_mask = A.opt(mask, x.dtype)
+    launch(_attn_fwd_kernel, batches * queries, A.flat(x), float(scale), A.flat(m), has_mask,
+           mask.shape[0] if has_mask else 1, bool(causal), A.flat(y), batches, queries, keys)
+    return y
+
+
+def attn_softmax_bwd(y, g, scale: float):
+    """Gradient of ``attn_softmax_fwd`` w.r.t. x; as the CPU twin."""
+    batches, queries, keys = y.shape
+    dx = A.empty(y.shape, y.dtype)
+    launch(_attn_bwd_kernel, batches * queries, A.flat(y), A.flat(g), float(scale), A.flat(dx),
+           batches * queries, keys)
+    return dx

@@ -1,0 +1,134 @@
+"""Recurrent layers' time loops as Functions: ``lstm_layer`` and ``gru_layer``.
+
+One layer, one direction, over a whole sequence.  The caller (``nn.LSTM``,
+``nn.GRU``, the cells) computes the input projection of every step in one
+GEMM with autograd (``gi_all = F.linear(x, W_ih, b_ih)``); the Function then
+runs the recurrence itself: per step one ``bmm`` (``h @ W_hh^T``) and one
+fused cell kernel (``kernels/*/rnn.py``) forward, one fused cell kernel and
+one ``bmm`` backward.  The weight gradient of ``W_hh`` is a single GEMM over
+all steps at the end, not one per step.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..kernels.opcodes import SUM
+from ..tensor import Tensor
+
+
+def _hidden_matmul(k, h, w3):
+    """h (N, H) @ W_hh^T, W_hh given as (1, G*H, H) -> (N, G*H)."""
+    n, hid = h.shape
+    return k.reshape(k.bmm(k.reshape(h, (1, n, hid)), w3, trans_b=True), (n, w3.shape[1]))
+
+
+def _steps(length: int, reverse: bool):
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _weight_grads(k, need_w, need_b, dgh, h_prev, w_shape):
+    """dW_hh = sum_t dgh_t^T h_{t-1} and db_hh = sum dgh, each one call over all steps."""
+    length, n, g = dgh.shape[0], dgh.shape[1], dgh.shape[2]
+    flat_g = k.reshape(dgh, (1, length * n, g))
+    dw = db = None
+    if need_w:
+        hp = k.reshape(k.stack(h_prev, 0), (1, length * n, w_shape[1]))
+        dw = k.reshape(k.bmm(flat_g, hp, trans_a=True), w_shape)
+    if need_b:
+        db = k.reduce(SUM, k.reshape(flat_g, (length * n, g)), (0,), False)
+    return dw, db
+
+
+class LSTMLayer(Function):
+    @staticmethod
+    def forward(ctx, gi_all, w_hh, b_hh, h0, c0, reverse):
+        k = ctx.k
+        gi_all = k.contiguous(gi_all)
+        length = gi_all.shape[0]
+        w3 = k.reshape(w_hh, (1,) + tuple(w_hh.shape))
+        h, c = h0, c0
+        hs, h_prev, c_prev, saved = [None] * length, [None] * length, [None] * length, \
+            [None] * length
+        for t in _steps(length, reverse):
+            gh = _hidden_matmul(k, h, w3)
+            h_prev[t], c_prev[t] = h, c
+            h, c, saved[t] = k.lstm_cell_fwd(gi_all, t, gh, b_hh, c)
+            hs[t] = h
+        ctx.saved = (w3, h_prev, c_prev, saved, reverse, tuple(w_hh.shape))
+        return k.stack(hs + [c], 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        k, need = ctx.k, ctx.needs_input_grad
+        w3, h_prev, c_prev, saved, reverse, w_shape = ctx.saved
+        g = k.contiguous(g)
+        length = len(saved)
+        n, hid = c_prev[0].shape
+        dh = k.full((n, hid), 0, g.dtype)
+        dc = k.contiguous(k.getitem(g, length))
+        dgates = [None] * length
+        for t in _steps(length, not reverse):
+            dgates[t], dc = k.lstm_cell_bwd(saved[t], c_prev[t], g, t, dh, dc)
+            dh = k.reshape(k.bmm(k.reshape(dgates[t], (1, n, 4 * hid)), w3), (n, hid))
+        dg_all = k.stack(dgates, 0)
+        dw, db = _weight_grads(k, need[1], need[2], dg_all, h_prev, w_shape)
+        return dg_all, dw, db, dh, dc, None
+
+
+class GRULayer(Function):
+    @staticmethod
+    def forward(ctx, gi_all, w_hh, b_hh, h0, reverse):
+        k = ctx.k
+        gi_all = k.contiguous(gi_all)
+        length = gi_all.shape[0]
+        w3 = k.reshape(w_hh, (1,) + tuple(w_hh.shape))
+        h = h0
+        hs, h_prev, saved = [None] * length, [None] * length, [None] * length
+        for t in _steps(length, reverse):
+            gh = _hidden_matmul(k, h, w3)
+            h_prev[t] = h
+            h, saved[t] = k.gru_cell_fwd(gi_all, t, gh, b_hh, h)
+            hs[t] = h
+        ctx.saved = (w3, h_prev, saved, reverse, tuple(w_hh.shape))
+        return k.stack(hs, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        k, need = ctx.k, ctx.needs_input_grad
+        w3, h_prev, saved, reverse, w_shape = ctx.saved
+        g = k.contiguous(g)
+        length = len(saved)
+        n, hid = h_prev[0].shape
+        dh = k.full((n, hid), 0, g.dtype)
+        dgi, dgh = [None] * length, [None] * length
+        for t in _steps(length, not reverse):
+            dgi[t], dgh[t], dh_z = k.gru_cell_bwd(saved[t], h_prev[t], g, t, dh)
+            through_w = k.reshape(k.bmm(k.reshape(dgh[t], (1, n, 3 * hid)), w3), (n, hid))
+            dh = k.binary("add", through_w, dh_z)
+        dgh_all = k.stack(dgh, 0)
+        dw, db = _weight_grads(k, need[1], need[2], dgh_all, h_prev, w_shape)
+        return k.stack(dgi, 0), dw, db, dh, None
+
+
+def lstm_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor,
+               reverse: bool = False) -> Tensor:
+    """The LSTM recurrence over a sequence, one layer and one direction.
+
+    gi_all (L, N, 4H): ``x W_ih^T + b_ih`` of every step, gates in PyTorch's
+    order (i, f, g, o); w_hh (4H, H); b_hh (4H,) or None; h0, c0 (N, H).
+    Returns one (L + 1, N, H) tensor: rows 0..L-1 are h_t of every step (in
+    time order, also when ``reverse`` runs the recurrence from t = L-1 down),
+    row L is the last cell state c_n.  Shapes are the caller's to check
+    (``nn.LSTM`` does, with PyTorch's messages).
+    """
+    return LSTMLayer.apply(gi_all, w_hh, b_hh, h0, c0, bool(reverse))
+
+
+def gru_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,
+              reverse: bool = False) -> Tensor:
+    """The GRU recurrence over a sequence, one layer and one direction.
+
+    gi_all (L, N, 3H): ``x W_ih^T + b_ih`` of every step, gates (r, z, n);
+    w_hh (3H, H); b_hh (3H,) or None; h0 (N, H).  Returns the (L, N, H) h_t
+    of every step, in time order.
+    """
+    return GRULayer.apply(gi_all, w_hh, b_hh, h0, bool(reverse))

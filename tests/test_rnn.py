@@ -1,0 +1,140 @@
+"""nn.RNN / LSTM / GRU and the cells against PyTorch (float64, a PyTorch state_dict loaded),
+gradcheck through the fused cell kernels, and bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import requires_torch
+from seq_helpers import check_module
+
+import jitnet as jn
+from jitnet import nn
+from jitnet.ops.rnn import gru_layer, lstm_layer
+
+pytestmark = requires_torch
+
+
+def _seq(rng, batch_first=False, steps=4, batch=2, features=3):
+    return rng.standard_normal((batch, steps, features) if batch_first
+                               else (steps, batch, features))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("kw", [dict(num_layers=2, bidirectional=True),
+                                dict(batch_first=True, bias=False)])
+def test_recurrent_layers_match_torch(rng, kind, kw):
+    import torch
+
+    x = _seq(rng, kw.get("batch_first", False))
+    check_module(getattr(torch.nn, kind)(3, 4, **kw), getattr(nn, kind)(3, 4, **kw), [x],
+                 lambda lib, m, t: m(t[0]))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_initial_states_and_unbatched_input(rng, kind):
+    import torch
+
+    dirs, layers = 2, 2
+    h0 = rng.standard_normal((dirs * layers, 2, 4))
+    x = _seq(rng)
+    kw = dict(num_layers=layers, bidirectional=True)
+    if kind == "LSTM":
+        c0 = rng.standard_normal((dirs * layers, 2, 4))
+        call = lambda lib, m, t: m(t[0], (t[1], t[2]))  # noqa: E731
+        arrays = [x, h0, c0]
+        arrays_u = [x[:, 0], h0[:, 0], c0[:, 0]]
+    else:
+        call = lambda lib, m, t: m(t[0], t[1])  # noqa: E731
+        arrays, arrays_u = [x, h0], [x[:, 0], h0[:, 0]]
+    check_module(getattr(torch.nn, kind)(3, 4, **kw), getattr(nn, kind)(3, 4, **kw), arrays,
+                 call)
+    check_module(getattr(torch.nn, kind)(3, 4, **kw), getattr(nn, kind)(3, 4, **kw), arrays_u,
+                 call)
+
+
+def test_rnn_relu_and_cells_match_torch(rng):
+    import torch
+
+    x = _seq(rng)
+    check_module(torch.nn.RNN(3, 4, nonlinearity="relu", bidirectional=True),
+                 nn.RNN(3, 4, nonlinearity="relu", bidirectional=True), [x],
+                 lambda lib, m, t: m(t[0]))
+    xb, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), \
+        rng.standard_normal((2, 4))
+    check_module(torch.nn.LSTMCell(3, 4), nn.LSTMCell(3, 4), [xb, h, c],
+                 lambda lib, m, t: m(t[0], (t[1], t[2])))
+    check_module(torch.nn.LSTMCell(3, 4, bias=False), nn.LSTMCell(3, 4, bias=False), [xb[0]],
+                 lambda lib, m, t: m(t[0]))
+    check_module(torch.nn.GRUCell(3, 4), nn.GRUCell(3, 4), [xb, h],
+                 lambda lib, m, t: m(t[0], t[1]))
+    check_module(torch.nn.RNNCell(3, 4, nonlinearity="relu"),
+                 nn.RNNCell(3, 4, nonlinearity="relu"), [xb[1], h[1]],
+                 lambda lib, m, t: m(t[0], t[1]))
+
+
+def test_dropout_between_layers_only_in_training(rng):
+    jn.manual_seed(0)
+    lstm = nn.LSTM(3, 5, num_layers=2, dropout=0.5).double()
+    x = jn.tensor(_seq(rng))
+    with jn.no_grad():
+        out1, _ = lstm(x)
+        out2, _ = lstm(x)
+        assert not np.allclose(out1.numpy(), out2.numpy())
+        lstm.eval()
+        np.testing.assert_array_equal(lstm(x)[0].numpy(), lstm(x)[0].numpy())
+        single = nn.GRU(3, 5, dropout=0.5).double()  # one layer: nothing between layers
+        np.testing.assert_array_equal(single(x)[0].numpy(), single(x)[0].numpy())
+
+
+def test_state_dict_keys_and_init_bounds():
+    lstm = nn.LSTM(3, 25, num_layers=2, bidirectional=True)
+    keys = list(lstm.state_dict())
+    assert keys[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert "bias_hh_l1_reverse" in keys and len(keys) == 16
+    assert tuple(lstm.weight_ih_l1.shape) == (100, 50)
+    assert all(np.abs(p.detach().numpy()).max() <= 0.2 for p in lstm.parameters())
+    assert tuple(nn.GRU(3, 4).weight_hh_l0.shape) == (12, 4)
+    assert list(nn.GRUCell(3, 4, bias=False).state_dict()) == ["weight_ih", "weight_hh"]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck_through_the_fused_cell_kernels(rng, reverse):
+    def t(*shape):
+        return jn.tensor(rng.standard_normal(shape), requires_grad=True)
+
+    gi, w, b, h0, c0 = t(3, 2, 8), t(8, 2), t(8), t(2, 2), t(2, 2)
+    assert jn.autograd.gradcheck(lambda *a: lstm_layer(*a, reverse=reverse),
+                                 (gi, w, b, h0, c0))
+    gi3, w3, b3 = t(3, 2, 6), t(6, 2), t(6)
+    assert jn.autograd.gradcheck(lambda *a: gru_layer(*a, reverse=reverse), (gi3, w3, b3, h0))
+    assert jn.autograd.gradcheck(lambda g, w_, h: gru_layer(g, w_, None, h), (gi3, w3, h0))
+
+
+def test_bad_input():
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match=r"input.size\(-1\) must be equal to input_size. "
+                                         "Expected 3, got 5"):
+        lstm(jn.randn(4, 2, 5))
+    with pytest.raises(ValueError, match="Expected input to be 2D or 3D, got 4D"):
+        lstm(jn.randn(4, 2, 3, 1))
+    with pytest.raises(ValueError, match=r"Expected hidden\[0\] size \(2, 2, 4\), got "
+                                         r"\(1, 2, 4\)"):
+        lstm(jn.randn(4, 2, 3), (jn.zeros(1, 2, 4), jn.zeros(2, 2, 4)))
+    with pytest.raises(ValueError, match=r"Expected hidden\[1\] size"):
+        lstm(jn.randn(4, 2, 3), (jn.zeros(2, 2, 4), jn.zeros(2, 2, 5)))
+    with pytest.raises(TypeError, match="hx must be a tuple"):
+        lstm(jn.randn(4, 2, 3), jn.zeros(2, 2, 4))
+    with pytest.raises(ValueError, match="Expected hidden size \\(2, 3, 4\\)"):
+        nn.GRU(3, 4, bidirectional=True)(jn.randn(4, 3, 3), jn.zeros(1, 3, 4))
+    with pytest.raises(ValueError, match="should also be 2-D"):
+        nn.GRU(3, 4)(jn.randn(4, 3), jn.zeros(1, 1, 4))
+    with pytest.raises(TypeError, match="input is jitnet.float32 but hidden is jitnet.float64"):
+        nn.GRU(3, 4)(jn.randn(4, 1, 3), jn.zeros(1, 1, 4, dtype=jn.float64))
+    with pytest.raises(ValueError, match="inconsistent input_size: got 2 expected 3"):
+        nn.LSTMCell(3, 4)(jn.randn(5, 2))
+    with pytest.raises(ValueError, match=r"Expected hx\[1\] size \(5, 4\), got \(5, 3\)"):
+        nn.LSTMCell(3, 4)(jn.randn(5, 3), (jn.zeros(5, 4), jn.zeros(5, 3)))
+    with pytest.raises(ValueError, match="dropout should be a number in range"):
+        nn.LSTM(3, 4, dropout=1.5)
+    with pytest.raises(NotImplementedError, match="LSTM: proj_size=2"):
+        nn.LSTM(3, 4, proj_size=2)
