@@ -631,13 +631,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=DEFAULTS["data_dir"],
                    help="root holding MNIST/raw/... or cifar-10-batches-py/")
     t.add_argument("--epochs", type=_positive_int, default=None,
-                   help=f"passes over the training set (default: {DEFAULTS['epochs']}; charlm: "
-                   "3 lstm, 8 transformer)")
+                   help="passes over the training set (charlm: 3 for lstm, 8 for transformer) "
+                   f"(default: {DEFAULTS['epochs']})")
     t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
                    help="images per optimizer step")
     t.add_argument("--lr", type=_positive_float, default=None,
-                   help=f"Adam's initial learning rate, cosine-annealed to 0 (default: "
-                   f"{DEFAULTS['lr']}; charlm: per model)")
+                   help="Adam's initial learning rate, cosine-annealed to 0 (charlm: per "
+                   f"model) (default: {DEFAULTS['lr']})")
     t.add_argument("--device", default=DEFAULTS["device"], help="cpu, cuda or cuda:N")
     t.add_argument("--out", default=None,
                    help="output directory (default: runs/<timestamp>)")

@@ -304,9 +304,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         raise TypeError(f"load: map_location must be None, a device, a device string, a dict "
                         f"of device strings or a callable, got {type(map_location).__name__}")
     stn = _import_safetensors()
-    foreign = _foreign(path, raw)
-    if foreign is not None:
-        raise foreign
+    # a safetensors file starts with its header's length and then the JSON header itself;
+    # only a file that is not one is checked for PyTorch's formats (a length such as 0x380
+    # starts with the bytes of a pickle's protocol marker, 80 03)
+    head = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else 0
+    if not (0 < head and 8 + head <= len(raw) and raw[8:9] == b"{"):
+        foreign = _foreign(path, raw)
+        if foreign is not None:
+            raise foreign
     if len(raw) < 8:
         raise _corrupt(path, f"only {len(raw)} bytes")
     n = int.from_bytes(raw[:8], "little")
