@@ -299,3 +299,11 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
         raise RuntimeError(f"normal_: expects std >= 0.0, but found std {std}")
     gen = _random.generator(generator)
     return _random_fill("normal_", input, lambda shape: gen.normal(mean, std, shape))
+
+
+def index_add_(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """In-place ``index_add``: ``input[..., index[i], ...] += alpha * source[i]``."""
+    from .index import index_add
+
+    return _via("index_add_", input, lambda a, s: index_add(a, dim, index, s, alpha=alpha),
+                source)

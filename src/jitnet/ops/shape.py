@@ -488,3 +488,60 @@ def to_device(x: Tensor, device) -> Tensor:
     """x on ``device`` (differentiable)."""
     kernels.table(device)  # raise early, with the how-to-get-CUDA message
     return ToDevice.apply(x, device)
+
+
+# ------------------------------------------------------------------ dim moves (issue 19)
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """``input`` with dims ``source`` moved to positions ``destination`` (ints or sequences
+    of equal length); the other dims keep their order.  A view, like ``permute``."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    n = input.ndim
+    s = [norm_dim(d, n, "movedim") for d in src]
+    d = [norm_dim(v, n, "movedim") for v in dst]
+    if len(set(s)) != len(s):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(src)})")
+    if len(set(d)) != len(d):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(dst)})")
+    order = [None] * n
+    for a, b in zip(s, d):
+        order[b] = a
+    rest = iter(i for i in range(n) if i not in s)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(input, order) if n else input
+
+
+moveaxis = movedim
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose(input, axis0, axis1)`` (NumPy's name; ``swapdims`` is the same)."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose(input, dim0, dim1)``."""
+    return transpose(input, dim0, dim1)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice ``index`` of ``input`` along ``dim``, without that dim (a view on the CPU):
+    ``x.select(1, i)`` is ``x[:, i]``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"select: expected a Tensor, got {type(input).__name__}")
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"select: index must be an int, got {type(index).__name__}")
+    axis = norm_dim(dim, input.ndim, "select")
+    size = input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {axis}")
+    return getitem(input, (slice(None),) * axis + (int(index),))
