@@ -40,7 +40,7 @@ from .norm import batch_norm_bwd, batch_norm_fwd  # noqa: F401
 from .optim import optim_step  # noqa: F401
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
-from .scan import cumsum  # noqa: F401
+from .scan import cumprod, cumprod_bwd, cumsum  # noqa: F401
 from .softmax import softmax_bwd, softmax_fwd  # noqa: F401
 
 name = "cpu"

@@ -42,7 +42,7 @@ from .norm import batch_norm_bwd, batch_norm_fwd
 from .optim import optim_step
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .reduce import argreduce, reduce
-from .scan import cumsum
+from .scan import cumprod, cumprod_bwd, cumsum
 from .softmax import softmax_bwd, softmax_fwd
 
 name = "cuda"
