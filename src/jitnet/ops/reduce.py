@@ -278,7 +278,11 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def var(input: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *,
         correction=None) -> Tensor:
-    """Variance over ``dim``; unbiased (divides by n - 1) by default, as PyTorch."""
+    """Variance over ``dim``; unbiased (divides by n - 1) by default, as PyTorch.
+
+    Computed in float64 (float32 results are cast back): squares of float32 values
+    beyond 1e19 would overflow, where PyTorch's accumulation does not.
+    """
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"var: input dtype must be floating point, got {input.dtype}")
     ddof = (1 if unbiased else 0) if correction is None else correction
@@ -286,15 +290,27 @@ def var(input: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *
     n = 1
     for a in axes:
         n *= input.shape[a]
-    centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) / float(builtins_max(n - ddof, 0))
+    return ew.cast(_var64(input, axes, n - ddof, keepdim), input.dtype)
+
+
+def _var64(input: Tensor, axes, dof: int, keepdim: bool) -> Tensor:
+    x = ew.cast(input, dt.float64)
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) / float(builtins_max(dof, 0))
 
 
 def std(input: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation: ``sqrt(var(...))``; its gradient is 0 where the std is 0 (one
     element with ``unbiased=False``, a constant slice), as in PyTorch."""
-    return _SafeSqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"std: input dtype must be floating point, got {input.dtype}")
+    ddof = (1 if unbiased else 0) if correction is None else correction
+    axes = norm_dims(dim, input.ndim, "std")
+    n = 1
+    for a in axes:
+        n *= input.shape[a]
+    return ew.cast(_SafeSqrt.apply(_var64(input, axes, n - ddof, keepdim)), input.dtype)
 
 
 class _SafeSqrt(Function):
@@ -363,6 +379,21 @@ def _drop(x: Tensor, axes) -> Tensor:
     return x.reshape(tuple(s for i, s in enumerate(x.shape) if i not in axes))
 
 
+class _CountNonzero(Function):
+    """The "0-norm": how many entries are nonzero, in x's dtype; its gradient is 0."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        k = ctx.k
+        ctx.shape, ctx.dtype = x.shape, x.dtype
+        nz = k.astype(k.binary("ne", x, 0), x.dtype)
+        return k.reduce(oc.SUM, nz, axes, keepdim) if axes else nz
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.k.full(ctx.shape, 0, ctx.dtype), None, None
+
+
 class _PNorm(Function):
     """(sum |x|^p)^(1/p) over ``axes`` for a finite p != 0; the gradient
     sign(x) |x|^(p-1) / norm^(p-1) is 0 where x is 0 (PyTorch: no NaN at the origin)."""
@@ -425,10 +456,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
                                f"(input shape {tuple(input.shape)}): it has no identity")
         return _amaxmin("norm", oc.MAX if p > 0 else oc.MIN, ew.abs(input),
                         None if dim is None else axes, keepdim)
+    if p == 0:  # the count of nonzeros; on the graph with a zero gradient, as in PyTorch
+        return _CountNonzero.apply(input, axes, keepdim)
     if not axes:
-        return ew.abs(input) if p != 0 else ew.compare("ne", input, 0).to(input.dtype)
-    if p == 0:
-        return sum(ew.compare("ne", input.detach(), 0).to(input.dtype), axes, keepdim)
+        return ew.abs(input)
     return _PNorm.apply(input, p, axes, keepdim)
 
 
