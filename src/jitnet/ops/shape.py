@@ -352,7 +352,7 @@ def overlapping(raw) -> bool:
     """True when two elements of the raw array share memory (an expanded dim: stride 0 and
     size > 1).  Only CPU arrays can: the CUDA table materialises every view."""
     strides = getattr(raw, "strides", None)
-    return strides is not None and any(
+    return strides is not None and 0 not in raw.shape and any(
         st == 0 and n > 1 for st, n in zip(strides, raw.shape))
 
 
