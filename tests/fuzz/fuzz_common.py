@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import jitnet as jn
 
 PROFILE = "fast"
-FAST_EXAMPLES = 250      # per test: ~8 tests -> a few thousand cases, well under 2 minutes
-LONG_EXAMPLES = 25_000   # per test: ~8 tests -> 200,000 cases
+FAST_EXAMPLES = 400      # per test: 7 tests -> ~2,800 cases, about a minute on 2 cores
+LONG_EXAMPLES = 30_000   # per test: 7 tests -> 210,000 cases
 
 
 def set_profile(name: str) -> None:
