@@ -38,6 +38,7 @@ def pytest_terminal_summary(terminalreporter):
 
     lines = fuzz_common.summary()
     if lines:
-        terminalreporter.section(f"jitnet fuzz ({fuzz_common.PROFILE} profile): cases per family")
+        terminalreporter.section(
+            f"jitnet fuzz ({fuzz_common.profile_name()} profile): cases per family")
         for line in lines:
             terminalreporter.write_line(line)

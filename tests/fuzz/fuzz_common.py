@@ -50,6 +50,11 @@ def count(family: str, known: bool = False) -> None:
     _COUNTS[family][1 if known else 0] += 1
 
 
+def profile_name() -> str:
+    n = os.environ.get("JITNET_FUZZ_EXAMPLES")
+    return f"{PROFILE}, JITNET_FUZZ_EXAMPLES={n}" if n else PROFILE
+
+
 def summary() -> list[str]:
     lines, total = [], 0
     for family in sorted(_COUNTS):
