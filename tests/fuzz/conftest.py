@@ -42,3 +42,14 @@ def pytest_terminal_summary(terminalreporter):
             f"jitnet fuzz ({fuzz_common.profile_name()} profile): cases per family")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def pytest_runtest_teardown(item):
+    """With ``JITNET_FUZZ_REPORT=path``, rewrite the case counts there after every test, so a
+    long run cut short still says how far it got."""
+    path = os.environ.get("JITNET_FUZZ_REPORT")
+    if HAS_TORCH and path:
+        import fuzz_common
+
+        with open(path, "w") as f:
+            f.write("\n".join(fuzz_common.summary()) + "\n")
