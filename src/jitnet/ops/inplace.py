@@ -90,7 +90,7 @@ def _write(op: str, x: Tensor, raw, allow_overlap: bool = False) -> Tensor:
         raise RuntimeError(f"{op}: {OVERLAP_MSG}")
     try:
         x._k().setitem(x._data, Ellipsis, raw)
-    except ValueError as exc:  # read-only storage (an expanded view, a read-only NumPy array)
+    except ValueError as exc:  # read-only storage (a read-only NumPy array)
         raise RuntimeError(
             f"{op}: cannot write into this tensor ({exc}); if it is an expanded view, "
             "call .clone() first"

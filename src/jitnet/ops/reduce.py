@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, prod, max, min, argmax, argmin, var, std, logsumexp.
+"""Reductions: sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp,
+norm.
 
 ``dim`` may be None (all dims), an int or a tuple; ``keepdim`` keeps reduced
 dims with size 1.  Gradients are broadcast back over the reduced dims.
