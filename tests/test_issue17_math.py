@@ -69,6 +69,8 @@ def test_norm_gradcheck_and_errors(a):
     assert jn.norm(jn.tensor([3.0, 0.0, -4.0]), 0).item() == 2.0
     with pytest.raises(RuntimeError, match="norm: Expected a floating point"):
         jn.norm(jn.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="norm: p='fro' is a matrix norm"):
+        jn.norm(jn.ones(2, 2, 2), "fro", (0, 1, 2))  # found by the long fuzz run
     with pytest.raises(NotImplementedError, match="norm: p='nuc' is not supported"):
         jn.norm(jn.ones(2, 2), "nuc")
     with pytest.raises(RuntimeError, match="norm: cannot compute the inf norm over an empty"):

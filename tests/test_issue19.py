@@ -36,6 +36,9 @@ def test_case03_int_mixed_with_array_index():
         ((slice(None), [0, 1], 0, [0, 1]), (2, 2), host[:, :, 0][:, [0, 1], [0, 1]]),
         ((0, None, [0, 1]), (1, 2, 4, 5), host[0][None, [0, 1]]),
         ((Ellipsis, 0, [1, 2]), (2, 3, 2), host[..., 0, :][..., [1, 2]]),
+        # found by the long fuzz run: an Ellipsis covering no dim does not separate arrays
+        ((slice(None), [0, 0], Ellipsis, 0, [1, 1]), (2, 2), host[:, :, 0][:, [0, 0], [1, 1]]),
+        (([0, 1], Ellipsis, [1, 2], slice(None), slice(None)), (2, 4, 5), host[[0, 1], [1, 2]]),
     ]
     for index, shape, expect in cases:
         got = x[index]

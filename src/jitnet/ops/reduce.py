@@ -445,6 +445,9 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"norm: Expected a floating point tensor as input, got "
                            f"{input.dtype.name}")
+    if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+        raise RuntimeError(f"norm: p='fro' is a matrix norm: dim must be an int or a 2-tuple, "
+                           f"got {tuple(dim)} (PyTorch's rule)")
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):

@@ -361,7 +361,7 @@ def _index_shape(shape: tuple, idx) -> tuple:
     from ..kernels._indexing import torch_split
 
     dummy = np.broadcast_to(np.empty((), np.int8), shape)
-    split = torch_split(idx)
+    split = torch_split(idx, len(shape))
     return dummy[split[0]][split[1]].shape if split is not None else dummy[idx].shape
 
 

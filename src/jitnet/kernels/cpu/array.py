@@ -122,7 +122,7 @@ def _view_index(index):
 
 def getitem(x: np.ndarray, index) -> np.ndarray:
     """x[index] with PyTorch's rules: a view for basic indices, a copy for advanced ones."""
-    split = _torch_split(index)
+    split = _torch_split(index, x.ndim)
     if split is not None:
         return np.asarray(x[split[0]][split[1]])
     return np.asarray(x[_view_index(index)])
@@ -131,7 +131,7 @@ def getitem(x: np.ndarray, index) -> np.ndarray:
 def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
     """zeros(shape)[index] += g, accumulating repeated indices (indexing's backward)."""
     out = np.zeros(shape, dtype=dtype)
-    split = _torch_split(index)
+    split = _torch_split(index, len(shape))
     if split is not None:
         np.add.at(out[split[0]], split[1], g)  # out[ints] is a view: the adds reach out
     else:
@@ -141,7 +141,7 @@ def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
 
 def setitem(x: np.ndarray, index, value) -> None:
     """x[index] = value in place (PyTorch's placement of advanced indices, see getitem)."""
-    split = _torch_split(index)
+    split = _torch_split(index, x.ndim)
     if split is not None:
         x[split[0]][split[1]] = value
     else:
