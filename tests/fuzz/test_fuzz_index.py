@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from fuzz_common import assert_same, assert_same_grads, count, fuzz_settings, leaves, run, shapes
+from fuzz_common import (
+    Raised,
+    assert_same,
+    assert_same_grads,
+    count,
+    fuzz_settings,
+    leaves,
+    run,
+    shapes,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -81,6 +90,9 @@ def test_fuzz_getitem(data, grad, seed):
     oj = run(lambda x: x[_convert(index, jn)], xj)
     ot = run(lambda x: x[_convert(index, torch)], xt)
     what = f"x{list(shape)}[{index}]"
+    if isinstance(oj, Raised) and isinstance(oj.exc, IndexError) and isinstance(
+            ot, torch.Tensor) and ot.numel() == 0:
+        return  # documented difference: jitnet checks index bounds even for an empty result
     assert_same(oj, ot, what)
     assert_same_grads(oj, ot, [xj], [xt], what)
 
