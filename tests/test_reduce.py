@@ -87,7 +87,7 @@ def test_reduction_errors():
         x.argmax(-3)
     with pytest.raises(RuntimeError, match="multiple times"):
         x.sum((0, 0))
-    with pytest.raises(RuntimeError, match="max: the input is empty"):
+    with pytest.raises(RuntimeError, match=r"max\(\): Expected reduction dim to be specified"):
         jn.zeros(0).max()
 
 

@@ -159,6 +159,14 @@ from .tensor import (
 )
 from .training import evaluate, fit, predict
 
+# issue 19 / 17 names (h-fix)
+# isort: split
+from .ops.distance import cdist
+from .ops.index import index_add, take_along_dim
+from .ops.reduce import amin
+from .ops.scan import cumprod
+from .ops.shape import moveaxis, movedim, select, swapaxes, swapdims
+
 __version__ = "0.1.0"
 
 # issue 16: compression (quantization; pruning is nn.utils.prune) and interpretability

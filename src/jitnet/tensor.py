@@ -600,8 +600,8 @@ class Tensor:
     def mean(self, dim=None, keepdim=False, dtype=None):
         return _reduce.mean(self, dim, keepdim, dtype=dtype)
 
-    def prod(self, dim=None, keepdim=False):
-        return _reduce.prod(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduce.prod(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=False):
         return _reduce.max(self, dim, keepdim)
@@ -633,8 +633,38 @@ class Tensor:
     def log_softmax(self, dim, dtype=None):
         return _act.log_softmax(self, dim, dtype=dtype)
 
-    def norm(self, p=2, dim=None, keepdim=False):
-        return _reduce.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _reduce.norm(self, p, dim, keepdim, dtype)
+
+    # issue 19 / 17 names (h-fix): one line each into ops/
+    def amin(self, dim=None, keepdim=False):
+        return _reduce.amin(self, dim, keepdim)
+
+    def cumprod(self, dim, *, dtype=None):
+        return _scan.cumprod(self, dim, dtype=dtype)
+
+    def movedim(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return _shape.swapaxes(self, axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        return _shape.swapdims(self, dim0, dim1)
+
+    def select(self, dim, index):
+        return _shape.select(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return _index.take_along_dim(self, indices, dim)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _inplace.index_add_(self, dim, index, source, alpha=alpha)
 
     def reshape(self, *shape):
         return _shape.reshape(self, *shape)

@@ -48,6 +48,10 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
+# issue 17 math surface (h-fix)
+# isort: split
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+
 __all__ = [
     "RNN", "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding", "Flatten",
@@ -55,6 +59,7 @@ __all__ = [
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
     "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "functional", "init", "utils",
     "ELU", "SELU", "Hardtanh", "Mish", "SiLU", "Softplus",
+    "PixelShuffle", "PixelUnshuffle",
     "GRU", "LSTM", "GRUCell", "LSTMCell", "RNNCell", "GroupNorm", "LayerNorm",
     "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
 ]

@@ -46,6 +46,12 @@ from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import flatten as _flatten
 from ..tensor import Tensor
 
+# issue 17 math surface (h-fix)
+# isort: split
+from ..ops.distance import cosine_similarity, normalize
+from ..ops.fold import fold, pixel_shuffle, pixel_unshuffle, unfold
+from ..ops.probability import kl_div, softmin
+
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "dropout2d",
@@ -53,6 +59,8 @@ __all__ = [
     "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
     "smooth_l1_loss", "softmax", "tanh",
     "elu", "hardtanh", "mish", "selu", "silu", "softplus",
+    "cosine_similarity", "fold", "kl_div", "normalize", "pixel_shuffle", "pixel_unshuffle",
+    "softmin", "unfold",
     "group_norm", "layer_norm", "scaled_dot_product_attention",
 ]
 

@@ -360,3 +360,81 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         v, i = v.reshape(input.shape if k else (0,)), i.reshape(input.shape if k else (0,))
     return return_types.topk(v, i)
+
+
+# ------------------------------------------------------------------ take_along_dim, index_add
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """``gather`` with broadcasting: input and indices broadcast in every dim but ``dim``
+    (with ``dim=None`` both are flattened first).  Differentiable in ``input``."""
+    indices = _index_tensor("take_along_dim", indices, "indices")
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(
+            f"take_along_dim: input and indices should have the same number of dimensions, "
+            f"but got {input.ndim} dimensions for input, and {indices.ndim} dimensions for "
+            f"indices"
+        )
+    if input.ndim == 0:
+        return gather(input, 0, indices)
+    axis = norm_dim(dim, input.ndim, "take_along_dim")
+    xs, ids = list(input.shape), list(indices.shape)
+    xs[axis] = ids[axis] = 1
+    b = list(broadcast_shape("take_along_dim", tuple(xs), tuple(ids)))
+    xb, ib = list(b), list(b)
+    xb[axis], ib[axis] = input.shape[axis], indices.shape[axis]
+    return gather(input.expand(*xb), axis, indices.expand(*ib))
+
+
+class IndexAdd(Function):
+    """out = x with ``alpha * src`` added along ``axis`` at the listed entries (repeats add
+    up); backward: g for x, alpha * g[..., idx, ...] for src."""
+
+    @staticmethod
+    def forward(ctx, x, key, src, alpha):
+        k = ctx.k
+        ctx.key, ctx.alpha = key, alpha
+        if alpha != 1:
+            src = k.binary("mul", src, alpha, x.dtype)
+        added = k.index_add(x.shape, x.dtype, key, src)
+        return k.binary("add", x, added, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        k = ctx.k
+        gs = None
+        if ctx.needs_input_grad[2]:
+            gs = k.getitem(g, ctx.key)
+            if ctx.alpha != 1:
+                gs = k.binary("mul", gs, ctx.alpha, g.dtype)
+        return g, None, gs, None
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source[i]`` added at ``input[..., index[i], ...]``
+    along ``dim`` (index a 1-D int tensor, ``source.shape[dim] == len(index)``)."""
+    if not isinstance(input, Tensor) or not isinstance(source, Tensor):
+        raise TypeError("index_add: input and source must be Tensors")
+    index = _index_tensor("index_add", index)
+    if index.ndim > 1:
+        raise IndexError(f"index_add: index must be a vector, got shape {tuple(index.shape)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_add_(): self ({input.dtype.name}) and source "
+                           f"({source.dtype.name}) must have the same scalar type")
+    x, src, idx = input, source, index.reshape(-1)
+    if x.ndim == 0:
+        x, src = x.reshape(1), src.reshape(1)
+    axis = norm_dim(dim, x.ndim, "index_add")
+    if src.ndim == 0:
+        src = src.reshape(1)
+    expect = tuple(x.shape[:axis]) + (idx.shape[0],) + tuple(x.shape[axis + 1:])
+    if tuple(src.shape) != expect:
+        raise RuntimeError(
+            f"index_add_(): source of shape {tuple(source.shape)} does not match: expected "
+            f"{expect} (input {tuple(input.shape)} with dim {axis} of size len(index) = "
+            f"{idx.shape[0]})"
+        )
+    _check_bounds("index_add", idx, x.shape[axis], axis)
+    out = IndexAdd.apply(x, (slice(None),) * axis + (idx._data,), src, alpha)
+    return out.reshape(()) if input.ndim == 0 else out

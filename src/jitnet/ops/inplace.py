@@ -26,6 +26,7 @@ from ..autograd import is_grad_enabled, no_grad
 from ..tensor import Tensor, full
 from . import elementwise as ew
 from ._util import broadcast_shape, is_scalar, result_dtype
+from .shape import OVERLAP_MSG, overlapping
 
 
 def _target(op: str, x) -> Tensor:
@@ -80,11 +81,16 @@ def _adopt(op: str, x: Tensor, r: Tensor) -> Tensor:
     return x
 
 
-def _write(op: str, x: Tensor, raw) -> Tensor:
-    """No-graph path: copy ``raw`` (an array broadcastable to x, or a number) into x's storage."""
+def _write(op: str, x: Tensor, raw, allow_overlap: bool = False) -> Tensor:
+    """No-graph path: copy ``raw`` (an array broadcastable to x, or a number) into x's storage.
+
+    An expanded view whose elements share memory refuses it (PyTorch's error), except for
+    a fill (``allow_overlap``), which means the same whichever element is written last."""
+    if not allow_overlap and overlapping(x._data):
+        raise RuntimeError(f"{op}: {OVERLAP_MSG}")
     try:
         x._k().setitem(x._data, Ellipsis, raw)
-    except ValueError as exc:  # read-only storage (an expanded view, a read-only NumPy array)
+    except ValueError as exc:  # read-only storage (a read-only NumPy array)
         raise RuntimeError(
             f"{op}: cannot write into this tensor ({exc}); if it is an expanded view, "
             "call .clone() first"
@@ -138,6 +144,8 @@ def _binary_(op: str, x: Tensor, other, alpha=1) -> Tensor:
     if name == "div" and out_dtype.kind != "f":
         out_dtype = dt.default_float.np
     _fits(op, x, shape, out_dtype)
+    if overlapping(x._data):
+        raise RuntimeError(f"{op}: {OVERLAP_MSG}")
     try:
         x._k().binary_(name, x._data, raw)
     except ValueError as exc:
@@ -253,7 +261,7 @@ def fill_(input: Tensor, value) -> Tensor:
     if input.requires_grad and is_grad_enabled():
         return _replace("fill_", input, full(tuple(input.shape), value, input.dtype,
                                              input.device))
-    return _write("fill_", input, value)
+    return _write("fill_", input, value, allow_overlap=True)
 
 
 def zero_(input: Tensor) -> Tensor:
@@ -291,3 +299,11 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
         raise RuntimeError(f"normal_: expects std >= 0.0, but found std {std}")
     gen = _random.generator(generator)
     return _random_fill("normal_", input, lambda shape: gen.normal(mean, std, shape))
+
+
+def index_add_(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """In-place ``index_add``: ``input[..., index[i], ...] += alpha * source[i]``."""
+    from .index import index_add
+
+    return _via("index_add_", input, lambda a, s: index_add(a, dim, index, s, alpha=alpha),
+                source)

@@ -27,8 +27,9 @@ class Matmul(Function):
             B = k.reshape(b2, (1, kk, n))
         else:
             batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-            A = k.reshape(k.broadcast_to(a2, batch + (m, kk)), (-1, m, kk))
-            B = k.reshape(k.broadcast_to(b2, batch + (kk, n)), (-1, kk, n))
+            nb = math.prod(batch)  # not -1: a zero-size inner dim leaves -1 ambiguous
+            A = k.reshape(k.broadcast_to(a2, batch + (m, kk)), (nb, m, kk))
+            B = k.reshape(k.broadcast_to(b2, batch + (kk, n)), (nb, kk, n))
         ctx.A, ctx.B, ctx.batch = A, B, batch
         ctx.a_shape, ctx.b_shape, ctx.a2_shape, ctx.b2_shape = a.shape, b.shape, a2.shape, \
             b2.shape

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import norm_dim, norm_dims
-from .shape import _sizes, expand, flatten, reshape, unsqueeze
+from .shape import _sizes, clone, contiguous, expand, flatten, reshape, unsqueeze
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
@@ -30,8 +30,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
     pairs = [v for s in shape for v in (1, s)]        # (1, s0, 1, s1, ...)
     wide = [v for r, s in zip(sizes, shape) for v in (r, s)]  # (r0, s0, r1, s1, ...)
-    out = expand(reshape(input, pairs), wide)
-    return reshape(out, tuple(r * s for r, s in zip(sizes, shape)))
+    out = reshape(expand(reshape(input, pairs), wide), tuple(r * s for r, s in zip(sizes, shape)))
+    # a new contiguous tensor, as in PyTorch: the reshape may have kept the expand's stride-0
+    # view (``ones(2, 4).repeat(2, 1, 1)``) or, with every size 1, a view of the input
+    return clone(out) if all(r == 1 for r in sizes) else contiguous(out)
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -78,7 +80,8 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, key):
         ctx.key = key
-        return ctx.k.contiguous(ctx.k.getitem(x, key))
+        # a copy, never x's memory: over size-1 dims the reversed view is already contiguous
+        return ctx.k.copy(ctx.k.getitem(x, key))
 
     @staticmethod
     def backward(ctx, g):

@@ -260,6 +260,12 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors or not all(isinstance(t_, Tensor) for t_ in tensors):
         raise TypeError("cat: expected a non-empty sequence of Tensors")
+    # PyTorch skips legacy empty tensors of shape (0,) beside tensors of other ndim
+    kept = [t_ for t_ in tensors if not (t_.ndim == 1 and t_.shape[0] == 0)]
+    if kept and len(kept) < len(tensors):
+        promoted = _same_dtype(tensors, "cat")
+        tensors = [p for p, t_ in zip(promoted, tensors)
+                   if not (t_.ndim == 1 and t_.shape[0] == 0)]
     ref = tensors[0]
     if ref.ndim == 0:
         raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
@@ -337,19 +343,126 @@ def getitem(x: Tensor, index) -> Tensor:
     return Index.apply(x, _convert_index(x, index))
 
 
+OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers "
+               "to a single memory location. Please clone() the tensor before performing the "
+               "operation.")
+
+
+def overlapping(raw) -> bool:
+    """True when two elements of the raw array share memory (an expanded dim: stride 0 and
+    size > 1).  Only CPU arrays can: the CUDA table materialises every view."""
+    strides = getattr(raw, "strides", None)
+    return strides is not None and 0 not in raw.shape and any(
+        st == 0 and n > 1 for st, n in zip(strides, raw.shape))
+
+
+def _index_shape(shape: tuple, idx) -> tuple:
+    """The shape ``x[idx]`` has, by PyTorch's rules, for x of ``shape``."""
+    from ..kernels._indexing import torch_split
+
+    dummy = np.broadcast_to(np.empty((), np.int8), shape)
+    split = torch_split(idx, len(shape))
+    return dummy[split[0]][split[1]].shape if split is not None else dummy[idx].shape
+
+
+class IndexPut(Function):
+    """``x[idx] = value`` recorded out of place: out is a copy of x with the region replaced;
+    x's gradient is g with the region zeroed, value's is g's region (summed to its shape)."""
+
+    @staticmethod
+    def forward(ctx, x, idx, value):
+        k = ctx.k
+        ctx.idx = idx
+        out = k.copy(x)
+        k.setitem(out, idx, value)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, need = ctx.k, ctx.needs_input_grad
+        gx = gv = None
+        if need[0]:
+            gx = k.copy(g)
+            k.setitem(gx, ctx.idx, 0)
+        if need[2]:
+            gv = k.getitem(g, ctx.idx)
+        return gx, None, gv
+
+
 def setitem(x: Tensor, index, value) -> None:
-    """``x[index] = value`` in place; refused on tensors that take part in autograd."""
-    if x.requires_grad and is_grad_enabled():
+    """``x[index] = value`` with PyTorch's rules.
+
+    ``value``: a number, a tensor broadcastable to the indexed region (extra
+    leading size-1 dims are dropped, as in PyTorch), or a list/tuple (PyTorch
+    refuses those; jitnet converts them).  A tensor value through an advanced
+    index must have x's dtype (PyTorch's ``index_put`` rule); through basic
+    indices it is cast.
+
+    Autograd: on a leaf that requires grad (grad mode on) this raises, as in
+    PyTorch.  When x or the value takes part in the graph, the write is
+    recorded (``IndexPut``) and x is rebound to the result, so gradients flow
+    through the written and the kept parts; views of x taken before keep the
+    old values (PyTorch writes through them with CopySlices; see
+    docs/pytorch-compat.md).  Otherwise the value is written into x's storage.
+    """
+    from . import elementwise as ew
+
+    if not isinstance(x, Tensor):
+        raise TypeError(f"setitem: expected a Tensor, got {type(x).__name__}")
+    idx = _convert_index(x, index)
+    advanced = any(isinstance(it, np.ndarray) for it in (idx if isinstance(idx, tuple) else
+                                                         (idx,)))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        from ..tensor import tensor
+
+        value = tensor(value, dtype=x.dtype, device=x.device)
+    if isinstance(value, Tensor):
+        if value.device != x.device:
+            raise RuntimeError(f"setitem: value is on {value.device} but tensor is on {x.device}")
+        if advanced and value.dtype is not x.dtype:
+            raise RuntimeError(
+                f"setitem: Index put requires the source and destination dtypes match, got "
+                f"{x.dtype.name} for the destination and {value.dtype.name} for the source."
+            )
+        region = _index_shape(tuple(x.shape), idx)
+        vshape = tuple(value.shape)
+        while len(vshape) > len(region) and vshape[0] == 1:
+            vshape = vshape[1:]
+        try:
+            np.broadcast_shapes(vshape, region)
+            if len(vshape) > len(region):
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"setitem: shape mismatch: value tensor of shape {list(value.shape)} cannot be "
+                f"broadcast to indexing result of shape {list(region)}"
+            ) from None
+        if vshape != tuple(value.shape):
+            value = reshape(value, vshape)
+        if value.dtype is not x.dtype:
+            value = ew.cast(value, x.dtype)
+    elif not isinstance(value, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"setitem: can't assign a {type(value).__name__} to a Tensor")
+    grad_on = is_grad_enabled()
+    if grad_on and x.requires_grad and x.grad_fn is None:
         raise RuntimeError(
             "setitem: a leaf Variable that requires grad is being used in an in-place "
             "operation (wrap it in jitnet.no_grad() to initialise it)"
         )
-    idx = _convert_index(x, index)
-    if isinstance(value, Tensor):
-        if value.device != x.device:
-            raise RuntimeError(f"setitem: value is on {value.device} but tensor is on {x.device}")
-        value = value._data
-    x._k().setitem(x._data, idx, value)
+    if grad_on and (x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        alias = Tensor(x._data, x.device, x.requires_grad)
+        alias.grad_fn = x.grad_fn
+        r = IndexPut.apply(alias, idx, value)
+        x._data, x.grad_fn, x.requires_grad = r._data, r.grad_fn, r.requires_grad
+        return
+    raw = value._data if isinstance(value, Tensor) else value
+    k = x._k()
+    if overlapping(x._data) and not advanced and overlapping(k.getitem(x._data, idx)):
+        raise RuntimeError(f"setitem: {OVERLAP_MSG}")
+    try:
+        k.setitem(x._data, idx, raw)
+    except ValueError as exc:  # read-only storage (a read-only NumPy array)
+        raise RuntimeError(f"setitem: cannot write into this tensor ({exc})") from None
 
 
 class ToDevice(Function):
@@ -375,3 +488,60 @@ def to_device(x: Tensor, device) -> Tensor:
     """x on ``device`` (differentiable)."""
     kernels.table(device)  # raise early, with the how-to-get-CUDA message
     return ToDevice.apply(x, device)
+
+
+# ------------------------------------------------------------------ dim moves (issue 19)
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """``input`` with dims ``source`` moved to positions ``destination`` (ints or sequences
+    of equal length); the other dims keep their order.  A view, like ``permute``."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    n = input.ndim
+    s = [norm_dim(d, n, "movedim") for d in src]
+    d = [norm_dim(v, n, "movedim") for v in dst]
+    if len(set(s)) != len(s):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(src)})")
+    if len(set(d)) != len(d):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(dst)})")
+    order = [None] * n
+    for a, b in zip(s, d):
+        order[b] = a
+    rest = iter(i for i in range(n) if i not in s)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(input, order) if n else input
+
+
+moveaxis = movedim
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose(input, axis0, axis1)`` (NumPy's name; ``swapdims`` is the same)."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose(input, dim0, dim1)``."""
+    return transpose(input, dim0, dim1)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice ``index`` of ``input`` along ``dim``, without that dim (a view on the CPU):
+    ``x.select(1, i)`` is ``x[:, i]``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"select: expected a Tensor, got {type(input).__name__}")
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"select: index must be an int, got {type(index).__name__}")
+    axis = norm_dim(dim, input.ndim, "select")
+    size = input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {axis}")
+    return getitem(input, (slice(None),) * axis + (int(index),))

@@ -89,7 +89,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = input.shape[norm_dim(dim, input.ndim, "chunk")]
-    return split(input, max(-(-n // int(chunks)), 1) if n else 0, dim)
+    if n == 0:  # PyTorch: ``chunks`` empty pieces
+        return split(input, [0] * int(chunks), dim)
+    return split(input, max(-(-n // int(chunks)), 1), dim)
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:

@@ -57,7 +57,7 @@ from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .quant import int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
 from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd  # noqa: F401
-from .scan import cumsum  # noqa: F401
+from .scan import cumprod, cumprod_bwd, cumsum  # noqa: F401
 from .softmax import (  # noqa: F401
     attn_softmax_bwd,
     attn_softmax_fwd,

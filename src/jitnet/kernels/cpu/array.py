@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._indexing import torch_split as _torch_split
+
 
 def empty(shape, dtype) -> np.ndarray:
     return np.empty(shape, dtype=dtype)
@@ -59,22 +61,54 @@ def permute(x: np.ndarray, dims) -> np.ndarray:
 
 
 def broadcast_to(x: np.ndarray, shape) -> np.ndarray:
-    return np.broadcast_to(x, shape)
+    """x broadcast to ``shape`` as a view, writable when x is (PyTorch's ``expand`` views
+    write through to their base; the op layer refuses writes where two elements would
+    share memory, see ``ops.shape.overlapping``)."""
+    out = np.broadcast_to(x, shape)
+    if x.flags.writeable:
+        out = np.lib.stride_tricks.as_strided(x, out.shape, out.strides, writeable=True)
+    return out
+
+
+def _view_index(index):
+    """``index`` with a trailing Ellipsis when it is all ints: ``x[1]`` of a 1-D array is
+    then a 0-d view, not a copied scalar (PyTorch's ``x[1]`` writes through)."""
+    if isinstance(index, tuple):
+        if all(isinstance(it, (int, np.integer)) and not isinstance(it, (bool, np.bool_))
+               for it in index):
+            return index + (Ellipsis,)
+        return index
+    if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+        return (index, Ellipsis)
+    return index
 
 
 def getitem(x: np.ndarray, index) -> np.ndarray:
-    return np.asarray(x[index])
+    """x[index] with PyTorch's rules: a view for basic indices, a copy for advanced ones."""
+    split = _torch_split(index, x.ndim)
+    if split is not None:
+        return np.asarray(x[split[0]][split[1]])
+    return np.asarray(x[_view_index(index)])
 
 
 def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
     """zeros(shape)[index] += g, accumulating repeated indices (indexing's backward)."""
     out = np.zeros(shape, dtype=dtype)
-    np.add.at(out, index, g)
+    split = _torch_split(index, len(shape))
+    if split is not None:
+        np.add.at(out[split[0]], split[1], g)  # out[ints] is a view: the adds reach out
+    else:
+        np.add.at(out, index, g)
     return out
 
 
 def setitem(x: np.ndarray, index, value) -> None:
-    x[index] = value
+    """x[index] = value in place (PyTorch's placement of advanced indices, see getitem)."""
+    split = _torch_split(index, x.ndim)
+    if split is not None:
+        x[split[0]][split[1]] = value
+    else:
+        x[index] = value
 
 
 def concat(arrays, axis: int) -> np.ndarray:

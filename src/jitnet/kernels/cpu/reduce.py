@@ -82,7 +82,10 @@ def _row(op, row):
 
 @kernel(inline="always")
 def _argrow(op, row):
-    """Index of the first max (op ARGMAX) or min (ARGMIN) of a row; a NaN counts as the max."""
+    """Index of the first max (op ARGMAX) or min (ARGMIN) of a row; a NaN counts as the max.
+    An empty row (the op layer refuses those, as PyTorch) gives 0 without reading."""
+    if row.shape[0] == 0:
+        return 0
     best = row[0]
     arg = 0
     if math.isnan(best):

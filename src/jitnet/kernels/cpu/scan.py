@@ -1,4 +1,5 @@
-"""Scan CPU kernels: the running sum along one dim (``cumsum``) and its reverse.
+"""Scan CPU kernels: the running sum (``cumsum``) or product (``cumprod``) along one dim,
+the reverse sum, and cumprod's exact gradient.
 
 Layout.  The wrapper views the input *without copying* (when it is
 C-contiguous) as (A, L, B): A the product of the dims before the scanned one,
@@ -19,29 +20,73 @@ from .._jit import PARALLEL_MIN, kernel
 
 
 @kernel(inline="always")
-def _scan_block(x, out, a, reverse, zero):
-    """Scan x[a] of shape (L, B) along L into out[a]; ``zero`` fixes the accumulator type."""
+def _scan_block(x, out, a, reverse, zero, mul):
+    """Scan x[a] of shape (L, B) along L into out[a]; ``zero`` fixes the accumulator type
+    and is its start (1 for a product); ``mul``: multiply instead of add."""
     n, b_n = x.shape[1], x.shape[2]
     acc = np.full(b_n, zero)
     for step in range(n):
         ell = n - 1 - step if reverse else step
         for b in range(b_n):
-            acc[b] += x[a, ell, b]
+            if mul:
+                acc[b] *= x[a, ell, b]
+            else:
+                acc[b] += x[a, ell, b]
             out[a, ell, b] = acc[b]
 
 
 @kernel
-def _scan_serial(x, out, reverse, zero):
-    """x, out: (A, L, B) C-contiguous; out = running sum of x along L (from the end if reverse)."""
+def _scan_serial(x, out, reverse, zero, mul):
+    """x, out: (A, L, B) C-contiguous; out = running sum (product if ``mul``) of x along L
+    (from the end if reverse)."""
     for a in range(x.shape[0]):
-        _scan_block(x, out, a, reverse, zero)
+        _scan_block(x, out, a, reverse, zero, mul)
 
 
 @kernel(parallel=True)
-def _scan_parallel(x, out, reverse, zero):
+def _scan_parallel(x, out, reverse, zero, mul):
     """As ``_scan_serial``, one a per task (``prange`` over A)."""
     for a in prange(x.shape[0]):
-        _scan_block(x, out, a, reverse, zero)
+        _scan_block(x, out, a, reverse, zero, mul)
+
+
+@kernel(inline="always")
+def _cumprod_grad_column(x, y, g, dx, a, b):
+    """dx[a, :, b] for y = cumprod(x) along L, exact with zeros (PyTorch's result).
+
+    Before the first zero z: dx_k = sum_{j>=k} g_j y_j / x_k.  At z:
+    dx_z = y_{z-1} * sum_{j>=z} g_j prod_{z<i<=j} x_i.  After z: 0.
+    """
+    n = x.shape[1]
+    z = n
+    for ell in range(n):
+        if x[a, ell, b] == 0:
+            z = ell
+            break
+    acc = 0.0
+    for step in range(n):
+        ell = n - 1 - step
+        if ell < z:
+            acc += g[a, ell, b] * y[a, ell, b]
+            dx[a, ell, b] = acc / x[a, ell, b]
+        else:
+            dx[a, ell, b] = 0.0
+    if z < n:
+        p = 1.0
+        s = 0.0
+        for ell in range(z, n):
+            if ell > z:
+                p *= x[a, ell, b]
+            s += g[a, ell, b] * p
+        dx[a, z, b] = s * (y[a, z - 1, b] if z > 0 else 1.0)
+
+
+@kernel
+def _cumprod_grad(x, y, g, dx):
+    """x, y, g, dx: (A, L, B) C-contiguous float arrays."""
+    for a in range(x.shape[0]):
+        for b in range(x.shape[2]):
+            _cumprod_grad_column(x, y, g, dx, a, b)
 
 
 def cumsum(x: np.ndarray, axis: int, reverse: bool = False, out_dtype=None) -> np.ndarray:
@@ -57,5 +102,32 @@ def cumsum(x: np.ndarray, axis: int, reverse: bool = False, out_dtype=None) -> n
     out = np.empty(x3.shape, dtype=out_dtype or x.dtype)
     zero = 0.0 if out.dtype.kind == "f" else np.int64(0)
     run = _scan_parallel if x3.size >= PARALLEL_MIN and a_n >= 2 else _scan_serial
-    run(x3, out, bool(reverse), zero)
+    run(x3, out, bool(reverse), zero, False)
     return out.reshape(shape)
+
+
+def _acb(x: np.ndarray, axis: int) -> np.ndarray:
+    shape = x.shape
+    a_n = int(np.prod(shape[:axis], dtype=np.int64))
+    b_n = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return np.ascontiguousarray(x).reshape(a_n, shape[axis], b_n)
+
+
+def cumprod(x: np.ndarray, axis: int, out_dtype=None) -> np.ndarray:
+    """Running product of x along ``axis`` (x not 0-d); a new array of x's shape, of dtype
+    ``out_dtype`` or x's (accumulated in float64 for floats, int64 for integers)."""
+    x3 = _acb(x, axis)
+    out = np.empty(x3.shape, dtype=out_dtype or x.dtype)
+    one = 1.0 if out.dtype.kind == "f" else np.int64(1)
+    run = _scan_parallel if x3.size >= PARALLEL_MIN and x3.shape[0] >= 2 else _scan_serial
+    run(x3, out, False, one, True)
+    return out.reshape(x.shape)
+
+
+def cumprod_bwd(x: np.ndarray, y: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    """The input gradient of ``y = cumprod(x, axis)`` for the upstream ``g`` (float arrays of
+    one shape), exact where x has zeros."""
+    x3, y3, g3 = _acb(x, axis), _acb(y, axis), _acb(g, axis)
+    dx = np.empty(x3.shape, dtype=g.dtype)
+    _cumprod_grad(x3, y3, g3, dx)
+    return dx.reshape(x.shape)

@@ -50,9 +50,11 @@ def _fwd_row(op, x, y, a):
     else:
         for j in range(n):
             s += math.exp(x[a, j, 0] - m)
-        lse = m + math.log(s)
+        # (x - m) - log(s), not x - (m + log(s)): with m = -1e30 the latter rounds
+        # log(s) away and gives 0 instead of -log(n) (PyTorch subtracts in this order)
+        ls = math.log(s)
         for j in range(n):
-            y[a, j, 0] = x[a, j, 0] - lse
+            y[a, j, 0] = (x[a, j, 0] - m) - ls
 
 
 @kernel(inline="always")
@@ -75,10 +77,10 @@ def _fwd_cols(op, x, y, a, b0, b1):
                 y[a, j, b0 + i] = math.exp(x[a, j, b0 + i] - m[i]) / s[i]
     else:
         for i in range(w):
-            m[i] += math.log(s[i])
+            s[i] = math.log(s[i])
         for j in range(n):
             for i in range(w):
-                y[a, j, b0 + i] = x[a, j, b0 + i] - m[i]
+                y[a, j, b0 + i] = (x[a, j, b0 + i] - m[i]) - s[i]
 
 
 @kernel(inline="always")

@@ -18,11 +18,13 @@ are i's coordinates and j the flat index of its coordinates in the block.
 Three kernels use it: gather (getitem), scatter-add with atomics (the
 gradient, where repeated indices accumulate) and scatter-store (setitem).
 
-As NumPy: when the advanced indices sit next to each other their dims replace
-them in place, otherwise they go first; an int next to an array counts as a
-0-d array.  Bool arrays become the integer arrays of their nonzero
-positions (computed on the host: only host masks reach here, the op layer
-copies index tensors to the host to check their bounds).
+As PyTorch: ints are applied first (each drops its dim, like a basic index);
+then when the advanced indices sit next to each other among the remaining
+items their dims replace them in place, otherwise they go first.  (NumPy
+differs: it counts an int next to an array as a 0-d array.)  Bool arrays
+become the integer arrays of their nonzero positions (computed on the host:
+only host masks reach here, the op layer copies index tensors to the host to
+check their bounds).
 """
 from __future__ import annotations
 
@@ -76,13 +78,15 @@ def _expand(shape, items):
 def plan(shape: tuple, index) -> Plan:
     """The Plan of ``x[index]`` for x of ``shape`` (index already checked by the op layer)."""
     items = _expand(shape, index if isinstance(index, tuple) else (index,))
-    has_adv = any(isinstance(it, np.ndarray) or _is_device(it) for it in items)
     cst = A.c_strides(shape)
     p = Plan()
     base, dim = 0, 0
     dims = []  # ("b", length, stride) or ("adv",), a placeholder for the advanced block
     adv, adv_pos = [], []
-    for pos, it in enumerate(items):
+    pos = -1  # position among the items that are not ints (PyTorch's adjacency rule)
+    for it in items:
+        if not isinstance(it, (int, np.integer)):
+            pos += 1
         if it is None:
             dims.append(("b", 1, 0))
             continue
@@ -90,7 +94,7 @@ def plan(shape: tuple, index) -> Plan:
             start, stop, step = it.indices(shape[dim])
             dims.append(("b", len(range(start, stop, step)), cst[dim] * step))
             base += start * cst[dim] if len(range(start, stop, step)) else 0
-        elif not has_adv and isinstance(it, (int, np.integer)):
+        elif isinstance(it, (int, np.integer)):
             base += (int(it) % shape[dim]) * cst[dim]
         else:
             a = it if _is_device(it) else np.asarray(it, dtype=np.int64)

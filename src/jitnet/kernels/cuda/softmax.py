@@ -47,9 +47,11 @@ def _fwd_kernel(op, x, y, n, inner, rows):
         else:
             for j in range(n):
                 s += safe_exp(x[base + j * inner] - m)
-            lse = m + math.log(s)
+            # (x - m) - log(s), not x - (m + log(s)): with m = -1e30 the latter rounds
+            # log(s) away and gives 0 instead of -log(n) (PyTorch subtracts in this order)
+            ls = math.log(s)
             for j in range(n):
-                y[base + j * inner] = x[base + j * inner] - lse
+                y[base + j * inner] = (x[base + j * inner] - m) - ls
 
 
 @cuda.jit
