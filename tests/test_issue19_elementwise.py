@@ -339,3 +339,13 @@ def test_dtype_and_error_sweep_matches_torch(name):
                 if not _agree(t, j):
                     bad.append((da, "scalar", s, left, t, j))
     assert not bad, bad[:5]
+
+
+def test_fuzz_found_square_and_abs_of_bool():
+    """Found by tests/fuzz once its skip-list was emptied: bool.square() is int64 (PyTorch's
+    pow(x, 2)); bool.abs() raises NotImplementedError, as PyTorch has no bool kernel."""
+    x = jn.tensor([True, False])
+    y = x.square()
+    assert y.dtype is jn.int64 and y.tolist() == [1, 0]
+    with pytest.raises(NotImplementedError, match="abs"):
+        x.abs()

@@ -67,44 +67,12 @@ def summary() -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------- known elementwise bugs
-# Issue 19's elementwise cases are being fixed on another branch (ops/elementwise.py,
-# dtypes.py).  Until that merges, cases that hit them are counted and skipped here, in
-# this one place: each entry names the issue case and says which cases it matches.
-# The lead deletes this list (and the ``known_elementwise`` calls) after the merge.
+# ---------------------------------------------------------------- known differences
+# Cases where jitnet knowingly differs from PyTorch would be listed here, each naming its
+# row under "Where jitnet differs" in docs/pytorch-compat.md.  The issue-19 elementwise
+# bugs that once filled it are fixed; it is empty, so every generated case is compared.
 
-def _is_0d_beside_nd(c) -> bool:
-    shapes = [s for s in c.get("shapes", ()) if s is not None]
-    return any(len(s) == 0 for s in shapes) and any(len(s) > 0 for s in shapes)
-
-
-KNOWN_ELEMENTWISE = {
-    "#9 a 0-d tensor widens the result dtype (PyTorch: dimensioned tensors win)":
-        lambda c: c["kind"] == "binary" and _is_0d_beside_nd(c) and len(set(c["dtypes"])) > 1,
-    "#10/#14/#20/#22/#28/#29 pow: int**float, x=0 gradients, int**negative, (-2)**x, bool**2":
-        lambda c: c["op"] == "pow",
-    "#13 maximum/minimum with NaN: the NaN side gets no gradient":
-        lambda c: c["op"] in ("maximum", "minimum") and c.get("has_nan", False),
-    "#28 int32.clamp(float) stays int":
-        lambda c: c["op"] == "clamp" and "float" not in c["dtypes"][0],
-    "#6 clamp(min > max)":
-        lambda c: c["op"] == "clamp" and c.get("min_gt_max", False),
-    "#29 -bool, relu(bool), 2.5 - bool (PyTorch raises)":
-        lambda c: c["kind"] == "unary" and c["dtypes"][0] == "bool" and c["op"] in (
-            "neg", "relu", "abs", "sign", "square") or (
-            c["op"] == "sub" and "bool" in c["dtypes"]),
-    "#29 int // 0, int % 0 (PyTorch raises)":
-        lambda c: c["op"] in ("floor_divide", "remainder"),
-    "#2 &, |, ^ on integers":
-        lambda c: c["op"] in ("bitwise_and", "bitwise_or", "bitwise_xor"),
-    # Not in issue 19; found by this fuzzer and reported to the lead: the CPU kernels run
-    # under Numba's default error_model='python', so a float division by zero inside a
-    # kernel raises ZeroDivisionError (reciprocal(0), x / 0 for bool/int x, the gradients
-    # of log/sqrt/rsqrt/reciprocal/div at 0) where PyTorch gives inf/nan.
-    "NEW ZeroDivisionError in elementwise kernels at 0 (kernels/_jit.py error_model)":
-        lambda c: c.get("has_zero", False) and c["op"] in (
-            "reciprocal", "rsqrt", "div", "log", "sqrt"),
-}
+KNOWN_ELEMENTWISE: dict = {}
 
 
 def known_elementwise(case: dict) -> str | None:

@@ -472,6 +472,10 @@ def neg(x: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    """|x|; bool tensors raise NotImplementedError, as PyTorch (no bool kernel)."""
+    if _is_bool(x):
+        raise NotImplementedError("abs: not implemented for 'Bool' (PyTorch has no bool "
+                                  "kernel); use the tensor itself or .int()")
     return unary(x, oc.ABS)
 
 
@@ -524,6 +528,9 @@ def sign(x: Tensor) -> Tensor:
 
 
 def square(x: Tensor) -> Tensor:
+    """x * x; a bool tensor squares to int64, as PyTorch's ``pow(x, 2)``."""
+    if _is_bool(x):
+        x = cast(x, dt.int64)
     return unary(x, oc.SQUARE)
 
 
