@@ -229,8 +229,10 @@ print("reshape of x.T shares memory with x:", shares(flat, x))
 # broadcasting avoids copies.
 
 # %%
-e = jn.tensor([[1.0], [2.0], [3.0]]).expand(3, 1000)
-print("shape:", e.shape, " strides:", e.numpy().strides, " bytes held:", e.numpy().base.nbytes)
+c = jn.tensor([[1.0], [2.0], [3.0]])
+e = c.expand(3, 1000)
+print("shape:", e.shape, " strides:", e.numpy().strides, " bytes held:", c.numpy().nbytes,
+      " shares memory with c:", np.shares_memory(e.numpy(), c.numpy()))
 
 # %% [markdown]
 # ## NumPy interop

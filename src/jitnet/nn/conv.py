@@ -1,13 +1,10 @@
 """``Conv2d``: 2-D cross-correlation over NCHW input (im2col + GEMM kernels underneath)."""
 from __future__ import annotations
 
-import math
-
 from ..ops._nn_util import pair
 from ..tensor import Tensor
 from . import functional as F
-from . import init
-from ._util import new_parameter, positive_int, unsupported
+from ._util import add_weight_and_bias, default_init_, positive_int, unsupported
 from .module import Module
 
 
@@ -55,21 +52,11 @@ class Conv2d(Module):
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1:
             raise ValueError(f"{name}: kernel_size, stride and dilation must be >= 1, got "
                              f"{self.kernel_size}, {self.stride}, {self.dilation}")
-        self.weight = new_parameter(out_channels, in_channels // groups, *self.kernel_size,
-                                    device=device, dtype=dtype)
-        if bias:
-            self.bias = new_parameter(out_channels, device=device, dtype=dtype)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size),
+                            out_channels, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        default_init_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,

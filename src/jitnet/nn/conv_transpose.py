@@ -2,15 +2,12 @@
 (``ops/conv_transpose.py``: conv2d's kernels run backwards, no loop nest of their own)."""
 from __future__ import annotations
 
-import math
-
 from ..ops._nn_util import pair
 from ..ops.conv_transpose import output_padding_for
 from ..ops.nn1d import single
 from ..tensor import Tensor
 from . import functional as F
-from . import init
-from ._util import new_parameter, positive_int, unsupported
+from ._util import add_weight_and_bias, default_init_, positive_int, unsupported
 from .module import Module
 
 
@@ -52,21 +49,11 @@ class _ConvTransposeNd(Module):
                 raise ValueError(f"{name}: output padding must be smaller than either stride or "
                                  f"dilation, got output_padding={self.output_padding}, "
                                  f"stride={self.stride}, dilation={self.dilation}")
-        self.weight = new_parameter(in_channels, out_channels // groups, *self.kernel_size,
-                                    device=device, dtype=dtype)
-        if bias:
-            self.bias = new_parameter(out_channels, device=device, dtype=dtype)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (in_channels, out_channels // groups, *self.kernel_size),
+                            out_channels, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        default_init_(self.weight, self.bias)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         if output_size is None:
