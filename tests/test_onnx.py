@@ -163,7 +163,8 @@ OPS = {
     "reductions": (Lambda(lambda x: jn.cat([
         x.sum(1), x.mean(-1), x.sum((1, 2), keepdim=True).reshape(-1, 1), x.amax(2),
         x.max(1).values, x.min(2)[0], x.var(2), x.std(1), x.logsumexp(2), x.prod(2),
-        x.max(2).indices.float(), x.norm(dim=1), x.cumsum(2)[:, 0]], 1)), (3, 4)),
+        x.max(2).indices.float(), x.norm(dim=1), x.cumsum(2)[:, 0], x.norm(p=1, dim=2),
+        x.norm(p=3, dim=2), x.amin((1, 2)).reshape(-1, 1)], 1)), (3, 4)),
     "embedding": (Lambda(lambda x, e, f: e(x).sum(1) + F.embedding(x[:, :2], f.weight).mean(1),
                          nn.Embedding(11, 5), nn.Embedding(11, 5)), (3,)),
     "dropout_functional": (Lambda(lambda x: F.dropout(x, 0.5, training=False) * 2), (3,)),

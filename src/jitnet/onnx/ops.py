@@ -464,10 +464,11 @@ def _reduce(g, rec, alt):
 
 @register_function(reduce.Prod)
 def _prod(g, rec, alt):
-    x_t, axes, keepdim = rec.args
+    x_t, axes, keepdim, out_dtype = rec.args
+    x = g.cast(g.value(x_t), _dt(x_t), out_dtype if out_dtype is not None else _dt(x_t))
     if not axes:
-        return [g.node("Identity", [g.value(x_t)])]
-    return [g.axes_op("ReduceProd", [g.value(x_t)], axes, keepdims=int(keepdim))]
+        return [g.node("Identity", [x])]
+    return [g.axes_op("ReduceProd", [x], axes, keepdims=int(keepdim))]
 
 
 @register_function(reduce.MaxMinAll)
@@ -477,6 +478,44 @@ def _maxmin_all(g, rec, alt):
         return [g.node("Identity", [g.value(x_t)])]
     kind = "ReduceMax" if op == oc.MAX else "ReduceMin"
     return [g.axes_op(kind, [g.value(x_t)], range(x_t.ndim), keepdims=0)]
+
+
+@register_function(reduce.AmaxAmin)
+def _amax_amin(g, rec, alt):
+    x_t, op, axes, keepdim = rec.args
+    if not axes:
+        return [g.node("Identity", [g.value(x_t)])]
+    kind = "ReduceMax" if op == oc.MAX else "ReduceMin"
+    return [g.axes_op(kind, [g.value(x_t)], axes, keepdims=int(keepdim))]
+
+
+@register_function(reduce._SafeSqrt)
+def _safe_sqrt(g, rec, alt):
+    # the safe part is the gradient at 0; the value is an ordinary square root
+    return [g.node("Sqrt", [g.value(rec.args[0])])]
+
+
+@register_function(reduce._PNorm)
+def _p_norm(g, rec, alt):
+    x_t, p, axes, keepdim = rec.args
+    x = g.value(x_t)
+    if p == 1:
+        return [g.axes_op("ReduceL1", [x], axes, keepdims=int(keepdim))]
+    if p == 2:
+        return [g.axes_op("ReduceL2", [x], axes, keepdims=int(keepdim))]
+    dt = _dt(x_t)
+    powered = g.node("Pow", [g.node("Abs", [x]), g.scalar(p, dt)])
+    total = g.axes_op("ReduceSum", [powered], axes, keepdims=int(keepdim))
+    return [g.node("Pow", [total, g.scalar(1.0 / p, dt)])]
+
+
+@register_function(reduce.Logsumexp)
+def _logsumexp(g, rec, alt):
+    x_t, axes, keepdim = rec.args
+    if not axes:
+        return [g.node("Identity", [g.value(x_t)])]
+    # onnxruntime's ReduceLogSumExp subtracts the slice max first, as jitnet's kernel does
+    return [g.axes_op("ReduceLogSumExp", [g.value(x_t)], axes, keepdims=int(keepdim))]
 
 
 @register_function(reduce.MaxMinDim)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_tensor, pair
+from ._nn_util import check_tensor, pair, window2d
 
 
 def _geometry(op: str, h: int, w: int, kernel_size, dilation, padding, stride):
@@ -34,27 +34,29 @@ def _geometry(op: str, h: int, w: int, kernel_size, dilation, padding, stride):
     return kh, kw, dh, dw, ph, pw, sh, sw, oh, ow
 
 
+def _window(shape, geo):
+    """The kernels' ``Window2d`` for an (N, C, H, W) plane batch and ``_geometry``'s tuple."""
+    kh, kw, dh, dw, ph, pw, sh, sw, oh, ow = geo
+    return window2d(shape, (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow))
+
+
 class Unfold(Function):
     """(N, C, H, W) -> (N, C*kh*kw, L): every block of the sliding window as a column."""
 
     @staticmethod
     def forward(ctx, x, geo):
         k = ctx.k
-        n, c, h, w = x.shape
-        kh, kw, dh, dw, ph, pw, sh, sw, oh, ow = geo
-        ctx.geo, ctx.shape = geo, x.shape
-        cols = k.im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        cols = k.reshape(cols, (c * kh * kw, n, oh * ow))
+        win = ctx.win = _window(x.shape, geo)
+        cols = k.im2col(x, win)
+        cols = k.reshape(cols, (win.c * win.kh * win.kw, win.n, win.oh * win.ow))
         return k.contiguous(k.permute(cols, (1, 0, 2)))
 
     @staticmethod
     def backward(ctx, g):
-        k = ctx.k
-        n, c, h, w = ctx.shape
-        kh, kw, dh, dw, ph, pw, sh, sw, oh, ow = ctx.geo
+        k, win = ctx.k, ctx.win
         cols = k.copy(k.permute(g, (1, 0, 2)))  # a fresh array: col2im uses it as scratch
-        cols = k.reshape(cols, (c * kh * kw, n * oh * ow))
-        return k.col2im(cols, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow), None
+        cols = k.reshape(cols, (win.c * win.kh * win.kw, win.n * win.oh * win.ow))
+        return k.col2im(cols, win), None
 
 
 class Fold(Function):
@@ -63,20 +65,16 @@ class Fold(Function):
     @staticmethod
     def forward(ctx, cols, c, h, w, geo):
         k = ctx.k
-        n = cols.shape[0]
-        kh, kw, dh, dw, ph, pw, sh, sw, oh, ow = geo
-        ctx.geo = geo
+        win = ctx.win = _window((cols.shape[0], c, h, w), geo)
         flat = k.copy(k.permute(cols, (1, 0, 2)))  # a fresh array: col2im uses it as scratch
-        flat = k.reshape(flat, (c * kh * kw, n * oh * ow))
-        return k.col2im(flat, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+        flat = k.reshape(flat, (c * win.kh * win.kw, win.n * win.oh * win.ow))
+        return k.col2im(flat, win)
 
     @staticmethod
     def backward(ctx, g):
-        k = ctx.k
-        n, c = g.shape[0], g.shape[1]
-        kh, kw, dh, dw, ph, pw, sh, sw, oh, ow = ctx.geo
-        cols = k.im2col(g, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-        cols = k.reshape(cols, (c * kh * kw, n, oh * ow))
+        k, win = ctx.k, ctx.win
+        cols = k.im2col(g, win)
+        cols = k.reshape(cols, (win.c * win.kh * win.kw, win.n, win.oh * win.ow))
         return k.contiguous(k.permute(cols, (1, 0, 2))), None, None, None, None
 
 
