@@ -159,10 +159,15 @@ def plot_curves(history: dict, path: Path, title: str | None = None) -> None:
     plt.close(fig)
 
 
-def _train_error(message: str) -> int:
-    """Print argparse's one-line form ``jitnet train: error: ...``; the exit status 2."""
-    print(f"jitnet train: error: {message}", file=sys.stderr)
+def _fail(cmd: str, message) -> int:
+    """Print argparse's one-line form ``jitnet CMD: error: ...`` (a message or an exception,
+    folded onto one line); returns the exit status 2."""
+    print(f"jitnet {cmd}: error: {' '.join(str(message).split())}", file=sys.stderr)
     return 2
+
+
+def _train_error(message: str) -> int:
+    return _fail("train", message)
 
 
 def _plural(n: int, word: str) -> str:
@@ -294,22 +299,19 @@ def _resume_and_ranks(args: argparse.Namespace):
     output folder is rank 0's).  Returns (args, rank, world size), or an exit status."""
     from .training import training_state_path
 
-    def fail(message: str) -> int:
-        print(f"jitnet train: error: {message}", file=sys.stderr)
-        return 2
-
     if args.resume:
         run_dir = Path(args.resume)
         if not os.path.isfile(training_state_path(run_dir)) or \
                 not (run_dir / RUN_CONFIG).is_file():
-            return fail(f"--resume: {run_dir} holds no training state to resume (no "
-                        f"last.safetensors and {RUN_CONFIG}); start a run with --out first")
+            return _train_error(f"--resume: {run_dir} holds no training state to resume (no "
+                                f"last.safetensors and {RUN_CONFIG}); start a run with --out "
+                                "first")
         try:
             saved = json.loads((run_dir / RUN_CONFIG).read_text())
             for key in _RUN_OPTIONS:
                 setattr(args, key, saved[key])
         except (OSError, ValueError, KeyError) as exc:
-            return fail(f"--resume: cannot read {run_dir / RUN_CONFIG} ({exc})")
+            return _train_error(f"--resume: cannot read {run_dir / RUN_CONFIG} ({exc})")
         args.out = str(run_dir)
     if not args.distributed:
         args.out = args.out or str(Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
@@ -319,11 +321,12 @@ def _resume_and_ranks(args: argparse.Namespace):
     try:
         dist.init_process_group("mpi")
     except RuntimeError as exc:  # mpi4py missing
-        return fail(f"--distributed: {exc}")
+        return _train_error(f"--distributed: {exc}")
     rank, world = dist.get_rank(), dist.get_world_size()
     if args.batch_size % world:
-        return fail(f"--distributed: --batch-size {args.batch_size} (the global batch) must "
-                    f"be a multiple of the number of ranks, {world}") if rank == 0 else 2
+        return _train_error(f"--distributed: --batch-size {args.batch_size} (the global "
+                            f"batch) must be a multiple of the number of ranks, {world}") \
+            if rank == 0 else 2
     box = [args.out or str(Path("runs") / time.strftime("%Y%m%d-%H%M%S"))]
     dist.broadcast_object_list(box, 0)
     args.out = box[0]
@@ -354,8 +357,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import jitnet as jn
 
     def fail(msg: str) -> int:
-        print(f"jitnet explain: error: {msg}", file=sys.stderr)
-        return 2
+        return _fail("explain", msg)
 
     run = Path(args.run_dir)
     if not (run / "history.json").is_file() or not (run / "model.safetensors").is_file():
@@ -489,11 +491,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- export, predict
-
-def _fail(cmd: str, exc) -> int:
-    print(f"jitnet {cmd}: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
-    return 2
-
 
 def cmd_export(args: argparse.Namespace) -> int:
     """RUN_DIR -> RUN_DIR/model.onnx (raw [0, 1] images in, logits out), checked against

@@ -6,12 +6,8 @@ from . import functional as F
 from .module import Module
 
 
-class MaxPool2d(Module):
-    """Max over (kH, kW) windows; ``stride`` defaults to ``kernel_size``.
-
-    Input (N, C, H, W) or (C, H, W).  With ``return_indices=True`` forward
-    returns (output, indices), indices being flat ``h*W + w`` per plane.
-    """
+class _MaxPoolNd(Module):
+    """What max pooling layers share (PyTorch's _MaxPoolNd): arguments and repr."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
@@ -21,13 +17,21 @@ class MaxPool2d(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input: Tensor):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over (kH, kW) windows; ``stride`` defaults to ``kernel_size``.
+
+    Input (N, C, H, W) or (C, H, W).  With ``return_indices=True`` forward
+    returns (output, indices), indices being flat ``h*W + w`` per plane.
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool2d(Module):
