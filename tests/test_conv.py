@@ -8,7 +8,7 @@ import jitnet as jn
 import jitnet.nn.functional as F
 from jitnet.autograd import gradcheck
 from jitnet.kernels import cpu as k
-from jitnet.ops._nn_util import window2d
+from jitnet.ops._nn_args import window2d
 
 
 def ref_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):

@@ -65,3 +65,29 @@ def test_kernels_use_the_salted_cache():
     assert isinstance(cache, _jit.ScalarAwareCache)
     stamp = cache._impl.locator.get_source_stamp()
     assert stamp[1] == _jit.scalar_stamp()
+
+
+def test_an_index_naming_a_vanished_module_is_a_cache_miss(cache_dir):
+    # an index written by an older jitnet whose pickled signatures name a class that has
+    # since moved: Numba unpickles before it compares stamps, so this used to raise
+    # ModuleNotFoundError on the first call after an upgrade
+    gone = cache_dir / "gone_mod.py"
+    gone.write_text("class Geometry(tuple):\n    pass\n")
+    src = cache_dir / "tiny_kernel_mod2.py"
+    src.write_text("from jitnet.kernels._jit import kernel\n\n\n@kernel\n"
+                   "def thrice(x):\n    return 3 * x\n")
+    first = _load(src, "tiny_kernel_mod2_a").thrice
+    assert first(2) == 6
+    index = first._cache._cache_file._index_path
+    geometry = _load(gone, "gone_mod").Geometry
+    import pickle
+    with open(index, "rb") as f:
+        version = pickle.load(f)
+    with open(index, "wb") as f:
+        pickle.dump(version, f, protocol=-1)
+        f.write(pickle.dumps(("stale", {geometry(): "x"}), protocol=-1))
+    del sys.modules["gone_mod"]
+    gone.unlink()
+    again = _load(src, "tiny_kernel_mod2_b").thrice
+    assert again(2) == 6
+    assert sum(again.stats.cache_misses.values()) == 1

@@ -1,4 +1,4 @@
-"""matmul / @ / mm / bmm with 1-D and broadcast batch dims (ops/linalg.py, kernels/cpu/matmul)."""
+"""matmul / @ / mm / bmm with 1-D and broadcast batch dims (ops/matmul.py, kernels/cpu/matmul)."""
 import numpy as np
 import pytest
 from helpers import assert_matches_torch, requires_torch, t64

@@ -41,7 +41,7 @@ import jitnet as jn
 import jitnet.testing
 from jitnet.kernels import opcodes
 from jitnet.kernels.cpu import conv, elementwise
-from jitnet.ops._nn_util import window2d
+from jitnet.ops._nn_args import window2d
 
 jitnet.testing.use_cuda_simulator()  # make the simulator's device arrays behave like a GPU's
 

@@ -39,7 +39,6 @@ from .legacy import (  # torch.FloatTensor & co.
     IntTensor,
     LongTensor,
 )
-from .ops.activation import log_softmax, softmax
 from .ops.einsum import einsum
 from .ops.elementwise import (
     abs,
@@ -78,7 +77,6 @@ from .ops.index import (
     sort,
     topk,
 )
-from .ops.linalg import bmm, matmul, mm
 from .ops.logic import (
     all,
     any,
@@ -98,7 +96,7 @@ from .ops.logic import (
     lt,
     ne,
 )
-from .ops.matrix import dot, mv, outer, tril, triu
+from .ops.matmul import bmm, dot, matmul, mm, mv, outer
 from .ops.reduce import (
     amax,
     argmax,
@@ -129,7 +127,9 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.softmax import log_softmax, softmax
 from .ops.split import chunk, narrow, split, unbind
+from .ops.triangle import tril, triu
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from .runtime import get_num_threads, set_num_threads
 from .tensor import (

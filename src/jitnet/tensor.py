@@ -370,10 +370,10 @@ class Tensor:
         return _ew.abs(self)
 
     def __matmul__(self, other):
-        return _linalg.matmul(self, other)
+        return _matmul.matmul(self, other)
 
     def __rmatmul__(self, other):
-        return _linalg.matmul(other, self)
+        return _matmul.matmul(other, self)
 
     def __eq__(self, other):  # noqa: D105 elementwise, as in PyTorch
         return _ew.compare("eq", self, other)
@@ -428,13 +428,13 @@ class Tensor:
         return _ew.pow(self, exponent)
 
     def matmul(self, other):
-        return _linalg.matmul(self, other)
+        return _matmul.matmul(self, other)
 
     def mm(self, other):
-        return _linalg.mm(self, other)
+        return _matmul.mm(self, other)
 
     def bmm(self, other):
-        return _linalg.bmm(self, other)
+        return _matmul.bmm(self, other)
 
     def maximum(self, other):
         return _ew.maximum(self, other)
@@ -804,19 +804,19 @@ class Tensor:
         return _logic.isclose(self, other, rtol, atol, equal_nan)
 
     def dot(self, other):
-        return _matrix.dot(self, other)
+        return _matmul.dot(self, other)
 
     def mv(self, vec):
-        return _matrix.mv(self, vec)
+        return _matmul.mv(self, vec)
 
     def outer(self, vec2):
-        return _matrix.outer(self, vec2)
+        return _matmul.outer(self, vec2)
 
     def tril(self, diagonal=0):
-        return _matrix.tril(self, diagonal)
+        return _triangle.tril(self, diagonal)
 
     def triu(self, diagonal=0):
-        return _matrix.triu(self, diagonal)
+        return _triangle.triu(self, diagonal)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         return tensor(data, dtype or self.dtype, device or self.device, requires_grad)
@@ -1269,9 +1269,9 @@ from .ops import composite as _composite  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
-from .ops import linalg as _linalg  # noqa: E402
 from .ops import logic as _logic  # noqa: E402
-from .ops import matrix as _matrix  # noqa: E402
+from .ops import matmul as _matmul  # noqa: E402
+from .ops import triangle as _triangle  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import repeat as _repeat  # noqa: E402
 from .ops import scan as _scan  # noqa: E402

@@ -42,7 +42,7 @@ def use_cuda_simulator() -> bool:
     if not simulator_enabled():
         return False
     _fix_thread_safety()
-    from .kernels.cuda import _arrays
+    from .kernels.cuda import _memory as _arrays
 
     cls = _sim_array_class()
     _arrays._wrap = lambda a: a if type(a) is cls else cls(a._ary)

@@ -64,9 +64,27 @@ class _ScalarAwareImpl(CompileResultCacheImpl):
 
 
 class ScalarAwareCache(FunctionCache):
-    """Numba's function cache, invalidated also when a ``kernels/scalar`` file changes."""
+    """Numba's function cache, invalidated also when a ``kernels/scalar`` file changes.
+
+    A stale index that cannot be unpickled is a cache miss, not an error: Numba unpickles
+    an index before it compares source stamps, so an index written by an older jitnet
+    whose signatures name a class that has since moved (``Window2d``'s module, say) raised
+    ModuleNotFoundError on the first call after an upgrade.  The next save overwrites it.
+    """
 
     _impl_class = _ScalarAwareImpl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        load_index = self._cache_file._load_index
+
+        def tolerant_load_index():
+            try:
+                return load_index()
+            except Exception:  # noqa: BLE001  (any unreadable index means "not cached")
+                return {}
+
+        self._cache_file._load_index = tolerant_load_index
 
 
 def kernel(fn=None, *, parallel: bool = False, inline: str = "never",

@@ -10,7 +10,7 @@ from ..ops.split import chunk
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from ._util import new_parameter, positive_int, unsupported
+from ._construct import new_parameter, positive_int, unsupported
 from .linear import Linear
 from .module import Module
 

@@ -1,10 +1,10 @@
 """``Conv2d``: 2-D cross-correlation over NCHW input (im2col + GEMM kernels underneath)."""
 from __future__ import annotations
 
-from ..ops._nn_util import pair
+from ..ops._nn_args import pair
 from ..tensor import Tensor
 from . import functional as F
-from ._util import add_weight_and_bias, default_init_, positive_int, unsupported
+from ._construct import add_weight_and_bias, default_init_, positive_int, unsupported
 from .module import Module
 
 

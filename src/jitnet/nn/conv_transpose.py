@@ -2,12 +2,12 @@
 (``ops/conv_transpose.py``: conv2d's kernels run backwards, no loop nest of their own)."""
 from __future__ import annotations
 
-from ..ops._nn_util import pair
+from ..ops._nn_args import pair
 from ..ops.conv_transpose import output_padding_for
 from ..ops.nn1d import single
 from ..tensor import Tensor
 from . import functional as F
-from ._util import add_weight_and_bias, default_init_, positive_int, unsupported
+from ._construct import add_weight_and_bias, default_init_, positive_int, unsupported
 from .module import Module
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
-from ._util import unsupported
+from ._construct import unsupported
 from .module import Module
 
 

@@ -5,7 +5,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from ._util import new_parameter, positive_int, unsupported
+from ._construct import new_parameter, positive_int, unsupported
 from .module import Module
 from .parameter import Parameter
 

@@ -15,13 +15,11 @@ from ..ops.activation import (
     gelu,
     hardtanh,
     leaky_relu,
-    log_softmax,
     mish,
     relu,
     selu,
     sigmoid,
     silu,
-    softmax,
     softplus,
     tanh,
 )
@@ -44,6 +42,7 @@ from ..ops.norm import batch_norm, group_norm, layer_norm
 from ..ops.pad import pad
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import flatten as _flatten
+from ..ops.softmax import log_softmax, softmax
 from ..tensor import Tensor
 
 # issue 17 math surface (h-fix)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..ops.nn1d import single
 from ..tensor import Tensor
 from . import functional as F
-from ._util import add_weight_and_bias, default_init_, positive_int, unsupported
+from ._construct import add_weight_and_bias, default_init_, positive_int, unsupported
 from .module import Module
 from .pooling import _MaxPoolNd
 

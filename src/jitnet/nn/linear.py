@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
-from ._util import add_weight_and_bias, default_init_, positive_int
+from ._construct import add_weight_and_bias, default_init_, positive_int
 from .module import Module
 
 

@@ -7,7 +7,7 @@ from ..dtypes import int64
 from ..tensor import Tensor, ones, tensor, zeros
 from . import functional as F
 from . import init
-from ._util import new_parameter, positive_int
+from ._construct import new_parameter, positive_int
 from .module import Module
 
 

@@ -18,7 +18,7 @@ from ..ops.shape import cat, stack
 from ..tensor import Tensor, zeros
 from . import functional as F
 from . import init
-from ._util import new_parameter, positive_int, unsupported
+from ._construct import new_parameter, positive_int, unsupported
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}

@@ -15,14 +15,13 @@ import numpy as np
 from .. import nn
 from ..kernels import opcodes as oc
 from ..ops import (
-    activation,
     conv,
     dropout,
     elementwise,
     embedding,
     index,
-    linalg,
     linear,
+    matmul,
     norm,
     pad,
     pool,
@@ -30,6 +29,7 @@ from ..ops import (
     repeat,
     scan,
     shape,
+    softmax,
     split,
 )
 from ..tensor import Tensor
@@ -175,7 +175,7 @@ def _where(g, rec, alt):
     return [g.node("Where", [g.value(cond), _operand(g, a, out), _operand(g, b, out)])]
 
 
-@register_function(activation.Softmax)
+@register_function(softmax.Softmax)
 def _softmax(g, rec, alt):
     x, op, dim = rec.args
     kind = "Softmax" if op == oc.SOFTMAX else "LogSoftmax"
@@ -200,7 +200,7 @@ def _linear(g, rec, alt):
     return [g.node("Add", [y, g.value(b_t)]) if b_t is not None else y]
 
 
-@register_function(linalg.Matmul)
+@register_function(matmul.Matmul)
 def _matmul(g, rec, alt):
     return [g.node("MatMul", [g.value(rec.args[0]), g.value(rec.args[1])])]
 
@@ -215,7 +215,7 @@ def _end_pad(size, eff, stride, begin, out) -> int:
     return begin
 
 
-# Conv2d, MaxPool2d and AvgPool2d take one ``Window2d`` geometry (ops/_nn_util.py); its
+# Conv2d, MaxPool2d and AvgPool2d take one ``Window2d`` geometry (ops/_nn_args.py); its
 # batch, spatial and output sizes follow the input, so it is a shape argument: only its
 # kernel, stride, padding, dilation and groups go into the ONNX attributes.
 

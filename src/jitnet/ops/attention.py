@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..autograd import Function
 from ..tensor import Tensor, zeros
-from ._nn_util import check_float, check_tensor
+from ._nn_args import check_float, check_tensor
 
 
 class AttnSoftmax(Function):

@@ -6,9 +6,9 @@ device has them.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from ._util import broadcast_shape
+from ._checks import broadcast_shape
 from .elementwise import add, div, mul, sub
-from .linalg import mm
+from .matmul import mm
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:

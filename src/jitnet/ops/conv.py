@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_same_dtype, check_tensor, pair, spatial_input, window2d
+from ._nn_args import check_same_dtype, check_tensor, pair, spatial_input, window2d
 
 
 class Conv2d(Function):

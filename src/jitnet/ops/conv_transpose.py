@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor
-from ._nn_util import check_same_dtype, check_tensor, pair, spatial_input, window2d
+from ._nn_args import check_same_dtype, check_tensor, pair, spatial_input, window2d
 
 
 class ConvTranspose2d(Function):

@@ -7,8 +7,8 @@ gradient is 0 at the origin, so coincident points give finite gradients.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from ._nn_util import check_tensor
-from ._util import broadcast_shape
+from ._checks import broadcast_shape
+from ._nn_args import check_tensor
 from .elementwise import clamp
 from .reduce import norm, sum
 

@@ -12,7 +12,7 @@ import math
 from .. import random as _random
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_float, check_tensor
+from ._nn_args import check_float, check_tensor
 
 
 class Dropout(Function):

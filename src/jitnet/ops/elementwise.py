@@ -15,7 +15,7 @@ from .. import dtypes as dt
 from ..autograd import Function, no_grad
 from ..kernels import opcodes as oc
 from ..tensor import Tensor, _finish
-from ._util import broadcast_shape, is_scalar, result_dtype
+from ._checks import broadcast_shape, is_scalar, result_dtype
 
 
 def _operand(op: str, x):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import dtypes as dt
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_float, check_tensor
+from ._nn_args import check_float, check_tensor
 
 
 def _indices(op: str, idx: Tensor, high: int | None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_tensor, pair, window2d
+from ._nn_args import check_tensor, pair, window2d
 
 
 def _geometry(op: str, h: int, w: int, kernel_size, dilation, padding, stride):

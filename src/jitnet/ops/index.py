@@ -13,7 +13,7 @@ from .. import return_types
 from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor, full
-from ._util import broadcast_shape, is_scalar, norm_dim
+from ._checks import broadcast_shape, is_scalar, norm_dim
 
 _INDEX_DTYPES = (dt.int64, dt.int32)
 

@@ -25,7 +25,7 @@ from .. import random as _random
 from ..autograd import is_grad_enabled, no_grad
 from ..tensor import Tensor, full
 from . import elementwise as ew
-from ._util import broadcast_shape, is_scalar, result_dtype
+from ._checks import broadcast_shape, is_scalar, result_dtype
 from .shape import OVERLAP_MSG, overlapping
 
 

@@ -10,7 +10,7 @@ import math
 from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor
-from ._nn_util import check_float, check_same_dtype, check_tensor
+from ._nn_args import check_float, check_same_dtype, check_tensor
 
 
 class Linear(Function):

@@ -13,7 +13,7 @@ from .. import dtypes as dt
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import reduce as rd
-from ._util import norm_dims, result_dtype
+from ._checks import norm_dims, result_dtype
 
 
 def eq(input, other) -> Tensor:

@@ -17,9 +17,9 @@ from ..kernels import opcodes as oc
 from ..tensor import Tensor
 from . import reduce as red
 from . import shape as sh
-from ._nn_util import check_float, check_same_dtype, check_tensor, reduction_code
-from .activation import log_softmax
+from ._nn_args import check_float, check_same_dtype, check_tensor, reduction_code
 from .elementwise import cast
+from .softmax import log_softmax
 
 
 class ClassLoss(Function):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from ._nn_util import check_float, check_same_dtype, check_tensor
+from ._nn_args import check_float, check_same_dtype, check_tensor
 from .conv import conv2d
 from .conv_transpose import conv_transpose
 from .pool import AvgPool2d, MaxPool2d, _pool_args

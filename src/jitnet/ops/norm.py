@@ -11,7 +11,7 @@ import math
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_float, check_same_dtype, check_tensor
+from ._nn_args import check_float, check_same_dtype, check_tensor
 
 
 class BatchNorm(Function):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_tensor
+from ._nn_args import check_tensor
 
 
 class ConstantPad(Function):

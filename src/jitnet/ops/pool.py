@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import Window2d, pair, spatial_input, window2d
+from ._nn_args import Window2d, pair, spatial_input, window2d
 
 
 class MaxPool2d(Function):

@@ -7,10 +7,10 @@ from __future__ import annotations
 from .. import dtypes as dt
 from ..tensor import Tensor
 from . import elementwise as ew
-from ._nn_util import check_tensor
-from ._util import broadcast_shape
-from .activation import softmax
+from ._checks import broadcast_shape
+from ._nn_args import check_tensor
 from .reduce import mean, sum
+from .softmax import softmax
 
 _REDUCTIONS = ("none", "mean", "batchmean", "sum")
 

@@ -16,7 +16,7 @@ from ..autograd import Function
 from ..kernels import opcodes as oc
 from ..tensor import Tensor
 from . import elementwise as ew
-from ._util import norm_dim, norm_dims
+from ._checks import norm_dim, norm_dims
 
 # kept for code that imports it; results use jitnet.return_types
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import norm_dim, norm_dims
+from ._checks import norm_dim, norm_dims
 from .shape import _sizes, clone, contiguous, expand, flatten, reshape, unsqueeze
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import dtypes as dt
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import norm_dim
+from ._checks import norm_dim
 
 
 class Cumsum(Function):

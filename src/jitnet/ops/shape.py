@@ -12,7 +12,7 @@ from .. import dtypes as dt
 from .. import kernels
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from ._util import norm_dim
+from ._checks import norm_dim
 
 
 def _sizes(args, op: str) -> tuple:

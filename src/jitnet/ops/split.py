@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import norm_dim
+from ._checks import norm_dim
 
 
 class Narrow(Function):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._nn_util import check_float, check_tensor
+from ._nn_args import check_float, check_tensor
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
 _LINEAR = {"linear": 3, "bilinear": 4}

@@ -34,7 +34,7 @@ bias costs no extra sweep over the output); ``nchw_to_gemm`` does the reverse
 for the upstream gradient and sums it per channel on the way (the bias
 gradient).  Both are memory-speed copies, ~5-10% of a conv's time.
 
-The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``:
+The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_args.py``:
 input n, c, h, w; kernel kh, kw; stride sh, sw; top/left padding ph, pw;
 dilation dh, dw; output oh, ow), validated once in ``ops/``.  The bottom/right
 padding is implicit in the output size, so asymmetric padding

@@ -9,7 +9,7 @@ Max pooling keeps, per output pixel, the flat index ``ih*W + iw`` of the
 winner inside its plane (PyTorch's ``return_indices`` convention); backward
 adds each upstream gradient at that index.  NaN wins like in PyTorch.
 
-The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``),
+The geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_args.py``),
 validated once in ``ops/``; the kernels read its fields by name.
 
 Average pooling serves ``avg_pool2d`` (every padding / ceil_mode /

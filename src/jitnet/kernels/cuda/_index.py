@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from . import _arrays as A
+from . import _memory as A
 from ._launch import launch
 
 

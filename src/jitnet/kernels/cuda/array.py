@@ -8,7 +8,7 @@ permute (source strides permuted), a broadcast (stride 0), a slice, a
 concatenation (destination offset), a cast (the store converts) or a fill
 (a scalar source).  Indexing with arrays lives in ``_index.py``.
 
-Every array returned is C-contiguous (see ``_arrays.py``); ``reshape`` and
+Every array returned is C-contiguous (see ``_memory.py``); ``reshape`` and
 ``view`` are therefore always free.  Differs from the CPU table: ``getitem``
 returns a copy, not a view (writing into ``x[i]`` does not change x; use
 ``x[i] = v``), and ``broadcast_to`` materialises its result.
@@ -20,8 +20,8 @@ import math
 import numpy as np
 from numba import cuda
 
-from . import _arrays as A
 from . import _errors, _index
+from . import _memory as A
 from ._launch import launch
 
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from numba import cuda
 
-from . import _arrays as A
+from . import _memory as A
 from ._launch import SIMULATOR, launch
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -10,7 +10,7 @@ Binary ops are a real kernel here (the CPU table uses NumPy's ufuncs):
 ``_binary_kernel`` computes each output element's offset in both operands
 from the output coordinates and per-operand element strides, stride 0 along
 broadcast dims; the wrapper first merges dims both operands walk alike
-(``_arrays.collapse``), so same-shape operands take the one-dim fast path.
+(``_memory.collapse``), so same-shape operands take the one-dim fast path.
 A Python scalar operand is passed by value, converted to the dtype NumPy
 would compute in (``float32 tensor * 0.5`` computes in float32).
 """
@@ -21,7 +21,7 @@ from numba import cuda
 
 from ..opcodes import B_BITAND, B_BITOR, B_BITXOR, B_DIV, BINARY_NAMES, BOOL_RESULT
 from ..scalar import elementwise as S
-from . import _arrays as A
+from . import _memory as A
 from ._launch import device_fn, launch
 
 safe_exp = device_fn(S.safe_exp)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from . import _arrays as A
+from . import _memory as A
 from ._launch import SIMULATOR
 
 _DTYPES = {np.dtype(t) for t in (np.bool_, np.uint8, np.int32, np.int64, np.float32,

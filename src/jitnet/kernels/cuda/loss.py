@@ -27,8 +27,8 @@ from numba import cuda, float64
 
 from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE, SUM
 from ..scalar import loss as SL
-from . import _arrays as A
 from . import _errors
+from . import _memory as A
 from ._launch import RED_THREADS, device_fn, launch, launch_blocks
 from .elementwise import safe_exp
 from .reduce import block_combine

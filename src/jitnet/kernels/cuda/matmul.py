@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from . import _arrays as A
+from . import _memory as A
 from ._launch import TILE, launch_tiles
 
 

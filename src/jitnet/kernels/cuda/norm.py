@@ -16,7 +16,7 @@ import numpy as np
 from numba import cuda, float64
 
 from ..opcodes import SUM
-from . import _arrays as A
+from . import _memory as A
 from ._launch import RED_THREADS, launch, launch_blocks
 from .reduce import block_combine
 

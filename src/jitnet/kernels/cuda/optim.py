@@ -13,7 +13,7 @@ from __future__ import annotations
 from numba import cuda
 
 from ..scalar import optim as f
-from . import _arrays as A
+from . import _memory as A
 from ._launch import device_fn, launch
 
 _sgd = device_fn(f.sgd)

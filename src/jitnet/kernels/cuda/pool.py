@@ -4,7 +4,7 @@ The twin of ``kernels/cpu/pool.py``: the input is seen as P = N*C planes
 (P, H, W), max pooling keeps the flat index ``ih*W + iw`` of each window's
 winner in its plane (NaN wins, the last one, as on the CPU and in PyTorch),
 and the window arithmetic is the CPU's, from ``kernels/scalar/pool.py``.  The
-geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_util.py``).
+geometry arrives as one ``Window2d`` named tuple ``g`` (``ops/_nn_args.py``).
 
 Parallel strategy: the forward kernels run one thread per output pixel.
 The backward kernels run one thread per *upstream gradient* element and add
@@ -19,7 +19,7 @@ import math
 from numba import cuda
 
 from ..scalar import pool as f
-from . import _arrays as A
+from . import _memory as A
 from ._launch import device_fn, launch
 
 _taps = device_fn(f.taps)

@@ -16,7 +16,7 @@ import numpy as np
 from numba import cuda, int32
 
 from ..scalar import quant as f
-from . import _arrays as A
+from . import _memory as A
 from ._launch import TILE, device_fn, launch, launch_tiles
 
 _row_scale = device_fn(f.row_scale)

@@ -28,7 +28,7 @@ from numba import cuda, float64, int64
 
 from ..cpu.reduce import _acb_shape, _keepdim_shape
 from ..opcodes import ARGMAX, MAX, MEAN, MIN, PROD
-from . import _arrays as A
+from . import _memory as A
 from ._launch import RED_THREADS, SIMULATOR, launch_blocks
 
 

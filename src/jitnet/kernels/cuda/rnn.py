@@ -10,7 +10,7 @@ from __future__ import annotations
 from numba import cuda
 
 from ..scalar import rnn as S
-from . import _arrays as A
+from . import _memory as A
 from ._launch import device_fn, launch
 
 _lstm_fwd = device_fn(S.lstm_fwd)

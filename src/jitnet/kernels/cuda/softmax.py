@@ -17,7 +17,7 @@ import math
 from numba import cuda
 
 from ..opcodes import SOFTMAX
-from . import _arrays as A
+from . import _memory as A
 from ._launch import launch
 from .elementwise import safe_exp
 

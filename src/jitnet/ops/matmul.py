@@ -1,4 +1,5 @@
-"""Matrix products: ``matmul`` / ``@`` with PyTorch's 1-D and batch-broadcast rules, mm, bmm.
+"""Matrix products: ``matmul`` / ``@`` with PyTorch's 1-D and batch-broadcast rules, mm, bmm,
+and the vector products dot, mv, outer built on them (kernels/{cpu,cuda}/matmul.py).
 
 Every case reduces to the batched kernel ``k.bmm`` on 3-D arrays.  A stack of
 matrices times one matrix ((..., M, K) @ (K, N), a Linear layer on a batch) is
@@ -12,6 +13,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from . import elementwise as ew
+from .shape import unsqueeze
 
 
 class Matmul(Function):
@@ -114,3 +117,34 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
     return matmul(input, mat2)
+
+
+def _need(op: str, t, ndim: int, name: str) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if t.ndim != ndim:
+        raise RuntimeError(f"{op}: {name} must be {ndim}-D, got shape {tuple(t.shape)}")
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
+    _need("dot", input, 1, "input")
+    _need("dot", tensor, 1, "tensor")
+    if input.shape[0] != tensor.shape[0]:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] "
+                           f"and src [{tensor.shape[0]}] to have the same number of elements")
+    return matmul(input, tensor)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """(n, m) matrix times (m,) vector -> (n,)."""
+    _need("mv", input, 2, "input")
+    _need("mv", vec, 1, "vec")
+    return matmul(input, vec)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """(n,) x (m,) -> (n, m) with out[i, j] = input[i] * vec2[j]."""
+    _need("outer", input, 1, "input")
+    _need("outer", vec2, 1, "vec2")
+    return ew.mul(unsqueeze(input, 1), unsqueeze(vec2, 0))
