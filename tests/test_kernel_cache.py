@@ -11,6 +11,7 @@ import numba
 import pytest
 
 from jitnet.kernels import _jit
+from jitnet.kernels.opcodes import RELU
 
 
 def test_stamp_changes_with_a_scalar_file(tmp_path):
@@ -61,7 +62,7 @@ def test_cached_kernel_reloads_until_the_scalar_stamp_changes(cache_dir, monkeyp
 def test_kernels_use_the_salted_cache():
     from jitnet.kernels.cpu import elementwise
 
-    cache = elementwise._map_serial._cache
+    cache = elementwise.op_kernels(RELU)[0]._cache
     assert isinstance(cache, _jit.ScalarAwareCache)
     stamp = cache._impl.locator.get_source_stamp()
     assert stamp[1] == _jit.scalar_stamp()
@@ -91,3 +92,27 @@ def test_an_index_naming_a_vanished_module_is_a_cache_miss(cache_dir):
     again = _load(src, "tiny_kernel_mod2_b").thrice
     assert again(2) == 6
     assert sum(again.stats.cache_misses.values()) == 1
+
+
+def test_per_op_kernels_reload_from_the_cache_in_a_new_process(tmp_path):
+    # instances of one template (``_partial.instantiate``) each get their own cache files
+    # and are loaded from them by the next process, not recompiled
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent("""
+        import numpy as np
+        from jitnet.kernels.cpu import elementwise as E
+        from jitnet.kernels.opcodes import RELU, EXP
+        x = np.linspace(-2, 2, 64, dtype=np.float32)
+        assert np.array_equal(E.unary(RELU, x), np.maximum(x, 0))
+        assert np.allclose(E.unary(EXP, x), np.exp(x))
+        ks = E.op_kernels(RELU)[0], E.op_kernels(EXP)[0]
+        print(sum(sum(k.stats.cache_hits.values()) for k in ks),
+              sum(sum(k.stats.cache_misses.values()) for k in ks))
+    """)
+    env = dict(__import__("os").environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == ["0", "2"]  # both compiled in the first process
+    assert runs[1] == ["2", "0"]  # both loaded in the second

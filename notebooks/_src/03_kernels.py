@@ -101,19 +101,36 @@ def show_until(fn, marker, extra=1):
     print("\n".join(lines[: end + 1 + extra]))
 
 
-show_until(elementwise.unary_scalar, "op == RELU")
+from jitnet.kernels.scalar import elementwise as scalar_elementwise
+
+show_until(scalar_elementwise.unary_fwd, "op == RELU")
 
 # %% [markdown]
-# The loops are twins: `_map_serial` runs a plain loop over the elements;
-# `_map_parallel` uses Numba's `prange`, which hands the iterations (here,
-# chunks of the array) out to threads. Note the test for `RELU`: with the op
-# code known at compile time, the compiler can turn relu's loop into SIMD
-# instructions (the comment above these kernels in `elementwise.py` tells the
-# story, with numbers).
+# One switch for 35 ops is one source for both devices, but compiling it whole
+# for the CPU would make Numba type all 35 branches before a first relu runs
+# (about 6 s). So each op gets its own kernels, made on its first call: the
+# switch is *folded* to that op's branch (`kernels/_partial.py` rewrites the
+# function's source with `op` fixed and drops every branch the constant
+# decides). This is what relu's kernels compile:
 
 # %%
-print(inspect.getsource(elementwise._map_serial))
-print(inspect.getsource(elementwise._map_parallel))
+from jitnet.kernels._partial import fix_args
+
+print(fix_args(scalar_elementwise.unary_fwd, op=opcodes.RELU).folded_source)
+print(fix_args(scalar_elementwise.unary_grad, op=opcodes.RELU).folded_source)
+
+# %% [markdown]
+# The loops are templates with the formula as a free name (`fwd`), instantiated
+# per op: `_map_loop` runs a plain loop over the elements; `_map_chunks` uses
+# Numba's `prange`, which hands the iterations (here, chunks of the array) out
+# to threads, each running the serial kernel on its chunk. With the op known at
+# compile time the compiler turns each loop into SIMD instructions.
+
+# %%
+print(inspect.getsource(elementwise._map_loop))
+print(inspect.getsource(elementwise._map_chunks))
+relu_serial, relu_parallel, _, _ = elementwise.op_kernels(opcodes.RELU)
+print(relu_serial, relu_parallel)
 
 # %% [markdown]
 # Kernels take and return plain NumPy arrays: no tensors, no autograd. So we
@@ -149,13 +166,11 @@ rows = []
 for n in (1_000, 1 << 20):
     src_arr = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     out = np.empty_like(src_arr)
-    elementwise._map_serial(opcodes.RELU, src_arr, out, 0.0, 0.0)  # compile (or load) first
-    elementwise._map_parallel(opcodes.RELU, src_arr, out, 0.0, 0.0)
+    relu_serial(src_arr, out, 0.0, 0.0)  # compile (or load) first
+    relu_parallel(src_arr, out, 0.0, 0.0)
     number = 200 if n < PARALLEL_MIN else 10
-    t_serial = best_time(lambda: elementwise._map_serial(opcodes.RELU, src_arr, out, 0.0, 0.0),
-                         number)
-    t_parallel = best_time(
-        lambda: elementwise._map_parallel(opcodes.RELU, src_arr, out, 0.0, 0.0), number)
+    t_serial = best_time(lambda: relu_serial(src_arr, out, 0.0, 0.0), number)
+    t_parallel = best_time(lambda: relu_parallel(src_arr, out, 0.0, 0.0), number)
     t_numpy = best_time(lambda: np.maximum(src_arr, 0, out=out), number)
     rows.append((n, t_serial, t_parallel, t_numpy))
     print(f"n={n:>8}: serial {t_serial * 1e6:8.1f} us  parallel {t_parallel * 1e6:8.1f} us"
@@ -365,7 +380,7 @@ for sig in saxpy.signatures:
 
 # %%
 print(inspect.getsource(jn.kernels._jit.kernel))
-stats = elementwise._map_serial.stats
+stats = relu_serial.stats
 cache_dir = Path(stats.cache_path)
 print("cache folder:", cache_dir)
 print("hits:", dict(stats.cache_hits), " misses:", dict(stats.cache_misses))

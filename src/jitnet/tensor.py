@@ -628,10 +628,10 @@ class Tensor:
         return _reduce.logsumexp(self, dim, keepdim)
 
     def softmax(self, dim, dtype=None):
-        return _act.softmax(self, dim, dtype=dtype)
+        return _softmax.softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
-        return _act.log_softmax(self, dim, dtype=dtype)
+        return _softmax.log_softmax(self, dim, dtype=dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _reduce.norm(self, p, dim, keepdim, dtype)
@@ -1265,15 +1265,16 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
 from .ops import activation as _act  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
 from .ops import composite as _composite  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _index  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .ops import logic as _logic  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402
-from .ops import triangle as _triangle  # noqa: E402
 from .ops import reduce as _reduce  # noqa: E402
 from .ops import repeat as _repeat  # noqa: E402
 from .ops import scan as _scan  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
 from .ops import split as _split  # noqa: E402
+from .ops import triangle as _triangle  # noqa: E402

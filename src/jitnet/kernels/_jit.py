@@ -13,7 +13,7 @@ with its own source file only, so a kernel that inlines a formula from
 formula is edited (the same holds for the op-code constants of ``opcodes.py``
 and the compile options here).  ``kernel`` therefore gives every kernel a cache
 whose source stamp is the pair (Numba's own stamp, a hash of every file in
-``kernels/scalar/`` and of ``opcodes.py`` and ``_jit.py``): editing any of them
+``kernels/scalar/`` and of ``opcodes.py``, ``_jit.py`` and ``_partial.py``): editing any of them
 invalidates every cached CPU kernel.
 """
 from __future__ import annotations
@@ -34,10 +34,11 @@ pool costs about 10 us, more than the work on small arrays."""
 
 def scalar_stamp(directory: Path = SCALAR_DIR) -> str:
     """SHA-256 over the names and contents of the ``*.py`` files in ``directory`` and of the
-    two files every kernel also depends on: ``opcodes.py`` (its constants are folded into
-    the kernels) and this one (the compile options)."""
+    files every kernel also depends on: ``opcodes.py`` (its constants are folded into the
+    kernels), this one (the compile options) and ``_partial.py`` (which rewrites formulas)."""
     h = hashlib.sha256()
-    shared = [Path(__file__).resolve(), Path(__file__).resolve().parent / "opcodes.py"]
+    here = Path(__file__).resolve().parent
+    shared = [here / "_jit.py", here / "opcodes.py", here / "_partial.py"]
     for path in sorted(Path(directory).glob("*.py")) + shared:
         h.update(path.name.encode())
         h.update(b"\0")
