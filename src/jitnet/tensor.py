@@ -1264,8 +1264,6 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 
 from . import autograd as _autograd  # noqa: E402
 from . import random as _random  # noqa: E402
-from .ops import activation as _act  # noqa: E402
-from .ops import softmax as _softmax  # noqa: E402
 from .ops import composite as _composite  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import index as _index  # noqa: E402
@@ -1276,5 +1274,6 @@ from .ops import reduce as _reduce  # noqa: E402
 from .ops import repeat as _repeat  # noqa: E402
 from .ops import scan as _scan  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import softmax as _softmax  # noqa: E402
 from .ops import split as _split  # noqa: E402
 from .ops import triangle as _triangle  # noqa: E402

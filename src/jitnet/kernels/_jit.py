@@ -102,6 +102,8 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
         opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
                     error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
+        if not hasattr(disp, "py_func"):  # NUMBA_DISABLE_JIT=1: njit returns f itself
+            return disp
         try:
             # what njit(cache=True) does (Dispatcher.enable_caching), with our cache class
             disp._cache = ScalarAwareCache(disp.py_func)
