@@ -246,7 +246,7 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
 
     from .. import __version__
     from ..nn import Module
-    from . import ops  # noqa: F401  (registers the emitters)
+    from . import ops, ops_nn, ops_rnn  # noqa: F401  (they register the emitters)
 
     if not isinstance(model, Module):
         raise TypeError(f"jitnet.onnx.export: model must be a jitnet.nn.Module, got "
