@@ -105,6 +105,22 @@ def test_bidirectional_two_layer_lstm_all_outputs_and_given_state():
               [(6, 2, 3), (4, 2, 4), (4, 2, 4)], dynamic={0: (1,), 1: (1,), 2: (1,)})
 
 
+def test_zero_state_made_in_forward_follows_a_dynamic_batch():
+    class ZeroState(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, batch_first=True)
+
+        def forward(self, x):
+            zeros = jn.zeros(1, x.shape[0], 4)  # sized by the batch: left out of the node
+            return self.lstm(x, (zeros, zeros))[0]
+
+    jn.manual_seed(0)
+    proto = roundtrip(ZeroState(), [(2, 5, 3)])
+    lstm = next(n for n in proto.graph.node if n.op_type == "LSTM")
+    assert not any(lstm.input[5:])  # no initial_h, initial_c
+
+
 def test_gru_and_rnn_roundtrip():
     jn.manual_seed(0)
     proto = roundtrip(nn.GRU(3, 4, num_layers=2, batch_first=True), [(2, 5, 3)])
@@ -169,6 +185,22 @@ def test_key_padding_mask_and_multihead_attention_weights():
             return self.attn(q, kv, kv, average_attn_weights=False)
 
     roundtrip(Cross(), [(4, 2, 8), (6, 2, 8)], dynamic={0: (1,), 1: (1,)})
+
+
+def test_a_mask_computed_from_an_input_raises_naming_the_layer():
+    class Padded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 1)
+
+        def forward(self, x, pad):  # ~pad (a logical op) is not traced
+            return self.encoder(x, src_key_padding_mask=pad)
+
+    pad = np.zeros((2, 5), bool)
+    pad[1, 2:] = True
+    with pytest.raises(NotImplementedError, match=r"at model\.encoder\.layers\.0\.self_attn"):
+        jitnet.onnx.export(Padded(), (jn.randn(2, 5, 8), jn.tensor(pad)), None)
 
 
 def test_causal_attention_over_a_dynamic_length():
