@@ -111,14 +111,14 @@ def test_zero_state_made_in_forward_follows_a_dynamic_batch():
             super().__init__()
             self.lstm = nn.LSTM(3, 4, batch_first=True)
 
-        def forward(self, x):
-            zeros = jn.zeros(1, x.shape[0], 4)  # sized by the batch: left out of the node
-            return self.lstm(x, (zeros, zeros))[0]
+        def forward(self, x):  # both sized by the batch; zeros are left out of the node
+            h0, c0 = jn.zeros(1, x.shape[0], 4), jn.full((1, x.shape[0], 4), 0.5)
+            return self.lstm(x, (h0, c0))[0]
 
     jn.manual_seed(0)
     proto = roundtrip(ZeroState(), [(2, 5, 3)])
     lstm = next(n for n in proto.graph.node if n.op_type == "LSTM")
-    assert not any(lstm.input[5:])  # no initial_h, initial_c
+    assert lstm.input[5] == "" and lstm.input[6] and "ConstantOfShape" in op_types(proto)
 
 
 def test_gru_and_rnn_roundtrip():

@@ -143,8 +143,8 @@ def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, f
     for i, rec in enumerate(records):
         alt = alt_records[i]
         g.record = rec
-        for a, b in zip(rec.args, alt.args):  # constants sized by a dynamic axis
-            if (isinstance(a, Tensor) and g._known(a) is None and id(a._data) not in g.params
+        for a, b in _tensor_pairs(rec.args, alt.args):  # constants sized by a dynamic axis
+            if (g._known(a) is None and id(a._data) not in g.params
                     and id(a._data) not in g.unavailable):
                 g.sized_constant(a, b, sized)
         em = (registry.FUNCTIONS.get(rec.fn) if rec.fn is not None
@@ -174,6 +174,16 @@ def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, f
                 g.define(t, name)
     g.record = None
     return g, [g.value(t) for t in outputs]
+
+
+def _tensor_pairs(args, alt_args):
+    """(tensor, its twin) for the tensor arguments of a record, also those one tuple deep
+    (an LSTM's (h0, c0))."""
+    for a, b in zip(args, alt_args):
+        if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+            yield from ((x, y) for x, y in zip(a, b) if isinstance(x, Tensor))
+        elif isinstance(a, Tensor):
+            yield a, b
 
 
 def _short(a) -> str:

@@ -43,6 +43,7 @@ class Lowering:
         self.dynamic: set[str] = set()      # names that depend on a graph input
         self.unavailable: dict[int, str] = {}  # id(raw array) -> what produced it
         self.constants: list[tuple] = []    # (op, path, array), in order of first use
+        self.uniform: set[str] = set()      # names sized_constant made (one value, any size)
         self.record = None
         self._count = 0
 
@@ -137,6 +138,7 @@ class Lowering:
                                   [a.flat[0].item()])
         name = self.node("ConstantOfShape", [self.node("Concat", parts, axis=0)], value=fill)
         self.define(t, name)
+        self.uniform.add(name)
         return name
 
     # ---------------------------------------------------------------- nodes

@@ -136,8 +136,11 @@ def _recurrent(g, rec, alt):
         x = g.node("Transpose", [x], perm=[1, 0, 2])
     states = []
     for t, t_alt in _states(rec, alt):
-        if t is None or (not g.is_dynamic(t) and _is_zero(t, t_alt)):
-            states.append(None)  # ONNX's default initial state is zeros
+        # zeros not computed from an input (a constant, or jn.zeros sized by a dynamic axis)
+        # are ONNX's default initial state
+        if t is None or ((not g.is_dynamic(t) or g._known(t) in g.uniform)
+                         and _is_zero(t, t_alt)):
+            states.append(None)
             continue
         s = g.value(t)
         states.append(g.axes_op("Unsqueeze", [s], [1]) if unbatched else s)
