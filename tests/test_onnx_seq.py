@@ -62,6 +62,17 @@ def op_types(proto) -> list[str]:
     return [n.op_type for n in proto.graph.node]
 
 
+class Lambda(nn.Module):
+    """A model that is one function of its input."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
 # ---------------------------------------------------------------------- the CLI's models
 
 def test_conv_autoencoder_roundtrip():
@@ -167,6 +178,17 @@ class _Encoder(nn.Module):
 def test_transformer_encoder_roundtrip(norm_first, activation, mask):
     jn.manual_seed(0)
     roundtrip(_Encoder(norm_first, activation, mask), [(2, 5, 8)])
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_encoder_layer_with_batch_and_length_dynamic(batch_first):
+    # MultiheadAttention's (L*N, E) -> (L, N, E) reshape reads L and N from the input's Shape
+    jn.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=batch_first)
+    roundtrip(layer, [(2, 5, 8)], dynamic={0: (0, 1)}, sizes=(3, 6))
+    twice = Lambda(lambda x: x.reshape(x.shape[0] * 2, x.shape[1] * 3, -1))
+    with pytest.raises(NotImplementedError, match=r"Reshape at model: .*can infer only one"):
+        jitnet.onnx.export(twice, jn.randn(2, 3, 6), None, dynamic_axes={"input": [0, 1]})
 
 
 def test_key_padding_mask_and_multihead_attention_weights():

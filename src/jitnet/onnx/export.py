@@ -136,17 +136,16 @@ def _same(g: Lowering, a, b) -> bool:
 
 
 def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, fold, params):
-    g = Lowering(opset, params, fold)
+    g = Lowering(opset, params, fold, zip(in_names, inputs, alt_inputs))
     for t, name in zip(inputs, in_names):
         g.define(t, name)
-    sized = list(zip(in_names, inputs, alt_inputs))
     for i, rec in enumerate(records):
         alt = alt_records[i]
         g.record = rec
         for a, b in _tensor_pairs(rec.args, alt.args):  # constants sized by a dynamic axis
             if (g._known(a) is None and id(a._data) not in g.params
                     and id(a._data) not in g.unavailable):
-                g.sized_constant(a, b, sized)
+                g.sized_constant(a, b)
         em = (registry.FUNCTIONS.get(rec.fn) if rec.fn is not None
               else registry.MODULES.get(type(rec.module)))
         if em is None:
