@@ -493,8 +493,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- export, predict
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """RUN_DIR -> RUN_DIR/model.onnx (raw [0, 1] images in, logits out), checked against
-    jitnet on the test split with onnxruntime."""
+    """RUN_DIR -> RUN_DIR/model.onnx (raw [0, 1] images in, logits out; reconstructions for
+    an autoencoder run), checked against jitnet on the test split with onnxruntime."""
     try:
         from .onnx import deploy
 
@@ -512,6 +512,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         for v in values:
             dtype = v.type.removeprefix("tensor(").rstrip(")").replace("float", "float32")
             print(f"  {kind:<6} {v.name:<7} {dtype} [{', '.join(str(d) for d in v.shape)}]")
+    if run["kind"] == "autoencoder":  # no classes: compare the reconstructions instead
+        x = deploy.raw_test_split(run)[0]
+        ort_y = np.concatenate([sess.run(None, {"image": x[i:i + 256]})[0]
+                                for i in range(0, len(x), 256)])
+        jn_y = jn.predict(model, jn.as_tensor(x)).numpy()
+        print(f"  test reconstruction MSE on digits ({len(x)} images): onnxruntime "
+              f"{np.mean((ort_y - x) ** 2):.5f}, jitnet {np.mean((jn_y - x) ** 2):.5f}")
+        return 0
     try:
         x, y = deploy.raw_test_split(run, args.data_dir)
     except (OSError, ValueError) as exc:
@@ -534,6 +542,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise deploy.RunError(f"{path} not found; run `jitnet export {args.run_dir}` first")
         sess = deploy.session(path)
+        deploy.check_classifier(sess, path)
         shape = tuple(sess.get_inputs()[0].shape[1:])
         name = sess.get_inputs()[0].name
         for image in args.images:

@@ -60,8 +60,15 @@ def read_run(run_dir) -> dict:
     try:
         record = json.loads(hist.read_text())
         config = record["config"]
+        if (run / "charlm.json").is_file():
+            raise RunError(f"{run} is a --task charlm run; export covers image classifiers "
+                           "and the --task autoencoder model")
+        if config.get("task") == "autoencoder":  # trained on the digits, pixels as they are
+            config = dict(config, data="digits", model="autoencoder")
+            return {"dir": run, "config": config, "kind": "autoencoder", "weights": weights,
+                    "export": {"input_shape": [1, 8, 8], "mean": None, "std": None}}
         data = config["data"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RunError(f"{hist} has no training config ({exc})") from None
     info = record.get("export")
     if info is None:  # a run written before "export" was recorded: the dataset decides
@@ -70,7 +77,8 @@ def read_run(run_dir) -> dict:
         norm = NORMALISATION[data]
         info = {"input_shape": list(IN_SHAPES[data]), "mean": norm and list(norm[0]),
                 "std": norm and list(norm[1]), "data_dir": "data"}
-    return {"dir": run, "config": config, "export": info, "weights": weights}
+    return {"dir": run, "config": config, "kind": "classifier", "export": info,
+            "weights": weights}
 
 
 def load_deployable(run: dict) -> nn.Module:
@@ -78,7 +86,12 @@ def load_deployable(run: dict) -> nn.Module:
     from ..cli import build_model
     from ..io import load
 
-    model = build_model(run["config"]["model"], tuple(run["export"]["input_shape"]))
+    if run.get("kind") == "autoencoder":
+        from ..autoencoder import build_autoencoder
+
+        model = build_autoencoder(int(run["config"].get("latent_dim", 8)))
+    else:
+        model = build_model(run["config"]["model"], tuple(run["export"]["input_shape"]))
     model.load_state_dict(load(run["weights"], map_location="cpu"))  # export traces on the CPU
     info = run["export"]
     if info.get("mean") is not None:
@@ -103,15 +116,31 @@ def raw_test_split(run: dict, data_dir: str | None = None):
 
 
 def export_run(run: dict, out, opset: int = 17):
-    """Write the run's deployable model to ``out``; returns (model, ModelProto)."""
+    """Write the run's deployable model to ``out``; returns (model, ModelProto).  Its input
+    is ``image``; its output ``logits``, or ``reconstruction`` for an autoencoder run."""
     from .export import export
 
     model = load_deployable(run)
     example = tensor(np.zeros([2] + list(run["export"]["input_shape"]), np.float32))
-    proto = export(model, example, str(out), input_names=["image"], output_names=["logits"],
-                   dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+    name = output_name(run)
+    proto = export(model, example, str(out), input_names=["image"], output_names=[name],
+                   dynamic_axes={"image": {0: "batch"}, name: {0: "batch"}},
                    opset_version=opset)
     return model, proto
+
+
+def output_name(run: dict) -> str:
+    """The exported graph's output: ``logits`` (classifiers) or ``reconstruction``."""
+    return "reconstruction" if run.get("kind") == "autoencoder" else "logits"
+
+
+def check_classifier(sess, path) -> None:
+    """RunError unless the model at ``path`` returns (batch, classes) scores."""
+    out = sess.get_outputs()[0]
+    if len(out.shape) != 2:
+        shape = ", ".join(str(d) for d in out.shape)
+        raise RunError(f"{path} is not a classifier (its output {out.name!r} is [{shape}]); "
+                       "predict applies to classifier runs")
 
 
 def session(path):

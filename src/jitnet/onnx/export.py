@@ -136,17 +136,16 @@ def _same(g: Lowering, a, b) -> bool:
 
 
 def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, fold, params):
-    g = Lowering(opset, params, fold)
+    g = Lowering(opset, params, fold, zip(in_names, inputs, alt_inputs))
     for t, name in zip(inputs, in_names):
         g.define(t, name)
-    sized = list(zip(in_names, inputs, alt_inputs))
     for i, rec in enumerate(records):
         alt = alt_records[i]
         g.record = rec
-        for a, b in zip(rec.args, alt.args):  # constants sized by a dynamic axis
-            if (isinstance(a, Tensor) and g._known(a) is None and id(a._data) not in g.params
+        for a, b in _tensor_pairs(rec.args, alt.args):  # constants sized by a dynamic axis
+            if (g._known(a) is None and id(a._data) not in g.params
                     and id(a._data) not in g.unavailable):
-                g.sized_constant(a, b, sized)
+                g.sized_constant(a, b)
         em = (registry.FUNCTIONS.get(rec.fn) if rec.fn is not None
               else registry.MODULES.get(type(rec.module)))
         if em is None:
@@ -174,6 +173,16 @@ def _lower(records, alt_records, inputs, alt_inputs, in_names, outputs, opset, f
                 g.define(t, name)
     g.record = None
     return g, [g.value(t) for t in outputs]
+
+
+def _tensor_pairs(args, alt_args):
+    """(tensor, its twin) for the tensor arguments of a record, also those one tuple deep
+    (an LSTM's (h0, c0))."""
+    for a, b in zip(args, alt_args):
+        if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+            yield from ((x, y) for x, y in zip(a, b) if isinstance(x, Tensor))
+        elif isinstance(a, Tensor):
+            yield a, b
 
 
 def _short(a) -> str:
@@ -246,7 +255,7 @@ def export(model, args, f: str | os.PathLike | IO[bytes] | None,
 
     from .. import __version__
     from ..nn import Module
-    from . import ops  # noqa: F401  (registers the emitters)
+    from . import ops, ops_nn, ops_rnn  # noqa: F401  (they register the emitters)
 
     if not isinstance(model, Module):
         raise TypeError(f"jitnet.onnx.export: model must be a jitnet.nn.Module, got "

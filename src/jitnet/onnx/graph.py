@@ -33,8 +33,9 @@ class ExportError(NotImplementedError):
 class Lowering:
     """The ONNX graph under construction (see the module docstring)."""
 
-    def __init__(self, opset: int, params: dict, fold: bool) -> None:
+    def __init__(self, opset: int, params: dict, fold: bool, inputs=()) -> None:
         self.opset, self.fold = opset, fold
+        self.inputs = list(inputs)    # (name, tensor, its twin in the other trace) per input
         self.params = params          # id(raw array) -> (state_dict name, tensor)
         self.nodes: list = []         # (op_type, inputs, outputs, attrs, node name)
         self.inits: dict[str, np.ndarray] = {}
@@ -43,6 +44,7 @@ class Lowering:
         self.dynamic: set[str] = set()      # names that depend on a graph input
         self.unavailable: dict[int, str] = {}  # id(raw array) -> what produced it
         self.constants: list[tuple] = []    # (op, path, array), in order of first use
+        self.uniform: set[str] = set()      # names sized_constant made (one value, any size)
         self.record = None
         self._count = 0
 
@@ -109,11 +111,22 @@ class Lowering:
         self.inits[name] = np.array(array, dtype=dtype)
         return name
 
-    def sized_constant(self, t: Tensor, t_alt, inputs) -> str | None:
+    def input_axis(self, d1: int, d2: int) -> tuple[str, int] | None:
+        """(input name, axis) of a graph input axis that is ``d1`` long in this trace and
+        ``d2`` in the other (dynamic axes grow by distinct amounts, so the pair tells
+        which), or None."""
+        return next(((n, ax) for n, x1, x2 in self.inputs for ax in range(x1.ndim)
+                     if x1.shape[ax] == d1 and x2.shape[ax] == d2), None)
+
+    def input_dim(self, src: tuple[str, int]) -> str:
+        """A 1-element int64 value: the size of input axis ``src`` (from ``input_axis``)."""
+        shape = self.node("Shape", [src[0]])
+        return self.node("Gather", [shape, self.ints([src[1]], "axis")], axis=0)
+
+    def sized_constant(self, t: Tensor, t_alt) -> str | None:
         """A name for ``t``, a tensor made in ``forward`` (``jn.zeros(x.shape[0], h)``) that
         holds one value and whose shape follows dynamic axes: ``ConstantOfShape`` of a
-        shape read from the graph inputs.  ``t_alt`` is the same tensor in the second trace,
-        ``inputs`` lists (name, tensor, tensor in the second trace) per graph input.
+        shape read from the graph inputs.  ``t_alt`` is the same tensor in the second trace.
         None when ``t`` is not such a tensor."""
         from onnx import helper
 
@@ -127,16 +140,15 @@ class Lowering:
             if d1 == d2:
                 parts.append(self.ints([d1], "dim"))
                 continue
-            src = next(((n, ax) for n, x1, x2 in inputs for ax in range(x1.ndim)
-                        if x1.shape[ax] == d1 and x2.shape[ax] == d2), None)
+            src = self.input_axis(d1, d2)
             if src is None:
                 return None
-            shape = self.node("Shape", [src[0]])
-            parts.append(self.node("Gather", [shape, self.ints([src[1]], "axis")], axis=0))
+            parts.append(self.input_dim(src))
         fill = helper.make_tensor("value", helper.np_dtype_to_tensor_dtype(a.dtype), [1],
                                   [a.flat[0].item()])
         name = self.node("ConstantOfShape", [self.node("Concat", parts, axis=0)], value=fill)
         self.define(t, name)
+        self.uniform.add(name)
         return name
 
     # ---------------------------------------------------------------- nodes

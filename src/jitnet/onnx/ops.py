@@ -308,12 +308,20 @@ def _reshape(g, rec, alt):
                 target[i] = 0  # ONNX: copy the (dynamic) input dim
             else:
                 rest.append(i)
-        if len(rest) > 1:
+        # beyond one -1, a dim must be some graph input's dynamic axis (MultiheadAttention's
+        # (L*N, E) -> (L, N, E) with both dynamic): read from that input's Shape
+        sources = {i: g.input_axis(target[i], out2[i]) for i in rest}
+        unknown = [i for i in rest if sources[i] is None]
+        if len(unknown) > 1:
             raise g.unsupported(f"reshape to {tuple(rec.args[1])} has {len(rest)} dims that "
-                                "follow dynamic axes and are not copied from the input; ONNX's "
-                                "Reshape can infer only one (-1)")
+                                "follow dynamic axes and are neither copied from the input nor "
+                                "a graph input's dim; ONNX's Reshape can infer only one (-1)")
         if rest:
-            target[rest[0]] = -1
+            target[(unknown or rest)[-1]] = -1
+        if len(rest) > 1:
+            parts = [g.input_dim(sources[i]) if i in sources and target[i] != -1
+                     else g.ints([target[i]], "dim") for i in range(len(target))]
+            return [g.node("Reshape", [g.value(x_t), g.node("Concat", parts, axis=0)])]
     return [g.node("Reshape", [g.value(x_t), g.ints(target, "shape")])]
 
 
