@@ -51,8 +51,56 @@ def test_watch_counts_real_compiles_only():
     assert w.count == before + 1
 
 
-def test_warmup_command_reports_compiles(capsys):
-    assert cli.main(["warmup", "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("jitnet warmup: compiled ") and "kernel signatures in" in out \
-        or out.startswith("jitnet warmup: nothing to compile: every kernel was already in")
+def _run(args, cache, code=None):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "jitnet", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_warmup_compiles_in_workers_what_the_workload_then_loads(tmp_path):
+    out = _run(["warmup", "--model", "mlp", "-j", "2", "--no-progress"], tmp_path)
+    assert out.startswith("jitnet warmup: ") and "kernel signatures ready" in out, out
+    n = int(out.split()[2])
+    assert n >= 5  # linear, relu, loss, reduction and Adam kernels at least
+    # a new process running the same workload compiles nothing: all of it is cached
+    count = _run([], tmp_path, code=(
+        "from jitnet.kernels.compile_watch import watch\n"
+        "w = watch()\n"
+        "from jitnet import warmup\n"
+        "assert not warmup.needs_warmup('mlp')\n"
+        "warmup.workload(['mlp'])\n"
+        "print(w.count)\n"))
+    assert count.split() == ["0"]
+
+
+def test_discovery_records_the_signatures_of_python_calls_only():
+    from jitnet import warmup
+
+    entries = warmup.discover(["mlp"])
+    keys = [k for k, _, _ in entries]
+    assert len(keys) == len(set(zip(keys, [str(s) for _, _, s in entries])))
+    assert "jitnet.kernels.cpu.elementwise:_map_relu" in keys
+    relu = next(e for e in entries if e[0] == "jitnet.kernels.cpu.elementwise:_map_relu")
+    assert relu[1] == ("jitnet.kernels.cpu.elementwise:op_kernels", 9)
+
+
+def test_train_warms_up_only_a_cold_cache(monkeypatch):
+    import argparse
+
+    from jitnet import warmup
+
+    calls = []
+    monkeypatch.setattr(warmup, "warm", lambda models, **kw: calls.append(models))
+    args = argparse.Namespace(model="cnn", no_warmup=False, no_progress=True, batch_size=32)
+    monkeypatch.setattr(warmup, "needs_warmup", lambda m: True)
+    cli._warm_first(args)
+    args.no_warmup = True
+    cli._warm_first(args)
+    args.no_warmup = False
+    monkeypatch.setattr(warmup, "needs_warmup", lambda m: False)
+    cli._warm_first(args)
+    assert calls == [["cnn"]]

@@ -229,6 +229,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _train_error(str(exc))
     in_shape = tuple(train_set.tensors[0].shape[1:])
+    if world == 1 and args.device == "cpu":
+        _warm_first(args)
     model = build_model(args.model, in_shape).to(args.device)
     n_params = sum(p.numel() for p in model.parameters())
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
@@ -561,47 +563,34 @@ def cmd_predict(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- warmup
 
 def cmd_warmup(args: argparse.Namespace) -> int:
-    """Compile (into Numba's disk cache) every kernel a default ``jitnet train`` runs: one
-    training step and one evaluation of each model, on random 8x8 images, with a progress
-    bar.  Later runs, in any process, load the kernels instead of compiling them."""
-    import jitnet as jn
+    """Compile (into Numba's disk cache) every kernel a default ``jitnet train`` runs — one
+    training step and one evaluation of each model — on every core (jitnet.warmup).
+    Later runs, in any process, load the kernels instead of compiling them."""
+    from . import warmup
 
-    from .kernels.compile_watch import watch
-    from .training import _tqdm
-
-    w = watch()
-    tqdm = _tqdm()
-    steps = [(m, phase) for m in MODELS for phase in ("train step", "evaluate")]
-    bar = tqdm(total=len(steps), desc="jitnet warmup", unit="step", file=sys.stdout,
-               dynamic_ncols=True) if tqdm and not args.no_progress else None
-    rng = np.random.default_rng(0)
-    x = jn.tensor(rng.standard_normal((32, 1, 8, 8)).astype(np.float32))
-    y = jn.tensor(rng.integers(0, 10, 32))
-    loss_fn = jn.nn.CrossEntropyLoss()
-    for name, phase in steps:
-        if bar is not None:
-            bar.set_postfix_str(f"{name}: {phase}, {w.count} compiled")
-        model = build_model(name, (1, 8, 8))
-        if phase == "train step":
-            optimizer = jn.optim.Adam(model.parameters(), lr=1e-3)
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss.item()
-        else:
-            model.eval()
-            with jn.no_grad():
-                jn.argmax(model(x), 1).numpy()
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.set_postfix_str(f"{w.count} compiled")
-        bar.close()
-    done = (f"compiled {w.count} kernel signatures in {w.seconds:.1f} s" if w.count else
-            "nothing to compile: every kernel was already in Numba's cache")
-    print(f"jitnet warmup: {done}")
+    try:
+        r = warmup.warm(args.model or MODELS, jobs=args.jobs, progress=not args.no_progress)
+    except (RuntimeError, OSError) as exc:
+        return _fail("warmup", exc)
+    print(f"jitnet warmup: {r['kernels']} kernel signatures ready in {r['seconds']:.1f} s "
+          f"({r['compile_seconds']:.1f} s of compiling over {args.jobs or os.cpu_count()} "
+          "processes); later runs load them from Numba's cache")
     return 0
+
+
+def _warm_first(args: argparse.Namespace) -> None:
+    """``jitnet train`` on a cold kernel cache: compile the model's kernels on every core
+    before training (one bar, "compiling kernels (first run only)"), so the first epoch
+    neither waits on one core nor carries compile time in its ETA."""
+    from . import warmup
+
+    try:
+        if args.no_warmup or not warmup.needs_warmup(args.model):
+            return
+        warmup.warm([args.model], progress=not args.no_progress,
+                    train_batch=args.batch_size)
+    except (RuntimeError, OSError) as exc:  # never fatal: the kernels compile on first use
+        print(f"jitnet train: note: parallel warm-up skipped ({exc})", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------- entry point
@@ -650,6 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                    help="seed of jitnet's generator (weights, shuffling)")
     t.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    t.add_argument("--no-warmup", action="store_true", help="on a cold kernel cache, compile "
+                   "each kernel when first used instead of all at once on every core")
     # training that survives a kill, and data-parallel training over MPI (docs/distributed.md)
     t.add_argument("--resume", metavar="RUN_DIR", default=None,
                    help="continue the run in RUN_DIR from its last.safetensors, with the "
@@ -701,6 +692,10 @@ def build_parser() -> argparse.ArgumentParser:
     wu = sub.add_parser("warmup", help="compile the kernels the default models need, once "
                         "(they are cached on disk for every later run)")
     wu.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    wu.add_argument("-j", "--jobs", type=_positive_int, default=None,
+                    help="compile processes (default: one per core)")
+    wu.add_argument("--model", action="append", choices=MODELS, default=None,
+                    help="warm up only this model (repeatable; default: every model)")
     wu.set_defaults(func=cmd_warmup)
     return parser
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import threading
 from pathlib import Path
 
 import numba
@@ -88,12 +90,48 @@ class ScalarAwareCache(FunctionCache):
         self._cache_file._load_index = tolerant_load_index
 
 
+KERNELS: dict[str, object] = {}
+"""Every cached CPU kernel made so far, by ``"module:qualname"`` (``jitnet.warmup``'s
+workers look kernels up here to compile a recorded signature)."""
+
+_recorded: dict = {}
+_call_depth = threading.local()
+
+
+def _recording(f, key: str, recipe):
+    """``f`` (run as Python under NUMBA_DISABLE_JIT) noting the Numba signature of every
+    call made from Python, i.e. every signature a jitted run would compile for ``f``."""
+
+    @functools.wraps(f)
+    def call(*args, **kwargs):
+        depth = getattr(_call_depth, "n", 0)
+        if depth == 0 and not kwargs:
+            from numba.core.typing.typeof import Purpose, typeof
+
+            sig = tuple(typeof(a, Purpose.argument) for a in args)
+            _recorded.setdefault((key, recipe, sig), None)
+        _call_depth.n = depth + 1
+        try:
+            return f(*args, **kwargs)
+        finally:
+            _call_depth.n = depth
+
+    return call
+
+
+def recorded() -> list:
+    """The (kernel key, recipe, signature) triples ``_recording`` noted, in call order."""
+    return list(_recorded)
+
+
 def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
-           error_model: str = "numpy"):
+           error_model: str = "numpy", recipe: tuple | None = None):
     """Compile ``fn`` with Numba in nopython mode, cached on disk where possible.
 
     ``error_model="numpy"`` (the default): ``/`` by zero gives IEEE inf/nan instead of
     raising ZeroDivisionError, and the per-division test that stops LLVM vectorising goes.
+    ``recipe``: for a kernel made at run time (``_partial.instantiate``), the
+    ``("module:factory", *args)`` call that makes it again in another process.
     """
 
     def wrap(f):
@@ -102,13 +140,18 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
         opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
                     error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
+        key = f"{f.__module__}:{f.__qualname__}"
         if not hasattr(disp, "py_func"):  # NUMBA_DISABLE_JIT=1: njit returns f itself
+            if inline == "never" and os.environ.get("JITNET_RECORD_KERNELS"):
+                return _recording(disp, key, recipe)
             return disp
         try:
             # what njit(cache=True) does (Dispatcher.enable_caching), with our cache class
             disp._cache = ScalarAwareCache(disp.py_func)
         except RuntimeError:  # "cannot cache function ...: no locator available": in memory
             pass
+        if inline == "never":
+            KERNELS[key] = disp
         return disp
 
     return wrap(fn) if fn is not None else wrap

@@ -165,11 +165,14 @@ def fixed_scalar(fn, **consts):
     return scalar(fix_args(fn, **consts))
 
 
-def instantiate(template, name: str, *, parallel: bool = False, **names):
+def instantiate(template, name: str, *, parallel: bool = False, recipe: tuple | None = None,
+                **names):
     """A cached CPU kernel named ``name``: ``template``'s code with its free ``names`` bound.
 
     ``template`` is a plain function in a kernel module; the values in ``names`` replace
     its module globals of those names (a jitted formula, another kernel, a constant).
+    ``recipe`` (``("module:factory", *args)``) says how another process makes the same
+    kernel (``jitnet.warmup`` compiles recorded kernels in worker processes).
     """
     g = dict(template.__globals__)
     g.update(names)
@@ -177,4 +180,4 @@ def instantiate(template, name: str, *, parallel: bool = False, **names):
     f.__qualname__ = name
     f.__module__ = template.__module__
     f.__doc__ = template.__doc__
-    return kernel(f, parallel=parallel)
+    return kernel(f, parallel=parallel, recipe=recipe)

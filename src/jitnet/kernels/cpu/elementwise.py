@@ -82,13 +82,15 @@ def op_kernels(op: int) -> tuple:
             ks = _made.get(op)
             if ks is None:
                 name = _OP_NAMES.get(op, str(op))
-                m = instantiate(_map_loop, f"_map_{name}", fwd=fixed_scalar(S.unary_fwd, op=op))
-                g = instantiate(_grad_loop, f"_grad_{name}",
+                recipe = (f"{__name__}:op_kernels", op)
+                m = instantiate(_map_loop, f"_map_{name}", recipe=recipe,
+                                fwd=fixed_scalar(S.unary_fwd, op=op))
+                g = instantiate(_grad_loop, f"_grad_{name}", recipe=recipe,
                                 grad=fixed_scalar(S.unary_grad, op=op))
                 ks = (m, instantiate(_map_chunks, f"_map_{name}_parallel", parallel=True,
-                                     serial=m),
+                                     recipe=recipe, serial=m),
                       g, instantiate(_grad_chunks, f"_grad_{name}_parallel", parallel=True,
-                                     serial=g))
+                                     recipe=recipe, serial=g))
                 _made[op] = ks
     return ks
 
