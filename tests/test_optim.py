@@ -93,11 +93,17 @@ def test_tracks_torch_float32(name, kw):
 
 
 @requires_torch
-def test_parallel_kernel_tracks_torch():
+@pytest.mark.parametrize("name,kw", [
+    ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    # one and two states: the unused slots of the shared parallel template are empty
+    # placeholders, sliced per chunk like the real states
+    ("SGD", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+])
+def test_parallel_kernel_tracks_torch(name, kw):
     """A parameter above PARALLEL_MIN elements runs the prange kernel."""
     pytest.importorskip("torch")
-    assert _track("Adam", dict(lr=0.01, weight_decay=0.1), np.float32, steps=3,
-                  sizes=[(200, 200)]) < 2e-6
+    assert _track(name, kw, np.float32, steps=3, sizes=[(200, 200)]) < 2e-6
 
 
 def test_updates_in_place_and_skips_params_without_grad():

@@ -26,6 +26,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import PARALLEL_MIN, kernel, scalar
+from .._partial import instantiate
 from ..scalar import optim as f
 
 _sgd = scalar(f.sgd)
@@ -38,11 +39,28 @@ _rmsprop = scalar(f.rmsprop)
 _adagrad = scalar(f.adagrad)
 _adadelta = scalar(f.adadelta)
 
-# Each optimizer: ``_<name>_loop`` (inlined into ``_<name>_serial``) and a parallel
-# twin that runs the serial kernel on contiguous chunks, one chunk per ``prange``
-# task (the loop compiles once; the twin is a small parfor).  The record arrives
-# as a plain tuple and is rebuilt inside: Numba's dispatcher types a plain tuple
-# of numbers in C, a NamedTuple through Python (measured: 6 us per call against 1).
+# Each optimizer is a loop, ``_<name>_loop(p, g, s0, s1, s2, h)`` over three state
+# arrays (an optimizer with fewer ignores the rest; the wrapper passes an empty
+# placeholder), inlined into its serial kernel; a parallel twin runs the serial kernel on
+# contiguous chunks, one chunk per ``prange`` task (the loop compiles once; the twin is
+# a small parfor).  Both kernels are instances of the two templates below
+# (``_partial.instantiate``): the optimizers differ only in their loop and record.  The
+# record arrives as a plain tuple and is rebuilt inside: Numba's dispatcher types a plain
+# tuple of numbers in C, a NamedTuple through Python (measured: 6 us per call against 1).
+
+# free names of the templates, bound per optimizer
+loop = record = serial = None
+
+
+def _serial_template(p, g, s0, s1, s2, ht):
+    loop(p, g, s0, s1, s2, record(*ht))
+
+
+def _parallel_template(p, g, s0, s1, s2, ht, step):
+    for c in prange((p.size + step - 1) // step):
+        a = c * step
+        b = min(p.size, a + step)
+        serial(p[a:b], g[a:b], s0[a:b], s1[a:b], s2[a:b], ht)
 
 
 def _chunk(n: int) -> int:
@@ -52,26 +70,13 @@ def _chunk(n: int) -> int:
 
 
 @kernel(inline="always")
-def _sgd_loop(p, g, buf, h):
+def _sgd_loop(p, g, buf, _s1, _s2, h):
     if h.momentum != 0.0:
         for i in range(p.size):
             p[i], buf[i] = _sgd(p[i] * 1.0, g[i] * 1.0, buf[i] * 1.0, h, True)
     else:
         for i in range(p.size):
             p[i] = _sgd(p[i] * 1.0, g[i] * 1.0, 0.0, h, False)[0]
-
-
-@kernel(error_model="numpy")
-def _sgd_serial(p, g, buf, ht):
-    _sgd_loop(p, g, buf, f.SGDArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _sgd_parallel(p, g, buf, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _sgd_serial(p[a:b], g[a:b], buf[a:b], ht)
 
 
 @kernel(inline="always")
@@ -88,78 +93,26 @@ def _adam_loop(p, g, m, v, vmax, h):
             p[i] = _adam(pi, mi, vi, 0.0, h, False)[0]
 
 
-@kernel(error_model="numpy")
-def _adam_serial(p, g, m, v, vmax, ht):
-    _adam_loop(p, g, m, v, vmax, f.AdamArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _adam_parallel(p, g, m, v, vmax, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _adam_serial(p[a:b], g[a:b], m[a:b], v[a:b], vmax[a:b], ht)
-
-
 @kernel(inline="always")
-def _nadam_loop(p, g, m, v, h):
+def _nadam_loop(p, g, m, v, _s2, h):
     for i in range(p.size):
         pi, gi, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i], v[i] = mi, vi
         p[i] = _nadam(pi, gi, mi, vi, h)
 
 
-@kernel(error_model="numpy")
-def _nadam_serial(p, g, m, v, ht):
-    _nadam_loop(p, g, m, v, f.NAdamArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _nadam_parallel(p, g, m, v, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _nadam_serial(p[a:b], g[a:b], m[a:b], v[a:b], ht)
-
-
 @kernel(inline="always")
-def _radam_loop(p, g, m, v, h):
+def _radam_loop(p, g, m, v, _s2, h):
     for i in range(p.size):
         pi, _, mi, vi = _moments(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, v[i] * 1.0, h)
         m[i], v[i] = mi, vi
         p[i] = _radam(pi, mi, vi, h)
 
 
-@kernel(error_model="numpy")
-def _radam_serial(p, g, m, v, ht):
-    _radam_loop(p, g, m, v, f.RAdamArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _radam_parallel(p, g, m, v, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _radam_serial(p[a:b], g[a:b], m[a:b], v[a:b], ht)
-
-
 @kernel(inline="always")
-def _adamax_loop(p, g, m, u, h):
+def _adamax_loop(p, g, m, u, _s2, h):
     for i in range(p.size):
         p[i], m[i], u[i] = _adamax(p[i] * 1.0, g[i] * 1.0, m[i] * 1.0, u[i] * 1.0, h)
-
-
-@kernel(error_model="numpy")
-def _adamax_serial(p, g, m, u, ht):
-    _adamax_loop(p, g, m, u, f.AdamaxArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _adamax_parallel(p, g, m, u, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _adamax_serial(p[a:b], g[a:b], m[a:b], u[a:b], ht)
 
 
 @kernel(inline="always")
@@ -181,55 +134,32 @@ def _rmsprop_loop(p, g, sq, buf, ga, h):
                                          False, False)
 
 
-@kernel(error_model="numpy")
-def _rmsprop_serial(p, g, sq, buf, ga, ht):
-    _rmsprop_loop(p, g, sq, buf, ga, f.RMSpropArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _rmsprop_parallel(p, g, sq, buf, ga, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _rmsprop_serial(p[a:b], g[a:b], sq[a:b], buf[a:b], ga[a:b], ht)
-
-
 @kernel(inline="always")
-def _adagrad_loop(p, g, acc, h):
+def _adagrad_loop(p, g, acc, _s1, _s2, h):
     for i in range(p.size):
         p[i], acc[i] = _adagrad(p[i] * 1.0, g[i] * 1.0, acc[i] * 1.0, h)
 
 
-@kernel(error_model="numpy")
-def _adagrad_serial(p, g, acc, ht):
-    _adagrad_loop(p, g, acc, f.AdagradArgs(*ht))
-
-
-@kernel(parallel=True, error_model="numpy")
-def _adagrad_parallel(p, g, acc, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _adagrad_serial(p[a:b], g[a:b], acc[a:b], ht)
-
-
 @kernel(inline="always")
-def _adadelta_loop(p, g, sq, acc, h):
+def _adadelta_loop(p, g, sq, acc, _s2, h):
     for i in range(p.size):
         p[i], sq[i], acc[i] = _adadelta(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, acc[i] * 1.0, h)
 
 
-@kernel(error_model="numpy")
-def _adadelta_serial(p, g, sq, acc, ht):
-    _adadelta_loop(p, g, sq, acc, f.AdadeltaArgs(*ht))
+def _kernels(name: str, loop_fn, rec) -> tuple:
+    """(serial, parallel) kernels ``_<name>_serial`` / ``_<name>_parallel`` of one optimizer."""
+    ser = instantiate(_serial_template, f"_{name}_serial", loop=loop_fn, record=rec)
+    return ser, instantiate(_parallel_template, f"_{name}_parallel", parallel=True, serial=ser)
 
 
-@kernel(parallel=True, error_model="numpy")
-def _adadelta_parallel(p, g, sq, acc, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        _adadelta_serial(p[a:b], g[a:b], sq[a:b], acc[a:b], ht)
+_SGD = _kernels("sgd", _sgd_loop, f.SGDArgs)
+_ADAM = _kernels("adam", _adam_loop, f.AdamArgs)
+_NADAM = _kernels("nadam", _nadam_loop, f.NAdamArgs)
+_RADAM = _kernels("radam", _radam_loop, f.RAdamArgs)
+_ADAMAX = _kernels("adamax", _adamax_loop, f.AdamaxArgs)
+_RMSPROP = _kernels("rmsprop", _rmsprop_loop, f.RMSpropArgs)
+_ADAGRAD = _kernels("adagrad", _adagrad_loop, f.AdagradArgs)
+_ADADELTA = _kernels("adadelta", _adadelta_loop, f.AdadeltaArgs)
 
 
 # ---------------------------------------------------------------- the table's functions
@@ -252,28 +182,36 @@ def _flat(op: str, param: np.ndarray, grad: np.ndarray, h, record) -> tuple:
     return param.reshape(-1), g
 
 
+def _placeholder(dtype) -> np.ndarray:
+    """The empty array that stands for a state an optimizer or option does not use."""
+    dummy = _EMPTY.get(dtype)
+    if dummy is None:
+        dummy = _EMPTY[dtype] = np.empty(0, dtype=dtype)
+    return dummy
+
+
 def _state(op: str, name: str, s: np.ndarray | None, param: np.ndarray,
            needed: bool = True) -> np.ndarray:
     """State ``name`` as a flat view, checked; an empty placeholder when unused."""
     if s is None or not needed:
         if needed:
             raise ValueError(f"{op}: needs state {name}, got None")
-        dummy = _EMPTY.get(param.dtype)
-        if dummy is None:
-            dummy = _EMPTY[param.dtype] = np.empty(0, dtype=param.dtype)
-        return dummy
+        return _placeholder(param.dtype)
     if s.size != param.size or s.dtype != param.dtype or not s.flags.c_contiguous:
         raise ValueError(f"{op}: state {name} ({s.shape}, {s.dtype}) must be a C-contiguous "
                          f"array of param's size {param.size} and dtype {param.dtype}")
     return s.reshape(-1)
 
 
-def _run(serial, parallel, p: np.ndarray, *args) -> None:
-    """The serial kernel, or for a large parameter its parallel twin."""
+def _run(kernels: tuple, p: np.ndarray, g: np.ndarray, *states_and_record) -> None:
+    """The serial kernel, or for a large parameter its parallel twin; states missing from
+    the three slots are empty placeholders."""
+    *states, ht = states_and_record
+    states += [_placeholder(p.dtype)] * (3 - len(states))
     if p.size >= PARALLEL_MIN:
-        parallel(p, *args, _chunk(p.size))
+        kernels[1](p, g, *states, ht, _chunk(p.size))
     else:
-        serial(p, *args)
+        kernels[0](p, g, *states, ht)
 
 
 def sgd_step(param, grad, momentum_buffer, h: f.SGDArgs) -> None:
@@ -281,7 +219,7 @@ def sgd_step(param, grad, momentum_buffer, h: f.SGDArgs) -> None:
     ``h.momentum == 0``."""
     p, g = _flat("sgd_step", param, grad, h, f.SGDArgs)
     buf = _state("sgd_step", "momentum_buffer", momentum_buffer, param, h.momentum != 0.0)
-    _run(_sgd_serial, _sgd_parallel, p, g, buf, tuple(h))
+    _run(_SGD, p, g, buf, tuple(h))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h: f.AdamArgs) -> None:
@@ -292,7 +230,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, h: f.AdamArgs) -
     m = _state(op, "exp_avg", exp_avg, param)
     v = _state(op, "exp_avg_sq", exp_avg_sq, param)
     vmax = _state(op, "max_exp_avg_sq", max_exp_avg_sq, param, h.amsgrad)
-    _run(_adam_serial, _adam_parallel, p, g, m, v, vmax, tuple(h))
+    _run(_ADAM, p, g, m, v, vmax, tuple(h))
 
 
 def nadam_step(param, grad, exp_avg, exp_avg_sq, h: f.NAdamArgs) -> None:
@@ -301,7 +239,7 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, h: f.NAdamArgs) -> None:
     p, g = _flat(op, param, grad, h, f.NAdamArgs)
     m = _state(op, "exp_avg", exp_avg, param)
     v = _state(op, "exp_avg_sq", exp_avg_sq, param)
-    _run(_nadam_serial, _nadam_parallel, p, g, m, v, tuple(h))
+    _run(_NADAM, p, g, m, v, tuple(h))
 
 
 def radam_step(param, grad, exp_avg, exp_avg_sq, h: f.RAdamArgs) -> None:
@@ -310,7 +248,7 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, h: f.RAdamArgs) -> None:
     p, g = _flat(op, param, grad, h, f.RAdamArgs)
     m = _state(op, "exp_avg", exp_avg, param)
     v = _state(op, "exp_avg_sq", exp_avg_sq, param)
-    _run(_radam_serial, _radam_parallel, p, g, m, v, tuple(h))
+    _run(_RADAM, p, g, m, v, tuple(h))
 
 
 def adamax_step(param, grad, exp_avg, exp_inf, h: f.AdamaxArgs) -> None:
@@ -319,7 +257,7 @@ def adamax_step(param, grad, exp_avg, exp_inf, h: f.AdamaxArgs) -> None:
     p, g = _flat(op, param, grad, h, f.AdamaxArgs)
     m = _state(op, "exp_avg", exp_avg, param)
     u = _state(op, "exp_inf", exp_inf, param)
-    _run(_adamax_serial, _adamax_parallel, p, g, m, u, tuple(h))
+    _run(_ADAMAX, p, g, m, u, tuple(h))
 
 
 def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
@@ -331,7 +269,7 @@ def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg,
     sq = _state(op, "square_avg", square_avg, param)
     buf = _state(op, "momentum_buffer", momentum_buffer, param, h.momentum > 0.0)
     ga = _state(op, "grad_avg", grad_avg, param, h.centered)
-    _run(_rmsprop_serial, _rmsprop_parallel, p, g, sq, buf, ga, tuple(h))
+    _run(_RMSPROP, p, g, sq, buf, ga, tuple(h))
 
 
 def adagrad_step(param, grad, sum, h: f.AdagradArgs) -> None:
@@ -339,7 +277,7 @@ def adagrad_step(param, grad, sum, h: f.AdagradArgs) -> None:
     op = "adagrad_step"
     p, g = _flat(op, param, grad, h, f.AdagradArgs)
     acc = _state(op, "sum", sum, param)
-    _run(_adagrad_serial, _adagrad_parallel, p, g, acc, tuple(h))
+    _run(_ADAGRAD, p, g, acc, tuple(h))
 
 
 def adadelta_step(param, grad, square_avg, acc_delta, h: f.AdadeltaArgs) -> None:
@@ -348,4 +286,4 @@ def adadelta_step(param, grad, square_avg, acc_delta, h: f.AdadeltaArgs) -> None
     p, g = _flat(op, param, grad, h, f.AdadeltaArgs)
     sq = _state(op, "square_avg", square_avg, param)
     acc = _state(op, "acc_delta", acc_delta, param)
-    _run(_adadelta_serial, _adadelta_parallel, p, g, sq, acc, tuple(h))
+    _run(_ADADELTA, p, g, sq, acc, tuple(h))
