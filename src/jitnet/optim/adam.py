@@ -5,10 +5,10 @@ from collections.abc import Iterable
 
 from ..kernels.scalar.optim import AdamArgs
 from ._common import no_unsupported
-from .optimizer import Optimizer, bias_corrections, check_betas
+from .optimizer import MomentOptimizer, bias_corrections
 
 
-class Adam(Optimizer):
+class Adam(MomentOptimizer):
     """Adam, PyTorch's update rule exactly (t counts this parameter's steps)::
 
         g = -grad if maximize else grad
@@ -39,22 +39,13 @@ class Adam(Optimizer):
                         decoupled_weight_decay=self.decoupled)
         super().__init__(params, defaults)
 
-    def _validate(self, group) -> None:
-        super()._validate(group)
-        check_betas(group["betas"])
-
     def _prepare(self, p, group, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = self._zeros(p)
-            state["exp_avg_sq"] = self._zeros(p)
+        step, beta1, beta2 = self._moments(p, group, state)
         amsgrad = bool(group["amsgrad"])
         if amsgrad and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = self._zeros(p)
-        state["step"] += 1
-        beta1, beta2 = (float(b) for b in group["betas"])
         lr = float(group["lr"])
-        bc1, bc2_sqrt = bias_corrections(beta1, beta2, state["step"])
+        bc1, bc2_sqrt = bias_corrections(beta1, beta2, step)
         h = AdamArgs(lr=lr, beta1=beta1, beta2=beta2, eps=float(group["eps"]),
                      weight_decay=float(group["weight_decay"]), step_size=lr / bc1,
                      bc2_sqrt=bc2_sqrt, amsgrad=amsgrad, maximize=bool(group["maximize"]),

@@ -5,10 +5,10 @@ from collections.abc import Iterable
 
 from ..kernels.scalar.optim import AdamaxArgs
 from ._common import no_unsupported
-from .optimizer import Optimizer, check_betas
+from .optimizer import MomentOptimizer
 
 
-class Adamax(Optimizer):
+class Adamax(MomentOptimizer):
     """Adamax, PyTorch's update rule exactly (t counts this parameter's steps)::
 
         g = -grad if maximize else grad;  g = g + weight_decay * p
@@ -23,6 +23,8 @@ class Adamax(Optimizer):
 
     kernel = "adamax_step"
 
+    second_moment = "exp_inf"
+
     def __init__(self, params: Iterable, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, foreach: bool | None = None, *,
@@ -34,18 +36,9 @@ class Adamax(Optimizer):
                         capturable=False)
         super().__init__(params, defaults)
 
-    def _validate(self, group) -> None:
-        super()._validate(group)
-        check_betas(group["betas"])
-
     def _prepare(self, p, group, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = self._zeros(p)
-            state["exp_inf"] = self._zeros(p)
-        state["step"] += 1
-        beta1, beta2 = (float(b) for b in group["betas"])
-        h = AdamaxArgs(clr=float(group["lr"]) / (1 - beta1 ** state["step"]), beta1=beta1,
+        step, beta1, beta2 = self._moments(p, group, state)
+        h = AdamaxArgs(clr=float(group["lr"]) / (1 - beta1 ** step), beta1=beta1,
                        beta2=beta2, eps=float(group["eps"]),
                        weight_decay=float(group["weight_decay"]),
                        maximize=bool(group["maximize"]))

@@ -5,10 +5,10 @@ from collections.abc import Iterable
 
 from ..kernels.scalar.optim import NAdamArgs
 from ._common import no_unsupported
-from .optimizer import Optimizer, check_betas
+from .optimizer import MomentOptimizer
 
 
-class NAdam(Optimizer):
+class NAdam(MomentOptimizer):
     """NAdam, PyTorch's update rule exactly (t counts this parameter's steps)::
 
         g = -grad if maximize else grad
@@ -42,19 +42,12 @@ class NAdam(Optimizer):
 
     def _validate(self, group) -> None:
         super()._validate(group)
-        check_betas(group["betas"])
         if not float(group["momentum_decay"]) >= 0.0:
             raise ValueError(f"Invalid momentum_decay value: {group['momentum_decay']}")
 
     def _prepare(self, p, group, state):
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = self._zeros(p)
-            state["exp_avg_sq"] = self._zeros(p)
-        state["step"] += 1
-        step = state["step"]
-        beta1, beta2 = (float(b) for b in group["betas"])
+        step, beta1, beta2 = self._moments(p, group, state)
+        state.setdefault("mu_product", 1.0)
         decay = float(group["momentum_decay"])
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))

@@ -250,6 +250,28 @@ class Optimizer:
         return "\n".join(lines)
 
 
+class MomentOptimizer(Optimizer):
+    """Base of the Adam family (Adam, AdamW, NAdam, RAdam, Adamax): ``betas`` checked, and a
+    parameter's step count and its two moment buffers made on its first step."""
+
+    second_moment = "exp_avg_sq"
+    """The state name of the second buffer (Adamax keeps ``exp_inf``)."""
+
+    def _validate(self, group) -> None:
+        super()._validate(group)
+        check_betas(group["betas"])
+
+    def _moments(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]):
+        """Advance the parameter's step; returns (step, beta1, beta2)."""
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = self._zeros(p)
+            state[self.second_moment] = self._zeros(p)
+        state["step"] += 1
+        beta1, beta2 = (float(b) for b in group["betas"])
+        return state["step"], beta1, beta2
+
+
 def check_betas(betas) -> None:
     """ValueError unless ``betas`` is a pair of numbers in [0, 1), as PyTorch's messages."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:

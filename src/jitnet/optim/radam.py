@@ -5,10 +5,10 @@ from collections.abc import Iterable
 
 from ..kernels.scalar.optim import RAdamArgs
 from ._common import no_unsupported
-from .optimizer import Optimizer, check_betas
+from .optimizer import MomentOptimizer
 
 
-class RAdam(Optimizer):
+class RAdam(MomentOptimizer):
     """RAdam, PyTorch's update rule exactly (t counts this parameter's steps)::
 
         g = -grad if maximize else grad
@@ -35,18 +35,8 @@ class RAdam(Optimizer):
                         foreach=foreach, capturable=False, differentiable=False)
         super().__init__(params, defaults)
 
-    def _validate(self, group) -> None:
-        super()._validate(group)
-        check_betas(group["betas"])
-
     def _prepare(self, p, group, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = self._zeros(p)
-            state["exp_avg_sq"] = self._zeros(p)
-        state["step"] += 1
-        step = state["step"]
-        beta1, beta2 = (float(b) for b in group["betas"])
+        step, beta1, beta2 = self._moments(p, group, state)
         bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bc2
