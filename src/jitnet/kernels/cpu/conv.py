@@ -379,11 +379,20 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         m = min(nb, hi - n0)
         width = m * length
         cols = cbuf[:taps * width].reshape((taps, width))
-        y = ybuf[:groups * og * width].reshape((groups * og, width))
+        # one image: its (O, L) block of out is the GEMM's output, no reorder needed
+        y = out[n0] if m == 1 else ybuf[:groups * og * width].reshape((groups * og, width))
         for t in range(taps * m):
             _im2col_task(x, cols, n0, m, t, g)
         for gi in range(groups):
             np.dot(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og])
+        if m == 1:
+            if has_bias:
+                for o in range(groups * og):
+                    b = bias[o]
+                    row = y[o]
+                    for q in range(length):
+                        row[q] += b
+            continue
         # (O, m*L) -> out[n0:n0+m] (m, O, L), the bias added on the way; y is in cache
         for j in range(m):
             for o in range(groups * og):
@@ -423,11 +432,16 @@ def _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_part,
     for n0 in range(lo, hi, nb):
         m = min(nb, hi - n0)
         width = m * length
-        # the upstream gradient of the chunk as one (O, m*L) matrix, the GEMM's layout
-        gm = gbuf[:o_ch * width].reshape((o_ch, width))
+        # the upstream gradient of the chunk as one (O, m*L) matrix, the GEMM's layout:
+        # one image's (O, L) block of grad already is, several are gathered
+        if m == 1:
+            gm = grad[n0]
+        else:
+            gm = gbuf[:o_ch * width].reshape((o_ch, width))
+            for o in range(o_ch):
+                for j in range(m):
+                    _copy(gm[o, j * length:(j + 1) * length], grad[n0 + j, o])
         for o in range(o_ch):
-            for j in range(m):
-                _copy(gm[o, j * length:(j + 1) * length], grad[n0 + j, o])
             db_part[o] += _row(SUM, gm[o])
         cols = cbuf[:taps * width].reshape((taps, width))
         if need_w:
