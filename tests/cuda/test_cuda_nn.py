@@ -16,6 +16,15 @@ def test_conv2d(kw):
     check(lambda x, w_, b_: F.conv2d(x, w_, b_, **kw), X, w, b, rtol=1e-4, atol=1e-5)
 
 
+def test_conv2d_batch_chunks_and_empty_batch():
+    """A batch the CPU splits into chunks (its conv2d_fwd/bwd) against the CUDA whole-batch
+    GEMMs; an empty batch on both."""
+    w, b = rand(4, 3, 3, 3, seed=2), rand(4, seed=3)
+    check(lambda x, w_, b_: F.conv2d(x, w_, b_, padding=1), rand(6, 3, 5, 5, seed=8), w, b,
+          rtol=1e-4, atol=1e-5)
+    check(lambda x, w_, b_: F.conv2d(x, w_, b_, padding=1), rand(0, 3, 5, 5, seed=8), w, b)
+
+
 def test_conv2d_groups_no_bias_and_linear():
     w = rand(4, 1, 2, 3, seed=4)
     check(lambda x, w_: F.conv2d(x[:, :2], w_, stride=(1, 2), groups=2), X, w, rtol=1e-4,

@@ -1,12 +1,10 @@
-"""2-D convolution as im2col + GEMM (forward) and GEMM + col2im (backward).
+"""2-D convolution (``conv2d``): argument checks here, the arithmetic in the kernel tables.
 
-Forward:  cols = im2col(x)                       (C*kh*kw, N*L), L = OH*OW
-          y    = W (O, C*kh*kw) @ cols           one BLAS GEMM (per group)
-          out  = gemm_to_nchw(y) + bias          reorder to NCHW, bias in the same pass
-Backward: G    = nchw_to_gemm(g)                 (O, N*L), and the bias grad sum(g)
-          dW   = (cols @ G^T)^T                  one GEMM, the batch summed inside BLAS
-          dx   = col2im(W^T @ G)
-The layout of ``cols`` is explained in ``kernels/cpu/conv.py``.
+``k.conv2d_fwd`` / ``k.conv2d_bwd`` run im2col + GEMM: the whole batch at once
+(``kernels/conv_gemm.py``, the textbook layout, on CUDA and for small CPU
+batches) or one cache-sized chunk of images at a time (``kernels/cpu/conv.py``).
+Nothing but the inputs is kept for the backward pass, which rebuilds the
+im2col matrix it needs.
 """
 from __future__ import annotations
 
@@ -19,33 +17,20 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, g):
         k = ctx.k
-        o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
-        length = g.n * g.oh * g.ow
-        cols = k.im2col(x, g)
-        wm = k.reshape(w, (g.groups, o // g.groups, taps))
-        y = k.bmm(wm, k.reshape(cols, (g.groups, taps, length)))
-        out = k.gemm_to_nchw(k.reshape(y, (o, length)), g.n, b)
-        ctx.cols, ctx.wm, ctx.g, ctx.w_shape = cols, wm, g, w.shape
-        return k.reshape(out, (g.n, o, g.oh, g.ow))
+        ctx.x, ctx.w, ctx.g = x, w, g
+        if g.n == 0:  # an empty batch: an empty result, as PyTorch
+            return k.empty((0, w.shape[0], g.oh, g.ow), x.dtype)
+        return k.conv2d_fwd(x, w, b, g)
 
     @staticmethod
     def backward(ctx, grad):
-        k, need, g, wm = ctx.k, ctx.needs_input_grad, ctx.g, ctx.wm
-        o, length = ctx.w_shape[0], g.n * g.oh * g.ow
-        g2, gbias = k.nchw_to_gemm(k.reshape(grad, (g.n, o, g.oh * g.ow)))
-        gm = k.reshape(g2, (g.groups, o // g.groups, length))
-        gx = gw = None
-        if need[1]:
-            # dW^T = cols @ G^T, then a small transpose: bmm splits its output rows over
-            # threads, and C*kh*kw rows of cols split evenly where O rows of G (as few as
-            # 6) would leave the product on one thread (measured 8.8 -> 4.9 ms, 64x32x16x16)
-            cols = k.reshape(ctx.cols, (g.groups, wm.shape[2], length))
-            gwt = k.bmm(cols, gm, trans_b=True)  # (groups, C/g*kh*kw, O/g)
-            gw = k.reshape(k.contiguous(k.permute(gwt, (0, 2, 1))), ctx.w_shape)
-        if need[0]:
-            gcols = k.bmm(wm, gm, trans_a=True)
-            gx = k.col2im(k.reshape(gcols, (g.c * g.kh * g.kw, length)), g)
-        return gx, gw, (gbias if need[2] else None), None
+        k, need, g, w = ctx.k, ctx.needs_input_grad, ctx.g, ctx.w
+        if g.n == 0:  # no terms: zero weight and bias gradients
+            gw = k.full(w.shape, 0, w.dtype) if need[1] else None
+            gb = k.full((w.shape[0],), 0, w.dtype) if need[2] else None
+            return (k.empty(ctx.x.shape, w.dtype) if need[0] else None), gw, gb, None
+        gx, gw, gb = k.conv2d_bwd(grad, ctx.x, w, g, need[0], need[1])
+        return gx, gw, (gb if need[2] else None), None
 
 
 def _padding(padding, kernel, dilation, stride, op):
@@ -111,7 +96,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"{op}: padded input size per channel ({h + tot_h} x {w + tot_w}) is smaller than "
             f"the (dilated) kernel size ({eff_h} x {eff_w})"
         )
-    if min(o, kh, kw) == 0 or n * c * h * w == 0:
+    if min(o, kh, kw) == 0 or c * h * w == 0:  # an empty batch (n == 0) is fine, as PyTorch
         raise ValueError(f"{op}: empty input {tuple(x.shape)} or weight {tuple(weight.shape)}")
     out_hw = ((h + tot_h - eff_h) // stride[0] + 1, (w + tot_w - eff_w) // stride[1] + 1)
     g = window2d(x.shape, (kh, kw), stride, (ph, pw), dilation, out_hw, groups)

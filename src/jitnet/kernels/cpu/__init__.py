@@ -26,7 +26,15 @@ from .array import (  # noqa: F401
     to_host,
     view,
 )
-from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm  # noqa: F401
+from .conv import (  # noqa: F401
+    bias_add,
+    col2im,
+    conv2d_bwd,
+    conv2d_fwd,
+    gemm_to_nchw,
+    im2col,
+    nchw_to_gemm,
+)
 from .dropout import bernoulli_mask, mask_scale  # noqa: F401
 from .elementwise import binary, unary, unary_bwd, where  # noqa: F401
 from .interop import cuda_array_interface  # noqa: F401

@@ -33,7 +33,15 @@ from .array import (
     to_host,
     view,
 )
-from .conv import bias_add, col2im, gemm_to_nchw, im2col, nchw_to_gemm
+from .conv import (
+    bias_add,
+    col2im,
+    conv2d_bwd,
+    conv2d_fwd,
+    gemm_to_nchw,
+    im2col,
+    nchw_to_gemm,
+)
 from .dropout import bernoulli_mask, mask_scale
 from .elementwise import binary, unary, unary_bwd, where
 from .interop import cuda_array_interface, from_cuda_array_interface

@@ -12,6 +12,9 @@ element it writes (grid-stride loop):
   entries that read it (a gather, not a scatter: no atomics, deterministic).
 - ``gemm_to_nchw`` / ``nchw_to_gemm``: index permutations, the bias added on
   the way; the bias gradient is a per-channel ``reduce``.
+
+``conv2d_fwd`` / ``conv2d_bwd`` run the whole-batch composition of these
+(``kernels/conv_gemm.py``, shared with the CPU table's small-batch case).
 """
 from __future__ import annotations
 
@@ -184,3 +187,18 @@ def bias_add(y, bias):
         bias = astype(bias, y.dtype)
     launch(_bias_add_kernel, y.size, A.flat(y), A.flat(bias), y.shape[1], y.size)
     return y
+
+
+def conv2d_fwd(x, w, b, g):
+    """2-D convolution -> new (N, O, OH, OW) array: whole-batch im2col + ``bmm``
+    (``kernels/conv_gemm.py``)."""
+    from .. import conv_gemm, cuda
+
+    return conv_gemm.forward(cuda, x, w, b, g)
+
+
+def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool):
+    """Gradients of ``conv2d_fwd``: (dx or None, dw or None, db) (``kernels/conv_gemm.py``)."""
+    from .. import conv_gemm, cuda
+
+    return conv_gemm.backward(cuda, grad, x, w, g, need_x, need_w)
