@@ -392,7 +392,11 @@ def _task_images(task, tasks, n):
     return task * n // tasks, (task + 1) * n // tasks
 
 
-@kernel(inline="always")
+# The tasks are kernels of their own, not inlined: the serial path calls one directly and
+# the parallel one calls it from a small prange loop.  Inlined, each task body (BLAS calls,
+# slicing, reshapes) was compiled twice, once into a parfor: the backward's parallel
+# kernel took ~20 s of a first run's compile, against a few for the task alone.
+@kernel
 def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
@@ -432,18 +436,13 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
                     _copy(d, s)
 
 
-@kernel
-def _conv_fwd_serial(x, wm, bias, has_bias, out, g, nb):
-    _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, 0, 1)
-
-
 @kernel(parallel=True)
 def _conv_fwd_parallel(x, wm, bias, has_bias, out, g, nb, tasks):
-    for task in prange(tasks):
-        _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks)
+    for task in prange(tasks):  # prange's index is uint64: int64 keeps the one signature
+        _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, np.int64(task), tasks)
 
 
-@kernel(inline="always")
+@kernel
 def _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_part, db_part):
     """One task's share of the backward pass: dx of its images, and its partial sums of dW
     (dw_part, (O, taps/groups)) and of the bias gradient (db_part, (O,), float64)."""
@@ -491,16 +490,11 @@ def _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_part,
                 _col2im_task(cols, dx, n0, t, g)
 
 
-@kernel
-def _conv_bwd_serial(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts):
-    _conv_bwd_task(grad, x, wm, g, nb, 0, 1, need_x, need_w, dx, dw_parts[0], db_parts[0])
-
-
 @kernel(parallel=True)
 def _conv_bwd_parallel(grad, x, wm, g, nb, tasks, need_x, need_w, dx, dw_parts, db_parts):
     for task in prange(tasks):
-        _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_parts[task],
-                       db_parts[task])
+        _conv_bwd_task(grad, x, wm, g, nb, np.int64(task), tasks, need_x, need_w, dx,
+                       dw_parts[task], db_parts[task])
 
 
 CHUNK_BYTES = 512 << 10
@@ -552,7 +546,7 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndar
     has_bias = b is not None
     bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else _dummy(x.dtype)
     if tasks == 1:
-        _conv_fwd_serial(x, wm, bias, has_bias, out, g, nb)
+        _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, 0, 1)
     else:
         _conv_fwd_parallel(x, wm, bias, has_bias, out, g, nb, tasks)
     return out.reshape((g.n, o, g.oh, g.ow))
@@ -584,7 +578,7 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray, w: np.ndarray, g, need_x: bool,
     dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
     if tasks == 1:
-        _conv_bwd_serial(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts)
+        _conv_bwd_task(grad, x, wm, g, nb, 0, 1, need_x, need_w, dx, dw_parts[0], db_parts[0])
     else:
         _conv_bwd_parallel(grad, x, wm, g, nb, tasks, need_x, need_w, dx, dw_parts, db_parts)
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
