@@ -147,7 +147,7 @@ def test_gradcheck_through_the_fused_cell_kernels(rng, reverse):
     assert jn.autograd.gradcheck(lambda g, w_, h: gru_layer(g, w_, None, h), (gi3, w3, h0))
     gi1, w1, b1 = t(3, 2, 2), t(2, 2), t(2)
     for act in ("tanh", "relu"):
-        assert jn.autograd.gradcheck(lambda *a: rnn_layer(*a, act, reverse=reverse),
+        assert jn.autograd.gradcheck(lambda *a, act=act: rnn_layer(*a, act, reverse=reverse),
                                      (gi1, w1, b1, h0))
     assert jn.autograd.gradcheck(lambda g, w_, h: rnn_layer(g, w_, None, h), (gi1, w1, h0))
 

@@ -30,7 +30,9 @@ def tanh_(x, fast):
     """tanh(x): ``math.tanh``, or with ``fast`` the float32-accurate rational approximation."""
     if not fast:
         return math.tanh(x)
-    x = min(max(x, -TANH_CLAMP), TANH_CLAMP)
+    # a conditional expression, not min/max: Numba's min/max branch (NaN rules), which
+    # stops LLVM vectorising the loop; NaN passes through either way
+    x = -TANH_CLAMP if x < -TANH_CLAMP else (TANH_CLAMP if x > TANH_CLAMP else x)
     x2 = x * x
     p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13
     p = x2 * p + -8.60467152213735e-11
