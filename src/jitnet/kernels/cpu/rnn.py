@@ -149,7 +149,8 @@ def _fast(like) -> bool:
 
 def step_matmul(a: np.ndarray, w: np.ndarray, trans_w: bool) -> np.ndarray:
     """One step's product of a recurrence: a (N, K) @ w^T (w (M, K), ``trans_w``) or
-    a @ w (w (K, M)) -> (N, M), C-contiguous.
+    a @ w (w (K, M)) -> (N, M), C-contiguous.  Also the recurrence's bias gradient
+    (a row of ones @ the stacked gate gradients, one GEMV).
 
     Always one thread (``bmm`` would split a product this size over the pool): the
     2L products of a layer form a chain of small GEMMs, each waiting for the last,
