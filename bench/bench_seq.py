@@ -1,6 +1,7 @@
-"""Sequence layers forward+backward vs PyTorch CPU: LSTM, GRU, TransformerEncoderLayer.
+"""Sequence layers forward+backward vs PyTorch CPU: LSTM, GRU, RNN, TransformerEncoderLayer.
 
-- LSTM and GRU: 1 layer, seq 32, batch 64, input 64, hidden 128 (time-major input);
+- LSTM, GRU and the Elman RNN (tanh): 1 layer, seq 32, batch 64, input 64, hidden 128
+  (time-major input);
 - TransformerEncoderLayer: batch 32, seq 64, d_model 128, 4 heads, feed-forward 512,
   dropout 0, batch_first.
 
@@ -62,6 +63,14 @@ def test_gru(benchmark, lib):
     """nn.GRU(64, 128), (32, 64, 64) input, forward + backward."""
     benchmark.group = f"GRU fwd+bwd seq {SEQ} batch {BATCH} in {IN} hidden {HID}"
     _bench(benchmark, lib, lambda m: m.GRU(IN, HID), (SEQ, BATCH, IN), (SEQ, BATCH, HID), True)
+
+
+@pytest.mark.benchmark(group="rnn fwd+bwd")
+@pytest.mark.parametrize("lib", NN)
+def test_rnn(benchmark, lib):
+    """nn.RNN(64, 128) (tanh), (32, 64, 64) input, forward + backward."""
+    benchmark.group = f"RNN fwd+bwd seq {SEQ} batch {BATCH} in {IN} hidden {HID}"
+    _bench(benchmark, lib, lambda m: m.RNN(IN, HID), (SEQ, BATCH, IN), (SEQ, BATCH, HID), True)
 
 
 @pytest.mark.benchmark(group="transformer fwd+bwd")

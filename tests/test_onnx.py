@@ -436,6 +436,14 @@ def test_rnn_exports_as_onnx_rnn_nodes_with_a_dynamic_batch():
     assert op_types(proto).count("RNN") == 2 and "Tanh" not in op_types(proto)
 
 
+def test_bidirectional_relu_rnn_exports():
+    jn.manual_seed(4)
+    rnn = nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, bias=False, batch_first=True)
+    model = Lambda(lambda x, r: r(x)[0], rnn)
+    proto = roundtrip(model, (3, 3))
+    assert "Relu" in op_types(proto) and "Tanh" not in op_types(proto)
+
+
 def test_uniform_constants_sized_by_two_dynamic_axes():
     model = Lambda(lambda x: x + jn.ones(x.shape[0], x.shape[1], 1) * 2)
     x = jn.randn(2, 3, 4)

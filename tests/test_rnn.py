@@ -9,7 +9,8 @@ from seq_helpers import check_module
 
 import jitnet as jn
 from jitnet import nn
-from jitnet.ops.rnn import gru_layer, lstm_layer
+from jitnet.kernels.scalar import rnn as formulas
+from jitnet.ops.rnn import gru_layer, lstm_layer, rnn_layer
 
 pytestmark = requires_torch
 
@@ -30,7 +31,7 @@ def test_recurrent_layers_match_torch(rng, kind, kw):
                  lambda lib, m, t: m(t[0]))
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 def test_initial_states_and_unbatched_input(rng, kind):
     import torch
 
@@ -59,6 +60,10 @@ def test_rnn_relu_and_cells_match_torch(rng):
     check_module(torch.nn.RNN(3, 4, nonlinearity="relu", bidirectional=True),
                  nn.RNN(3, 4, nonlinearity="relu", bidirectional=True), [x],
                  lambda lib, m, t: m(t[0]))
+    kw = dict(nonlinearity="relu", num_layers=2, batch_first=True)
+    check_module(torch.nn.RNN(3, 4, **kw), nn.RNN(3, 4, **kw),
+                 [_seq(rng, True), rng.standard_normal((2, 2, 4))],
+                 lambda lib, m, t: m(t[0], t[1]))
     xb, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), \
         rng.standard_normal((2, 4))
     check_module(torch.nn.LSTMCell(3, 4), nn.LSTMCell(3, 4), [xb, h, c],
@@ -70,6 +75,38 @@ def test_rnn_relu_and_cells_match_torch(rng):
     check_module(torch.nn.RNNCell(3, 4, nonlinearity="relu"),
                  nn.RNNCell(3, 4, nonlinearity="relu"), [xb[1], h[1]],
                  lambda lib, m, t: m(t[0], t[1]))
+    check_module(torch.nn.RNNCell(3, 4, bias=False), nn.RNNCell(3, 4, bias=False), [xb, h],
+                 lambda lib, m, t: m(t[0], t[1]))
+    check_module(torch.nn.RNNCell(3, 4), nn.RNNCell(3, 4), [xb], lambda lib, m, t: m(t[0]))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_float32_cells_match_torch(rng, kind):
+    """float32 runs the cells with the rational tanh: still PyTorch's float32 values."""
+    import torch
+
+    tm = getattr(torch.nn, kind)(5, 6, num_layers=2)
+    jm = getattr(nn, kind)(5, 6, num_layers=2)
+    jm.load_state_dict({k: jn.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = (3 * rng.standard_normal((7, 3, 5))).astype(np.float32)
+    g = rng.standard_normal((7, 3, 6)).astype(np.float32)
+    tx, jx = torch.tensor(x, requires_grad=True), jn.tensor(x, requires_grad=True)
+    out_t, out_j = tm(tx)[0], jm(jx)[0]
+    out_t.backward(torch.tensor(g))
+    out_j.backward(jn.tensor(g))
+    assert out_j.dtype is jn.float32
+    np.testing.assert_allclose(out_j.detach().numpy(), out_t.detach().numpy(), atol=2e-6)
+    np.testing.assert_allclose(jx.grad.numpy(), tx.grad.numpy(), atol=1e-5)
+    np.testing.assert_allclose(jm.weight_hh_l0.grad.numpy(), tm.weight_hh_l0.grad.numpy(),
+                               atol=1e-4, rtol=1e-5)
+
+
+def test_fast_tanh_is_float32_accurate():
+    x = np.concatenate([np.linspace(-12, 12, 20001), [0.0, -0.0, 1e-30, -1e-8]])
+    fast = np.array([formulas.tanh_(v, True) for v in x])
+    np.testing.assert_allclose(fast, np.tanh(x), atol=2.7e-7, rtol=0)
+    assert np.all(np.abs(fast) <= 1.0) and np.all(np.sign(fast) == np.sign(x))
+    assert formulas.tanh_(0.3, False) == np.tanh(0.3)
 
 
 def test_dropout_between_layers_only_in_training(rng):
@@ -108,6 +145,31 @@ def test_gradcheck_through_the_fused_cell_kernels(rng, reverse):
     gi3, w3, b3 = t(3, 2, 6), t(6, 2), t(6)
     assert jn.autograd.gradcheck(lambda *a: gru_layer(*a, reverse=reverse), (gi3, w3, b3, h0))
     assert jn.autograd.gradcheck(lambda g, w_, h: gru_layer(g, w_, None, h), (gi3, w3, h0))
+    gi1, w1, b1 = t(3, 2, 2), t(2, 2), t(2)
+    for act in ("tanh", "relu"):
+        assert jn.autograd.gradcheck(lambda *a, act=act: rnn_layer(*a, act, reverse=reverse),
+                                     (gi1, w1, b1, h0))
+    assert jn.autograd.gradcheck(lambda g, w_, h: rnn_layer(g, w_, None, h), (gi1, w1, h0))
+
+
+def test_long_sequence_backward_is_one_node_per_layer(rng):
+    """The recurrence is one autograd node per layer and direction, however long the
+    sequence (the composed Elman RNN recorded ~4 per step, and a gi[t] slice each, whose
+    backward allocated a full-length gradient: quadratic in the length)."""
+    rnn = nn.RNN(3, 4, num_layers=2).double()
+    x = jn.tensor(rng.standard_normal((200, 2, 3)), requires_grad=True)
+    out, h_n = rnn(x)
+    nodes, todo, seen = 0, [out.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes += 1
+        todo.extend(getattr(i, "grad_fn", None) for i in node.inputs)
+    assert nodes < 12
+    out.sum().backward()
+    assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
 
 
 def test_bad_input():
@@ -138,3 +200,9 @@ def test_bad_input():
         nn.LSTM(3, 4, dropout=1.5)
     with pytest.raises(NotImplementedError, match="LSTM: proj_size=2"):
         nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="RNN: unknown nonlinearity 'gelu'"):
+        nn.RNN(3, 4, nonlinearity="gelu")
+    with pytest.raises(ValueError, match="rnn_layer: unknown nonlinearity 'sigmoid'"):
+        rnn_layer(jn.randn(2, 1, 4), jn.randn(4, 4), None, jn.zeros(1, 4), "sigmoid")
+    with pytest.raises(ValueError, match=r"Expected hidden size \(1, 2, 4\), got \(2, 2, 4\)"):
+        nn.RNN(3, 4)(jn.randn(5, 2, 3), jn.zeros(2, 2, 4))

@@ -1,5 +1,5 @@
 """Sequence layers on CUDA (simulator or GPU) against PyTorch, a PyTorch state_dict loaded:
-the fused LSTM/GRU step kernels, layer/group norm, the fused attention softmax."""
+the fused RNN/LSTM/GRU step kernels, layer/group norm, the fused attention softmax."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,11 +19,12 @@ def rng():
     return np.random.default_rng(7)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_recurrent_layers(rng, kind):
+@pytest.mark.parametrize("kind, extra", [("LSTM", {}), ("GRU", {}), ("RNN", {}),
+                                         ("RNN", {"nonlinearity": "relu"})])
+def test_recurrent_layers(rng, kind, extra):
     import torch
 
-    kw = dict(num_layers=2, bidirectional=True, batch_first=True)
+    kw = dict(num_layers=2, bidirectional=True, batch_first=True, **extra)
     x, h0 = rng.standard_normal((2, 3, 3)), rng.standard_normal((4, 2, 5))
     if kind == "LSTM":
         arrays, call = [x, h0, rng.standard_normal((4, 2, 5))], \
@@ -42,6 +43,19 @@ def test_cells(rng):
                  lambda lib, m, t: m(t[0], (t[1], t[2])), device="cuda")
     check_module(torch.nn.GRUCell(3, 4, bias=False), nn.GRUCell(3, 4, bias=False), [x, h],
                  lambda lib, m, t: m(t[0], t[1]), device="cuda")
+    check_module(torch.nn.RNNCell(3, 4, bias=False, nonlinearity="relu"),
+                 nn.RNNCell(3, 4, bias=False, nonlinearity="relu"), [x, h],
+                 lambda lib, m, t: m(t[0], t[1]), device="cuda")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "RNN"])
+def test_float32_recurrence_matches_the_cpu(rng, kind):
+    """float32 takes the rational tanh on both devices: CPU and CUDA agree."""
+    m = getattr(nn, kind)(3, 4)
+    x = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    cpu = m(jn.tensor(x))[0].detach().numpy()
+    gpu = m.to("cuda")(jn.tensor(x, device="cuda"))[0].detach().cpu().numpy()
+    np.testing.assert_allclose(gpu, cpu, atol=1e-6)
 
 
 @pytest.mark.parametrize("make, shape", [(lambda m: m.LayerNorm((2, 5)), (3, 2, 5)),

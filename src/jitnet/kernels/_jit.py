@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import threading
+import types
 from pathlib import Path
 
 import numba
@@ -157,6 +158,20 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
     return wrap(fn) if fn is not None else wrap
 
 
-def scalar(fn):
-    """Compile a leaf formula from ``kernels/scalar/`` for the CPU: inlined into its caller."""
+def with_helpers(fn, compiled: dict):
+    """A copy of the formula ``fn`` whose global names in ``compiled`` ({name: compiled
+    helper}) resolve to those objects: how a formula calls a helper formula compiled for the
+    same backend (``fn``'s module keeps the plain Python helper, for the CUDA simulator)."""
+    glb = dict(fn.__globals__)
+    glb.update(compiled)
+    return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def scalar(fn, *helpers):
+    """Compile a leaf formula from ``kernels/scalar/`` for the CPU: inlined into its caller.
+
+    ``helpers``: formulas of the same module that ``fn`` calls by name, compiled the same way.
+    """
+    if helpers:
+        fn = with_helpers(fn, {h.__name__: scalar(h) for h in helpers})
     return kernel(fn, inline="always")

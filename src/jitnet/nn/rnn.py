@@ -2,10 +2,9 @@
 ``LSTMCell``, ``GRUCell``.
 
 The input projection of every time step is one GEMM (``F.linear`` over the
-whole sequence).  LSTM and GRU then run their recurrence in one Function per
+whole sequence).  Each family then runs its recurrence in one Function per
 layer and direction (``ops/rnn.py``): per step one GEMM and one fused cell
-kernel, forward and backward.  The Elman RNN is composed of existing
-differentiable ops (``F.linear``, tanh/relu, ``stack``).  PyTorch's gate order,
+kernel, forward and backward.  PyTorch's gate order,
 parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and init
 U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), so a PyTorch state_dict loads.
 """
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops.rnn import gru_layer, lstm_layer
+from ..ops.rnn import gru_layer, lstm_layer, rnn_layer
 from ..ops.shape import cat, stack
 from ..tensor import Tensor, zeros
 from . import functional as F
@@ -117,12 +116,9 @@ class RNNBase(Module):
         if self.mode == "GRU":
             y = gru_layer(gi, w_hh, b_hh, h0, reverse)
             return y, y[last], None
-        act = F.tanh if self.mode == "RNN_TANH" else F.relu
-        h, outs = h0, [None] * steps
-        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-            h = act(gi[t] + F.linear(h, w_hh, b_hh))
-            outs[t] = h
-        return stack(outs, 0), h, None
+        y = rnn_layer(gi, w_hh, b_hh, h0, "tanh" if self.mode == "RNN_TANH" else "relu",
+                      reverse)
+        return y, y[last], None
 
     def _run(self, input: Tensor, hx, cx):
         """The full stack: (output, h_n, c_n) in the caller's layout."""
@@ -316,8 +312,8 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    """One Elman step, as ``torch.nn.RNNCell``: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh).
-    ``forward(input, hx=None) -> h'``."""
+    """One Elman step, as ``torch.nn.RNNCell``: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh),
+    on the fused cell kernel.  ``forward(input, hx=None) -> h'``."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
@@ -329,9 +325,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unbatched = self._prepare(input, [hx])
-        act = F.tanh if self.nonlinearity == "tanh" else F.relu
-        h = act(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                       self.bias_hh))
+        gi = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
+        h = rnn_layer(gi, self.weight_hh, self.bias_hh, h, self.nonlinearity)[0]
         return h.squeeze(0) if unbatched else h
 
 

@@ -27,6 +27,7 @@ from ..ops import (
     pool,
     reduce,
     repeat,
+    rnn,
     scan,
     shape,
     softmax,
@@ -203,6 +204,23 @@ def _linear(g, rec, alt):
 @register_function(matmul.Matmul)
 def _matmul(g, rec, alt):
     return [g.node("MatMul", [g.value(rec.args[0]), g.value(rec.args[1])])]
+
+
+@register_function(rnn.RNNLayer)
+def _rnn_layer(g, rec, alt):
+    # the Elman recurrence unrolled over the example's length: per step a Gather of the input
+    # projection, one Gemm with W_hh (+ b_hh), an Add and the nonlinearity
+    gi_t, w_t, b_t, h0_t, relu, reverse = rec.args
+    gi, w, h = g.value(gi_t), g.value(w_t), g.value(h0_t)
+    bias = [g.value(b_t)] if b_t is not None else []
+    steps = _shape(gi_t)[0]
+    outs = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        x = g.node("Gather", [gi, g.scalar(t, np.int64, "t")], axis=0)
+        h = g.node("Relu" if relu else "Tanh",
+                   [g.node("Add", [x, g.node("Gemm", [h, w] + bias, transB=1)])])
+        outs[t] = g.axes_op("Unsqueeze", [h], [0])
+    return [g.node("Concat", outs, axis=0)]
 
 
 # ---------------------------------------------------------------------- convolution, pooling

@@ -97,8 +97,8 @@ def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
     split = _torch_split(index, len(shape))
     if split is not None:
         np.add.at(out[split[0]], split[1], g)  # out[ints] is a view: the adds reach out
-    else:
-        np.add.at(out, index, g)
+    else:  # a basic index selects each element once: a plain add (np.add.at is ~20x slower)
+        out[_view_index(index)] += g
     return out
 
 

@@ -61,7 +61,15 @@ from .optim import (
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
 from .quant import int8_matmul, quantize_rows
 from .reduce import argreduce, reduce
-from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd
+from .rnn import (
+    gru_cell_bwd,
+    gru_cell_fwd,
+    lstm_cell_bwd,
+    lstm_cell_fwd,
+    rnn_cell_bwd,
+    rnn_cell_fwd,
+    step_matmul,
+)
 from .scan import cumprod, cumprod_bwd, cumsum
 from .softmax import attn_softmax_bwd, attn_softmax_fwd, softmax_bwd, softmax_fwd
 from .upsample import resample_bwd, resample_fwd

@@ -117,8 +117,15 @@ def launch_tiles(kernel, batch: int, m: int, n: int, *args) -> None:
     kernel[blocks, (TILE, TILE)](*args)
 
 
-def device_fn(fn):
-    """Compile a leaf formula from ``kernels/scalar/`` as a CUDA device function."""
+def device_fn(fn, *helpers):
+    """Compile a leaf formula from ``kernels/scalar/`` as a CUDA device function.
+
+    ``helpers``: formulas of the same module that ``fn`` calls by name, compiled the same way.
+    """
     from numba import cuda
 
+    from .._jit import with_helpers
+
+    if helpers:
+        fn = with_helpers(fn, {h.__name__: device_fn(h) for h in helpers})
     return cuda.jit(device=True)(fn)

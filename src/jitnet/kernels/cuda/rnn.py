@@ -1,4 +1,5 @@
-"""Recurrent cell CUDA kernels: one fused pass per time step for LSTM and GRU, forward and backward.
+"""Recurrent cell CUDA kernels: one fused pass per time step for the Elman RNN, LSTM and GRU,
+forward and backward, and the per-step product ``step_matmul`` (the tiled ``bmm``).
 
 The twin of ``kernels/cpu/rnn.py`` (read it for the arrays); the formulas are
 ``kernels/scalar/rnn.py`` compiled as device functions.  Parallel strategy:
@@ -7,20 +8,40 @@ reads its G gate values, which lie H apart in a row of G*H.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import cuda
 
 from ..scalar import rnn as S
 from . import _memory as A
 from ._launch import device_fn, launch
+from .matmul import bmm
 
-_lstm_fwd = device_fn(S.lstm_fwd)
+_lstm_fwd = device_fn(S.lstm_fwd, S.tanh_)
 _lstm_bwd = device_fn(S.lstm_bwd)
-_gru_fwd = device_fn(S.gru_fwd)
+_gru_fwd = device_fn(S.gru_fwd, S.tanh_)
 _gru_bwd = device_fn(S.gru_bwd)
+_elman_fwd = device_fn(S.elman_fwd, S.tanh_)
+_elman_bwd = device_fn(S.elman_bwd)
 
 
 @cuda.jit
-def _lstm_fwd_kernel(gi_all, t, gh, b, has_b, c_prev, h, c, saved, n_b, hid):
+def _elman_fwd_kernel(gi_all, t, gh, b, has_b, relu, fast, h, n_b, hid):
+    total = n_b * hid
+    for e in range(cuda.grid(1), total, cuda.gridsize(1)):
+        a = gi_all[t * total + e] + gh[e]
+        if has_b:
+            a += b[e % hid]
+        h[e] = _elman_fwd(a, relu, fast)
+
+
+@cuda.jit
+def _elman_bwd_kernel(h, g_out, t, dh, relu, dgates, total):
+    for e in range(cuda.grid(1), total, cuda.gridsize(1)):
+        dgates[e] = _elman_bwd(h[e], g_out[t * total + e] + dh[e], relu)
+
+
+@cuda.jit
+def _lstm_fwd_kernel(gi_all, t, gh, b, has_b, fast, c_prev, h, c, saved, n_b, hid):
     total = n_b * hid
     base_t = t * total * 4
     for e in range(cuda.grid(1), total, cuda.gridsize(1)):
@@ -36,7 +57,7 @@ def _lstm_fwd_kernel(gi_all, t, gh, b, has_b, c_prev, h, c, saved, n_b, hid):
             a1 += b[hid + j]
             a2 += b[2 * hid + j]
             a3 += b[3 * hid + j]
-        i, f, g, o, cv, tc, hv = _lstm_fwd(a0, a1, a2, a3, c_prev[e])
+        i, f, g, o, cv, tc, hv = _lstm_fwd(a0, a1, a2, a3, c_prev[e], fast)
         s = n * 5 * hid + j
         saved[s] = i
         saved[s + hid] = f
@@ -66,7 +87,7 @@ def _lstm_bwd_kernel(saved, c_prev, g_out, t, dh, dc, dgates, dc_prev, n_b, hid)
 
 
 @cuda.jit
-def _gru_fwd_kernel(gi_all, t, gh, b, has_b, h_prev, h, saved, n_b, hid):
+def _gru_fwd_kernel(gi_all, t, gh, b, has_b, fast, h_prev, h, saved, n_b, hid):
     total = n_b * hid
     base_t = t * total * 3
     for e in range(cuda.grid(1), total, cuda.gridsize(1)):
@@ -81,7 +102,7 @@ def _gru_fwd_kernel(gi_all, t, gh, b, has_b, h_prev, h, saved, n_b, hid):
             hz += b[hid + j]
             hn += b[2 * hid + j]
         r, z, nv, hv = _gru_fwd(gi_all[base_t + row], gi_all[base_t + row + hid],
-                                gi_all[base_t + row + 2 * hid], hr, hz, hn, h_prev[e])
+                                gi_all[base_t + row + 2 * hid], hr, hz, hn, h_prev[e], fast)
         s = n * 4 * hid + j
         saved[s] = r
         saved[s + hid] = z
@@ -110,6 +131,38 @@ def _gru_bwd_kernel(saved, h_prev, g_out, t, dh, dgi, dgh, dh_prev, n_b, hid):
         dh_prev[e] = dhp
 
 
+def _fast(dtype) -> bool:
+    return bool(np.dtype(dtype) == np.float32)
+
+
+def step_matmul(a, w, trans_w: bool):
+    """One step's product of a recurrence, a @ w^T or a @ w -> (N, M); as the CPU twin
+    (here simply the tiled ``bmm``)."""
+    n, m = a.shape[0], (w.shape[0] if trans_w else w.shape[1])
+    out = bmm(A.reshape(a, (1,) + tuple(a.shape)), A.reshape(w, (1,) + tuple(w.shape)),
+              trans_b=bool(trans_w))
+    return A.reshape(out, (n, m))
+
+
+def rnn_cell_fwd(gi_all, t: int, gh, b_hh, relu: bool):
+    """One Elman step -> h (N, H); as the CPU twin."""
+    n, hid = gh.shape
+    dt = gi_all.dtype
+    b, has_b = A.opt(b_hh, dt)
+    h = A.empty((n, hid), dt)
+    launch(_elman_fwd_kernel, n * hid, A.flat(gi_all), int(t), A.flat(gh), A.flat(b), has_b,
+           bool(relu), _fast(dt), A.flat(h), n, hid)
+    return h
+
+
+def rnn_cell_bwd(h, g_out, t: int, dh, relu: bool):
+    """Backward of one Elman step -> dgates (N, H); as the CPU twin."""
+    dgates = A.empty(tuple(h.shape), h.dtype)
+    launch(_elman_bwd_kernel, h.size, A.flat(h), A.flat(g_out), int(t), A.flat(dh),
+           bool(relu), A.flat(dgates), h.size)
+    return dgates
+
+
 def lstm_cell_fwd(gi_all, t: int, gh, b_hh, c_prev):
     """One LSTM step -> ``(h, c, saved)``; as the CPU twin."""
     n, hid = c_prev.shape
@@ -119,7 +172,7 @@ def lstm_cell_fwd(gi_all, t: int, gh, b_hh, c_prev):
     c = A.empty((n, hid), dt)
     saved = A.empty((n, 5 * hid), dt)
     launch(_lstm_fwd_kernel, n * hid, A.flat(gi_all), int(t), A.flat(gh), A.flat(b), has_b,
-           A.flat(c_prev), A.flat(h), A.flat(c), A.flat(saved), n, hid)
+           _fast(dt), A.flat(c_prev), A.flat(h), A.flat(c), A.flat(saved), n, hid)
     return h, c, saved
 
 
@@ -141,7 +194,7 @@ def gru_cell_fwd(gi_all, t: int, gh, b_hh, h_prev):
     h = A.empty((n, hid), dt)
     saved = A.empty((n, 4 * hid), dt)
     launch(_gru_fwd_kernel, n * hid, A.flat(gi_all), int(t), A.flat(gh), A.flat(b), has_b,
-           A.flat(h_prev), A.flat(h), A.flat(saved), n, hid)
+           _fast(dt), A.flat(h_prev), A.flat(h), A.flat(saved), n, hid)
     return h, saved
 
 

@@ -11,6 +11,10 @@ function, so each backend can compile them on its own terms:
 - the CUDA kernels wrap them with ``kernels.cuda._launch.device_fn``
   (``cuda.jit(device=True)``).
 
+The one exception is a helper named in that wrap: ``scalar(f, h)`` /
+``device_fn(f, h)`` compile ``h`` for the same backend and bind it to the name
+``f`` calls (``rnn.tanh_``, used by every recurrent cell formula).
+
 Fixing a formula here fixes it on both devices.  Under the CUDA simulator they
 run as plain Python, so a formula must not rely on Numba's float semantics
 where Python raises (``math.exp`` of a large argument: clamp it first).
