@@ -54,7 +54,7 @@ from .optim import (  # noqa: F401
     sgd_step,
 )
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
-from .quant import int8_matmul, quantize_rows  # noqa: F401
+from .quant import int8_linear, int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
 from .rnn import gru_cell_bwd, gru_cell_fwd, lstm_cell_bwd, lstm_cell_fwd  # noqa: F401
 from .scan import cumprod, cumprod_bwd, cumsum  # noqa: F401
