@@ -7,6 +7,7 @@ import pytest
 
 import jitnet as jn
 from jitnet.kernels import cpu
+from jitnet.kernels.cpu import quant as cpu_quant
 from jitnet.quantization import QuantizedConv2d, QuantizedLinear, quantize_dynamic
 
 
@@ -39,6 +40,10 @@ def test_int8_linear_matches_an_integer_reference(m, n, k):
     np.testing.assert_allclose(cpu.int8_linear(x, w, ws, None), ref, rtol=1e-6, atol=1e-30)
     np.testing.assert_allclose(cpu.int8_linear(x, w, ws, bias), ref + bias, rtol=1e-6,
                                atol=1e-6)
+    # the portable loop alone, as a CPU without AVX-512 VNNI runs it
+    xu8 = xq.view(np.uint8) ^ np.uint8(128)
+    np.testing.assert_allclose(cpu_quant._gemm(xu8, xs, w, ws, None, vnni=False), ref,
+                               rtol=1e-6, atol=1e-30)
 
 
 def test_int8_linear_sums_stay_exact_where_the_shifted_sum_wraps_int32():

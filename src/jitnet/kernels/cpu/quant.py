@@ -241,10 +241,11 @@ def _colsums(b, out):
 
 
 @kernel(inline="always")
-def _tile(a, b, colsum, out, sa, sb, bias, t):
+def _tile(a, b, colsum, out, sa, sb, bias, chunks, t):
     """Cache tile t of out (row tiles fastest): ROWS x COLS, fewer at the edges, one
     4 x 4 register block at a time.  a: u8 (M, K), zero point 128; b: s8 (N, K);
-    colsum: int32 (N,), the sums of b's rows.
+    colsum: int32 (N,), the sums of b's rows; chunks: how many 64-byte chunks of K
+    ``dot4x4_vnni`` takes (0 without VNNI).
 
     Everything is written out in this one function: each call to a helper that takes
     an array costs Numba two atomic reference-count updates, and helpers per block
@@ -255,7 +256,6 @@ def _tile(a, b, colsum, out, sa, sb, bias, t):
     m1, n1 = min(a.shape[0], m0 + ROWS), min(b.shape[0], n0 + COLS)
     last_m, last_n = a.shape[0] - 1, b.shape[0] - 1
     acc = np.empty((MR, NR), np.int32)
-    chunks = a.shape[1] // CHUNK if HAVE_VNNI else 0
     for n in range(n0, n1, NR):
         # an edge block repeats its last row / column (the duplicates are not stored)
         j0, j1, j2, j3 = n, min(n + 1, last_n), min(n + 2, last_n), min(n + 3, last_n)
@@ -317,22 +317,23 @@ def _tile(a, b, colsum, out, sa, sb, bias, t):
 
 
 @kernel
-def _gemm_serial(a, b, colsum, out, sa, sb, bias):
+def _gemm_serial(a, b, colsum, out, sa, sb, bias, chunks):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in range(tiles):
-        _tile(a, b, colsum, out, sa, sb, bias, t)
+        _tile(a, b, colsum, out, sa, sb, bias, chunks, t)
 
 
 @kernel(parallel=True)
-def _gemm_parallel(a, b, colsum, out, sa, sb, bias):
+def _gemm_parallel(a, b, colsum, out, sa, sb, bias, chunks):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in prange(tiles):
-        _tile(a, b, colsum, out, sa, sb, bias, t)
+        _tile(a, b, colsum, out, sa, sb, bias, chunks, t)
 
 
 def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
-          bias: np.ndarray | None) -> np.ndarray:
-    """The tiled product of u8 (zero point 128) rows ``au8`` (M, K) and int8 ``b`` (N, K)."""
+          bias: np.ndarray | None, vnni: bool = HAVE_VNNI) -> np.ndarray:
+    """The tiled product of u8 (zero point 128) rows ``au8`` (M, K) and int8 ``b`` (N, K);
+    ``vnni=False`` runs the portable loop alone (what a CPU without VNNI gets)."""
     m, k = au8.shape
     n = b.shape[0]
     out = np.empty((m, n), np.float32)
@@ -343,7 +344,7 @@ def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
     colsum = np.empty(n, np.int32)
     _colsums(b, colsum)
     run = _gemm_parallel if m * n * k >= PARALLEL_MACS else _gemm_serial
-    run(au8, b, colsum, out, sa, sb, bias)
+    run(au8, b, colsum, out, sa, sb, bias, k // CHUNK if vnni and HAVE_VNNI else 0)
     return out
 
 
