@@ -24,10 +24,12 @@ def test_int8_matmul_is_exact_and_rescaled_once():
         np.testing.assert_allclose(out, exact * sa[:, None] * sb[None, :], rtol=1e-6)
 
 
-@pytest.mark.parametrize("m, n, k", [(1, 1, 7), (6, 10, 130), (9, 5, 128), (70, 67, 200)])
+@pytest.mark.parametrize("m, n, k", [(1, 1, 7), (6, 10, 130), (9, 5, 128), (70, 67, 200),
+                                     (102, 70, 300)])
 def test_int8_linear_matches_an_integer_reference(m, n, k):
-    # K = 130 and 200: 64-byte VNNI chunks plus a tail in the portable loop; K = 7: the tail
-    # alone; M, N not multiples of the 4 x 4 block, and 70 x 67 spans several cache tiles
+    # K = 130, 200, 300: 64-byte VNNI chunks plus a tail in the portable loop; K = 7: the
+    # tail alone; M, N not multiples of the 4 x 4 block; 70 x 67 spans several cache tiles;
+    # 102 x 70 x 300 is big enough for the parallel row bands (with more than one thread)
     rng = np.random.default_rng(k)
     x = rng.standard_normal((m, k)).astype(np.float32)
     x[0, :] = 0.0  # an all-zero row has scale 1

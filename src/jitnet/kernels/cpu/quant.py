@@ -43,6 +43,7 @@ Formulas: kernels/scalar/quant.py.
 from __future__ import annotations
 
 import llvmlite.binding as llvm
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange
@@ -241,9 +242,18 @@ def _colsums(b, out):
 
 
 @kernel(inline="always")
-def _tile(a, b, colsum, out, sa, sb, bias, chunks, t):
-    """Cache tile t of out (row tiles fastest): ROWS x COLS, fewer at the edges, one
-    4 x 4 register block at a time.  a: u8 (M, K), zero point 128; b: s8 (N, K);
+def _tile_bounds(t, m, n):
+    """Rows and columns (m0, m1, n0, n1) of cache tile t of an (m, n) out, row tiles
+    fastest: ROWS x COLS, fewer at the edges."""
+    row_tiles = (m + ROWS - 1) // ROWS
+    m0, n0 = (t % row_tiles) * ROWS, (t // row_tiles) * COLS
+    return m0, min(m, m0 + ROWS), n0, min(n, n0 + COLS)
+
+
+@kernel(inline="always")
+def _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1):
+    """out[m0:m1, n0:n1] (m0 and m1 - m0 multiples of MR, or m1 = M), one 4 x 4 register
+    block at a time.  a: u8 (M, K), zero point 128; b: s8 (N, K);
     colsum: int32 (N,), the sums of b's rows; chunks: how many 64-byte chunks of K
     ``dot4x4_vnni`` takes (0 without VNNI).
 
@@ -251,9 +261,6 @@ def _tile(a, b, colsum, out, sa, sb, bias, chunks, t):
     an array costs Numba two atomic reference-count updates, and helpers per block
     (or per stored element) made the whole product two to three times slower.
     """
-    row_tiles = (a.shape[0] + ROWS - 1) // ROWS
-    m0, n0 = (t % row_tiles) * ROWS, (t // row_tiles) * COLS
-    m1, n1 = min(a.shape[0], m0 + ROWS), min(b.shape[0], n0 + COLS)
     last_m, last_n = a.shape[0] - 1, b.shape[0] - 1
     acc = np.empty((MR, NR), np.int32)
     for n in range(n0, n1, NR):
@@ -320,14 +327,46 @@ def _tile(a, b, colsum, out, sa, sb, bias, chunks, t):
 def _gemm_serial(a, b, colsum, out, sa, sb, bias, chunks):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in range(tiles):
-        _tile(a, b, colsum, out, sa, sb, bias, chunks, t)
+        m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
+        _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1)
 
 
 @kernel(parallel=True)
 def _gemm_parallel(a, b, colsum, out, sa, sb, bias, chunks):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in prange(tiles):
-        _tile(a, b, colsum, out, sa, sb, bias, chunks, t)
+        m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
+        _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1)
+
+
+@kernel(parallel=True)
+def _linear_bands(x, xq, xs, b, colsum, out, sb, bias, chunks, band):
+    """The whole quantized Linear in one parallel region: each task takes a band of
+    ``band`` rows (a multiple of MR), quantizes them (u8, zero point 128) and computes
+    their outputs tile by tile.  One region instead of two (quantize, then multiply):
+    on a loaded machine each region waits for every thread to be scheduled."""
+    m, n = x.shape[0], b.shape[0]
+    for t in prange((m + band - 1) // band):
+        r0 = t * band
+        r1 = min(m, r0 + band)
+        for r in range(r0, r1):
+            _quantize_row(x, xq, xs, r, ZERO_POINT)
+        for n0 in range(0, n, COLS):
+            _tile(xq, b, colsum, out, xs, sb, bias, chunks, r0, r1, n0, min(n, n0 + COLS))
+
+
+def _prepare(b: np.ndarray, bias: np.ndarray | None, m: int):
+    """(b contiguous, its row sums, bias or zeros, an empty (m, N) out)."""
+    n = b.shape[0]
+    bias = np.zeros(n, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
+    b = np.ascontiguousarray(b)
+    colsum = np.empty(n, np.int32)
+    _colsums(b, colsum)
+    return b, colsum, bias, np.empty((m, n), np.float32)
+
+
+def _chunks(k: int, vnni: bool) -> int:
+    return k // CHUNK if vnni and HAVE_VNNI else 0
 
 
 def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
@@ -335,16 +374,11 @@ def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
     """The tiled product of u8 (zero point 128) rows ``au8`` (M, K) and int8 ``b`` (N, K);
     ``vnni=False`` runs the portable loop alone (what a CPU without VNNI gets)."""
     m, k = au8.shape
-    n = b.shape[0]
-    out = np.empty((m, n), np.float32)
-    if m == 0 or n == 0:
+    b, colsum, bias, out = _prepare(b, bias, m)
+    if m == 0 or b.shape[0] == 0:
         return out
-    bias = np.zeros(n, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
-    b = np.ascontiguousarray(b)
-    colsum = np.empty(n, np.int32)
-    _colsums(b, colsum)
-    run = _gemm_parallel if m * n * k >= PARALLEL_MACS else _gemm_serial
-    run(au8, b, colsum, out, sa, sb, bias, k // CHUNK if vnni and HAVE_VNNI else 0)
+    run = _gemm_parallel if m * b.shape[0] * k >= PARALLEL_MACS else _gemm_serial
+    run(au8, b, colsum, out, sa, sb, bias, _chunks(k, vnni))
     return out
 
 
@@ -356,8 +390,21 @@ def int8_linear(x: np.ndarray, weight: np.ndarray, w_scale: np.ndarray,
     ``quantize_rows``); weight: int8 (N, K); w_scale: float32 (N,); bias: float (N,)
     or None.  The int32 sums are exact; returns a new float32 (M, N) array.
     """
-    xq, x_scale = _quantize_to(x, np.uint8, ZERO_POINT)
-    return _gemm(xq, x_scale, weight, w_scale, bias)
+    m, k = x.shape
+    n = weight.shape[0]
+    threads = numba.get_num_threads()
+    if m * n * k < PARALLEL_MACS or threads == 1 or m < 2 * MR * threads:
+        # small products, or too few rows to share out (the tiles split columns too)
+        xq, x_scale = _quantize_to(x, np.uint8, ZERO_POINT)
+        return _gemm(xq, x_scale, weight, w_scale, bias)
+    b, colsum, bias, out = _prepare(weight, bias, m)
+    xq = np.empty((m, k), np.uint8)
+    x_scale = np.empty(m, np.float32)
+    tasks = 2 * threads  # two bands per thread: a slow thread holds up less
+    band = -(-m // (tasks * MR)) * MR
+    _linear_bands(np.ascontiguousarray(x), xq, x_scale, b, colsum, out, w_scale, bias,
+                  _chunks(k, True), band)
+    return out
 
 
 def int8_matmul(a: np.ndarray, a_scale: np.ndarray, b: np.ndarray,
