@@ -26,8 +26,8 @@ the instructions named were checked with ``inspect_asm``):
   feeds four multiply-adds (a loop of one dot product at a time reached a
   quarter of the speed: loads bound it).  16 accumulators and 8 operands fit
   the 32 zmm registers.  K is walked in 64-byte chunks by ``dot4x4_vnni`` where
-  the CPU has VNNI, and the rest of K (all of it elsewhere) by the portable
-  loop.  Edge blocks clamp their row/column indices to the last one (duplicate
+  the CPU has VNNI (the last partial chunk by masked loads), by the portable
+  loop elsewhere.  Edge blocks clamp their row/column indices to the last one (duplicate
   work, not stored) instead of having remainder loops.
 - **Cache tile ROWS x COLS** (64 x 64: 64 KiB of a and 64 KiB of w at K = 1024,
   both in L2), the unit of parallel work: tiles are split over Numba's threads
@@ -83,7 +83,7 @@ PARALLEL_MACS = 1 << 21
 #
 # ``HAVE_VNNI`` says whether the host CPU has AVX512-VNNI (and Numba compiles for
 # the host, not a ``NUMBA_CPU_NAME`` target).  Where it is false the intrinsic
-# compiles to "store 16 zeros" and callers pass ``chunks=0``, so the portable loop
+# compiles to "store 16 zeros" and callers pass ``k=0``, so the portable loop
 # does all the work.  Numba's on-disk cache is keyed by the CPU, so a kernel cached
 # on a VNNI machine is never loaded on another.
 # (It lives in this file so that Numba's cache, stamped per source file, notices an edit.)
@@ -103,21 +103,23 @@ HAVE_VNNI = _host_has_vnni()
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 _V16 = ir.VectorType(_I32, 16)
+_V64, _M64 = ir.VectorType(_I8, 64), ir.VectorType(ir.IntType(1), 64)
 
 
 @intrinsic
-def dot4x4_vnni(typingctx, a, b, rows, cols, chunks, acc):
-    """``acc[r, j] = sum(a[rows[r], k] * b[cols[j], k] for k < CHUNK * chunks)`` in int32.
+def dot4x4_vnni(typingctx, a, b, rows, cols, k, acc):
+    """``acc[r, j] = sum(a[rows[r], i] * b[cols[j], i] for i < k)`` in int32.
 
-    a: uint8 (M, K) C-contiguous; b: int8 (N, K) C-contiguous; rows, cols: 4-tuples
-    of row indices (in bounds, the caller's duty); acc: int32 (4, 4) C-contiguous,
-    overwritten.  16 zmm accumulators, 8 operand loads and 16 ``vpdpbusd`` per
-    64 bytes of K; the horizontal sums of the 16 accumulators at the end.
+    a: uint8 (M, K) C-contiguous; b: int8 (N, K) C-contiguous, k <= K; rows, cols:
+    4-tuples of row indices (in bounds, the caller's duty); acc: int32 (4, 4)
+    C-contiguous, overwritten.  16 zmm accumulators, 8 operand loads and 16
+    ``vpdpbusd`` per 64 bytes of K, the last partial 64 bytes through masked loads
+    (which read nothing past k); the horizontal sums of the 16 accumulators at the end.
     """
-    sig = types.void(a, b, rows, cols, chunks, acc)
+    sig = types.void(a, b, rows, cols, k, acc)
 
     def codegen(context, builder, signature, args):
-        a_val, b_val, rows_val, cols_val, n, acc_val = args
+        a_val, b_val, rows_val, cols_val, k_val, acc_val = args
         a_ty, b_ty, _, _, _, acc_ty = signature.args
         arr_a = context.make_array(a_ty)(context, builder, a_val)
         arr_b = context.make_array(b_ty)(context, builder, b_val)
@@ -139,6 +141,11 @@ def dot4x4_vnni(typingctx, a, b, rows, cols, chunks, acc):
         dpbusd = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(_V16, [_V16, _V16, _V16]),
             "llvm.x86.avx512.vpdpbusd.512")
+        masked_load = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_V64, [_I8.as_pointer(), _I32, _M64, _V64]),
+            "llvm.masked.load.v64i8.p0")
+        n = builder.sdiv(k_val, ir.Constant(k_val.type, CHUNK))
+        rem = builder.srem(k_val, ir.Constant(k_val.type, CHUNK))
         entry = builder.basic_block
         loop = builder.append_basic_block("vnni.loop")
         done = builder.append_basic_block("vnni.done")
@@ -172,6 +179,37 @@ def dot4x4_vnni(typingctx, a, b, rows, cols, chunks, acc):
             phi.add_incoming(zero, entry)
             phi.add_incoming(value, loop)
             finals.append(phi)
+        # the last k % 64 bytes, when there are any: lanes at or past k are masked off
+        # (read as 0, not read)
+        before_tail = builder.basic_block
+        tail = builder.append_basic_block("vnni.tail")
+        end = builder.append_basic_block("vnni.end")
+        builder.cbranch(builder.icmp_signed(">", rem, ir.Constant(rem.type, 0)), tail, end)
+        builder.position_at_end(tail)
+        limit = builder.insert_element(ir.Constant(_V64, None), builder.trunc(rem, _I8),
+                                       ir.Constant(_I32, 0))
+        limit = builder.shuffle_vector(limit, limit, ir.Constant(ir.VectorType(_I32, CHUNK),
+                                                                 [0] * CHUNK))
+        mask = builder.icmp_unsigned("<", ir.Constant(_V64, list(range(CHUNK))), limit)
+        tail_at = builder.mul(n, ir.Constant(n.type, CHUNK))
+
+        def load_tail(row):
+            v = builder.call(masked_load, [builder.gep(row, [tail_at]), ir.Constant(_I32, 1),
+                                           mask, ir.Constant(_V64, None)])
+            return builder.bitcast(v, _V16)
+
+        va, vb = [load_tail(p) for p in a_rows], [load_tail(p) for p in b_rows]
+        tailed = [builder.call(dpbusd, [finals[4 * r + j], va[r], vb[j]])
+                  for r in range(4) for j in range(4)]
+        builder.branch(end)
+        builder.position_at_end(end)
+        merged = []
+        for without, with_tail in zip(finals, tailed):
+            phi = builder.phi(_V16)
+            phi.add_incoming(without, before_tail)
+            phi.add_incoming(with_tail, tail)
+            merged.append(phi)
+        finals = merged
         # 16 horizontal sums as one transposing tree: each level adds the low and high
         # halves of every group of lanes of a pair of vectors (15 adds, 30 shuffles in all,
         # against ~8 instructions per sum one by one), ending in acc's order
@@ -263,11 +301,11 @@ def _tile_bounds(t, m, n):
 
 
 @kernel(inline="always")
-def _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1):
+def _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1):
     """out[m0:m1, n0:n1] (m0 and m1 - m0 multiples of MR, or m1 = M), one 4 x 4 register
     block at a time.  a: u8 (M, K), zero point 128; b: s8 (N, K);
-    colsum: int32 (N,), the sums of b's rows; chunks: how many 64-byte chunks of K
-    ``dot4x4_vnni`` takes (0 without VNNI).
+    colsum: int32 (N,), the sums of b's rows; vnni_k: how much of K ``dot4x4_vnni``
+    takes (K, or 0 without VNNI).
 
     Everything is written out in this one function: each call to a helper that takes
     an array costs Numba two atomic reference-count updates, and helpers per block
@@ -280,12 +318,12 @@ def _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1):
         j0, j1, j2, j3 = n, min(n + 1, last_n), min(n + 2, last_n), min(n + 3, last_n)
         for m in range(m0, m1, MR):
             i0, i1, i2, i3 = m, min(m + 1, last_m), min(m + 2, last_m), min(m + 3, last_m)
-            # K in 64-byte chunks with vpdpbusd where the CPU has it (zeros otherwise) ...
-            dot4x4_vnni(a, b, (i0, i1, i2, i3), (j0, j1, j2, j3), chunks, acc)
+            # K with vpdpbusd where the CPU has it (zeros otherwise) ...
+            dot4x4_vnni(a, b, (i0, i1, i2, i3), (j0, j1, j2, j3), vnni_k, acc)
             # ... and the rest of K (all of it without VNNI) in the portable loop
             c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = np.int32(0)
             c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = np.int32(0)
-            for k in range(chunks * CHUNK, a.shape[1]):
+            for k in range(vnni_k, a.shape[1]):
                 # the explicit int32 keeps each sum 32-bit (Numba would widen
                 # int32 * int32 to int64), which is what lets LLVM use vpdpwssd
                 a0, a1 = np.int32(a[i0, k]), np.int32(a[i1, k])
@@ -341,23 +379,23 @@ def _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1):
 
 
 @kernel
-def _gemm_serial(a, b, colsum, out, sa, sb, bias, chunks):
+def _gemm_serial(a, b, colsum, out, sa, sb, bias, vnni_k):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in range(tiles):
         m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
-        _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1)
+        _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1)
 
 
 @kernel(parallel=True)
-def _gemm_parallel(a, b, colsum, out, sa, sb, bias, chunks):
+def _gemm_parallel(a, b, colsum, out, sa, sb, bias, vnni_k):
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
     for t in prange(tiles):
         m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
-        _tile(a, b, colsum, out, sa, sb, bias, chunks, m0, m1, n0, n1)
+        _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1)
 
 
 @kernel(parallel=True)
-def _linear_bands(x, xq, xs, b, colsum, out, sb, bias, chunks, band):
+def _linear_bands(x, xq, xs, b, colsum, out, sb, bias, vnni_k, band):
     """The whole quantized Linear in one parallel region: each task takes a band of
     ``band`` rows (a multiple of MR), quantizes them (u8, zero point 128) and computes
     their outputs tile by tile.  One region instead of two (quantize, then multiply):
@@ -369,7 +407,7 @@ def _linear_bands(x, xq, xs, b, colsum, out, sb, bias, chunks, band):
         for r in range(r0, r1):
             _quantize_row(x, xq, xs, r, ZERO_POINT)
         for n0 in range(0, n, COLS):
-            _tile(xq, b, colsum, out, xs, sb, bias, chunks, r0, r1, n0, min(n, n0 + COLS))
+            _tile(xq, b, colsum, out, xs, sb, bias, vnni_k, r0, r1, n0, min(n, n0 + COLS))
 
 
 def _prepare(b: np.ndarray, bias: np.ndarray | None, m: int):
@@ -382,8 +420,9 @@ def _prepare(b: np.ndarray, bias: np.ndarray | None, m: int):
     return b, colsum, bias, np.empty((m, n), np.float32)
 
 
-def _chunks(k: int, vnni: bool) -> int:
-    return k // CHUNK if vnni and HAVE_VNNI else 0
+def _vnni_k(k: int, vnni: bool) -> int:
+    """How much of K ``dot4x4_vnni`` takes: all of it, or none without VNNI."""
+    return k if vnni and HAVE_VNNI else 0
 
 
 def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
@@ -395,7 +434,7 @@ def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
     if m == 0 or b.shape[0] == 0:
         return out
     run = _gemm_parallel if m * b.shape[0] * k >= PARALLEL_MACS else _gemm_serial
-    run(au8, b, colsum, out, sa, sb, bias, _chunks(k, vnni))
+    run(au8, b, colsum, out, sa, sb, bias, _vnni_k(k, vnni))
     return out
 
 
@@ -420,7 +459,7 @@ def int8_linear(x: np.ndarray, weight: np.ndarray, w_scale: np.ndarray,
     tasks = 2 * threads  # two bands per thread: a slow thread holds up less
     band = -(-m // (tasks * MR)) * MR
     _linear_bands(np.ascontiguousarray(x), xq, x_scale, b, colsum, out, w_scale, bias,
-                  _chunks(k, True), band)
+                  _vnni_k(k, True), band)
     return out
 
 
