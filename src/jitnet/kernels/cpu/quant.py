@@ -234,14 +234,28 @@ def dot4x4_vnni(typingctx, a, b, rows, cols, k, acc):
 
 # ---------------------------------------------------------------- quantization and product
 
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the int32 ``bits``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
 @kernel(inline="always")
 def _quantize_row(x, q, scale, m, zero_point):
-    """Row m of x as int8 levels plus ``zero_point`` into q (int8 or uint8); its scale."""
-    amax = 0.0
-    for k in range(x.shape[1]):
-        v = abs(x[m, k])
-        if v > amax:
-            amax = v
+    """Row m of float32 x as int8 levels plus ``zero_point`` into q (int8 or uint8); its
+    scale."""
+    # max |x| as the largest bit pattern with the sign bit cleared: for floats >= 0 the
+    # order of the bits as int32 is the order of the values, and an integer max
+    # vectorises where a float one does not (LLVM will not reorder a float max without
+    # fast-math); a NaN has the largest pattern of all, and its row gets scale 1
+    bits = x[m].view(np.int32)
+    top = np.int32(0)
+    for k in range(bits.shape[0]):
+        top = max(top, np.int32(bits[k] & 0x7FFFFFFF))
+    amax = np.float64(_float32_from_bits(top))
     s = _row_scale(amax)
     scale[m] = s
     inv = 1.0 / s
@@ -262,7 +276,7 @@ def _quantize_rows_parallel(x, q, scale, zero_point):
 
 
 def _quantize_to(x: np.ndarray, dtype, zero_point: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.ascontiguousarray(x)
+    x = np.ascontiguousarray(x, np.float32)
     q = np.empty(x.shape, dtype)
     scale = np.empty(x.shape[0], np.float32)
     run = _quantize_rows_parallel if x.size >= PARALLEL_MIN else _quantize_rows_serial
@@ -271,7 +285,7 @@ def _quantize_to(x: np.ndarray, dtype, zero_point: int) -> tuple[np.ndarray, np.
 
 
 def quantize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric int8 quantization of each row of a 2-D float array.
+    """Symmetric int8 quantization of each row of a 2-D float array (taken as float32).
 
     Returns (q, scale): q int8 (M, K) and scale float32 (M,), x ~= q * scale[:, None].
     """
@@ -458,7 +472,7 @@ def int8_linear(x: np.ndarray, weight: np.ndarray, w_scale: np.ndarray,
     x_scale = np.empty(m, np.float32)
     tasks = 2 * threads  # two bands per thread: a slow thread holds up less
     band = -(-m // (tasks * MR)) * MR
-    _linear_bands(np.ascontiguousarray(x), xq, x_scale, b, colsum, out, w_scale, bias,
+    _linear_bands(np.ascontiguousarray(x, np.float32), xq, x_scale, b, colsum, out, w_scale, bias,
                   _vnni_k(k, True), band)
     return out
 
