@@ -13,9 +13,9 @@ the instructions named were checked with ``inspect_asm``):
 
 - Activations are stored as **uint8 with zero point 128** (``q + 128``, the same
   int8 level shifted), weights stay int8 as stored (N, K): u8 x s8 is what
-  ``vpdpbusd`` multiplies (64 multiply-adds per instruction, see ``dot4x4_vnni`` below),
-  and in the portable loop LLVM knows a zero-extended byte has 16 zero high
-  bits and uses ``vpdpwssd``; with both operands signed it emitted ``vpmulld``
+  ``vpdpbusd`` multiplies (64 multiply-adds per instruction, ``dot4x4_vnni``
+  below), and in the portable loop LLVM knows a zero-extended byte has 16 zero
+  high bits and uses ``vpdpwssd``; with both operands signed it emitted ``vpmulld``
   and ran 2.5x slower.  The shift is undone exactly in the epilogue:
   ``sum (q + 128) * w = sum q * w + 128 * sum w``, with ``sum w`` over each
   weight row (``_colsums``, one cheap pass per call).  int32 arithmetic wraps,
@@ -27,18 +27,24 @@ the instructions named were checked with ``inspect_asm``):
   quarter of the speed: loads bound it).  16 accumulators and 8 operands fit
   the 32 zmm registers.  K is walked in 64-byte chunks by ``dot4x4_vnni`` where
   the CPU has VNNI (the last partial chunk by masked loads), by the portable
-  loop elsewhere.  Edge blocks clamp their row/column indices to the last one (duplicate
-  work, not stored) instead of having remainder loops.
+  loop elsewhere.  Edge blocks clamp their row/column indices to the last one
+  (duplicate work, not stored) instead of having remainder loops.
 - **Cache tile ROWS x COLS** (64 x 64: 64 KiB of a and 64 KiB of w at K = 1024,
-  both in L2), the unit of parallel work: tiles are split over Numba's threads
-  with ``prange``.  Inside a tile a block of w (4 rows, in L1) meets every row
-  block of a.
+  both in L2).  Inside a tile a block of w (4 rows, in L1) meets every row block
+  of a.  Parallel work: ``int8_linear`` gives each task a band of rows, which it
+  quantizes and multiplies tile by tile: one parallel region per layer (on a
+  loaded machine every region waits for all threads to be scheduled); with too
+  few rows to share out, the tiles themselves are split over the threads.
 - The epilogue is fused: ``(acc - 128 * colsum) * sa * sw + bias`` is written
   straight to out, no int32 matrix is materialised.
+- Quantizing a row: its max |x| is an integer max over the float bit patterns
+  (vectorised; a float max is not, without fast-math), then one vectorised pass
+  of ``floor(x / scale + 0.5)``.
 
-Single thread, 256 x 1024 @ 1024 x 1024 (thread CPU time, machine under load):
-the VNNI path ~2 ms, the portable loop ~6 ms, BLAS sgemm on float32 ~6 ms.
-Formulas: kernels/scalar/quant.py.
+Single thread, 256 x 1024 @ 1024 x 1024, thread CPU time on this machine under
+load: VNNI path ~1.9 ms, the portable loop alone ~6 ms, BLAS sgemm in float32
+~6 ms; the 784-1024-1024-10 MLP at batch 256 (bench/bench_quant.py): int8
+~4.4 ms, float32 ~11 ms.  Formulas: kernels/scalar/quant.py.
 """
 from __future__ import annotations
 
@@ -82,10 +88,10 @@ PARALLEL_MACS = 1 << 21
 # throughput of the vectorised loop, measured on this machine (Zen 4).
 #
 # ``HAVE_VNNI`` says whether the host CPU has AVX512-VNNI (and Numba compiles for
-# the host, not a ``NUMBA_CPU_NAME`` target).  Where it is false the intrinsic
-# compiles to "store 16 zeros" and callers pass ``k=0``, so the portable loop
-# does all the work.  Numba's on-disk cache is keyed by the CPU, so a kernel cached
-# on a VNNI machine is never loaded on another.
+# the host, not a ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` target).  Where it is
+# false the intrinsic compiles to "store 16 zeros" and callers pass ``k=0``, so the
+# portable loop does all the work.  Numba's on-disk cache is keyed by the CPU, so a
+# kernel cached on a VNNI machine is never loaded on another.
 # (It lives in this file so that Numba's cache, stamped per source file, notices an edit.)
 
 CHUNK = 64
@@ -93,7 +99,7 @@ CHUNK = 64
 
 
 def _host_has_vnni() -> bool:
-    if config.CPU_NAME is not None:  # compiling for another CPU than this one
+    if config.CPU_NAME is not None or config.CPU_FEATURES is not None:  # not for this CPU
         return False
     features = llvm.get_host_cpu_features()
     return bool(features.get("avx512vnni") and features.get("avx512bw"))
