@@ -9,6 +9,9 @@ ratio that matters for jitnet, int8 / float32, is printed by the script form:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE pytest bench/bench_quant.py --benchmark-only
     python bench/bench_quant.py            # medians and the four ratios, no pytest
+
+The script times the four models in turn, round after round, so a change in load
+hits all of them alike.
 """
 from __future__ import annotations
 
@@ -63,25 +66,30 @@ def test_mlp_inference(benchmark, lib, precision):
     assert tuple(out.shape) == (BATCH, SIZES[-1])
 
 
-def _median(fn, rounds: int = 30) -> float:
-    fn()
-    time.sleep(0.3)
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
+def _alternating_medians(fns: dict, rounds: int = 30) -> dict:
+    """Median seconds of each callable, timed in turn (A, B, C, A, B, C, ...) so that a
+    change in the machine's load hits every one alike; one untimed warm-up call each."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+    times = {key: [] for key in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t)
+    return {key: float(np.median(v)) for key, v in times.items()}
 
 
 def main() -> None:
     libs = ["jitnet"] + (["torch"] if torch is not None else [])
-    t = {}
+    fns = {}
     for lib in libs:
         for precision in ("float32", "int8"):
             model, x = build(lib, precision)
-            t[lib, precision] = _median(lambda lib=lib, model=model, x=x: infer(lib, model, x))
-            print(f"{lib:>6} {precision:>7}: {t[lib, precision] * 1e3:8.2f} ms")
+            fns[lib, precision] = lambda lib=lib, model=model, x=x: infer(lib, model, x)
+    t = _alternating_medians(fns)
+    for (lib, precision), sec in t.items():
+        print(f"{lib:>6} {precision:>7}: {sec * 1e3:8.2f} ms")
     print(f"jitnet int8 / jitnet float32: {t['jitnet', 'int8'] / t['jitnet', 'float32']:.2f}")
     if torch is not None:
         print(f"torch  int8 / torch  float32: {t['torch', 'int8'] / t['torch', 'float32']:.2f}")

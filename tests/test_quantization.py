@@ -7,6 +7,7 @@ import pytest
 
 import jitnet as jn
 from jitnet.kernels import cpu
+from jitnet.kernels.cpu import quant as cpu_quant
 from jitnet.quantization import QuantizedConv2d, QuantizedLinear, quantize_dynamic
 
 
@@ -21,6 +22,46 @@ def test_int8_matmul_is_exact_and_rescaled_once():
         exact = (a.astype(np.int64) @ b.astype(np.int64).T).astype(np.float32)
         assert out.dtype == np.float32 and out.shape == (m, n)
         np.testing.assert_allclose(out, exact * sa[:, None] * sb[None, :], rtol=1e-6)
+
+
+@pytest.mark.parametrize("m, n, k", [(1, 1, 7), (6, 10, 130), (9, 5, 128), (70, 67, 200),
+                                     (102, 70, 300)])
+def test_int8_linear_matches_an_integer_reference(m, n, k):
+    # K = 130, 200, 300: 64-byte VNNI chunks plus a tail in the portable loop; K = 7: the
+    # tail alone; M, N not multiples of the 4 x 4 block; 70 x 67 spans several cache tiles;
+    # 102 x 70 x 300 is big enough for the parallel row bands (with more than one thread)
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    x[0, :] = 0.0  # an all-zero row has scale 1
+    w = rng.integers(-127, 128, (n, k)).astype(np.int8)
+    ws = rng.random(n).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    xq, xs = cpu.quantize_rows(x)
+    exact = (xq.astype(np.int64) @ w.astype(np.int64).T).astype(np.float32)
+    ref = exact * xs[:, None] * ws[None, :]
+    np.testing.assert_allclose(cpu.int8_linear(x, w, ws, None), ref, rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(cpu.int8_linear(x, w, ws, bias), ref + bias, rtol=1e-6,
+                               atol=1e-6)
+    # the portable loop alone, as a CPU without AVX-512 VNNI runs it
+    xu8 = xq.view(np.uint8) ^ np.uint8(128)
+    np.testing.assert_allclose(cpu_quant._gemm(xu8, xs, w, ws, None, vnni=False), ref,
+                               rtol=1e-6, atol=1e-30)
+
+
+def test_int8_linear_sums_stay_exact_where_the_shifted_sum_wraps_int32():
+    # activations are summed as q + 128: 255 * 127 * 70000 overflows int32, the true sum
+    # 127 * 127 * 70000 does not, and wrapping arithmetic gives it back exactly
+    k = 70000
+    x = np.ones((4, k), np.float32)
+    x[1] *= -1.0
+    w = np.full((5, k), 127, np.int8)
+    w[2] = -127
+    out = cpu.int8_linear(x, w, np.ones(5, np.float32), None)
+    exact = np.array([[127 * 127 * k] * 5] * 4, np.float64)
+    exact[1] *= -1
+    exact[:, 2] *= -1
+    # rows of +-1 have scale 1/127
+    np.testing.assert_allclose(out, exact.astype(np.float32) * np.float32(1 / 127), rtol=1e-6)
 
 
 def test_quantize_rows_is_symmetric_per_row():

@@ -501,8 +501,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         from .onnx import deploy
 
         run = deploy.read_run(args.run_dir)
-        out = Path(args.out) if args.out else run["dir"] / "model.onnx"
-        model, proto = deploy.export_run(run, out, args.opset)
+        out = Path(args.out) if args.out else run["dir"] / _export_name(args)
+        model, proto = _exporter(args)(run, out, args.opset)
         sess = deploy.session(out)
     except (ImportError, OSError, ValueError, NotImplementedError) as exc:
         return _fail("export", exc)
@@ -533,6 +533,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"  test accuracy on {run['config']['data']} ({len(y)} images): onnxruntime "
           f"{(ort_pred == y).mean():.4f}, jitnet {(jn_pred == y).mean():.4f}")
     return 0
+
+
+def _export_name(args: argparse.Namespace) -> str:
+    return "model_int8.onnx" if args.quantize else "model.onnx"
+
+
+def _exporter(args: argparse.Namespace):
+    """``export --quantize``: int8 Linear layers as MatMulInteger (onnx/quantized.py)."""
+    from .onnx import deploy, quantized
+
+    return quantized.export_quantized_run if args.quantize else deploy.export_run
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -680,6 +691,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--opset", type=int, default=17, help="ONNX opset (13..21, default 17)")
     e.add_argument("--data-dir", default=None, help="where mnist/cifar10 live (default: the "
                    "run's --data-dir)")
+    e.add_argument("--quantize", action="store_true", help="export the int8 model instead "
+                   "(Linear as MatMulInteger; default file RUN_DIR/model_int8.onnx)")
     e.set_defaults(func=cmd_export)
     p = sub.add_parser("predict", help="classify .png/.npy images with RUN_DIR/model.onnx")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -1,5 +1,5 @@
-"""CUDA int8 kernels (quantize_rows, int8_matmul) against their CPU twins, and a quantized
-model run on the GPU: partial tiles, an all-zero row, rescaling."""
+"""CUDA int8 kernels (quantize_rows, int8_matmul, int8_linear) against their CPU twins, and a
+quantized model run on the GPU: partial tiles, an all-zero row, rescaling, the bias."""
 import numpy as np
 from twins import rand
 
@@ -31,6 +31,18 @@ def test_int8_matmul_matches_cpu_on_partial_tiles():
     out = k.to_host(k.int8_matmul(k.from_host(a), k.from_host(sa), k.from_host(b),
                                   k.from_host(sb)))
     np.testing.assert_allclose(out, cpu.int8_matmul(a, sa, b, sb), rtol=1e-6)
+
+
+def test_int8_linear_matches_cpu_with_and_without_bias():
+    rng = np.random.default_rng(3)
+    x = rand(9, 13, seed=4)
+    w = rng.integers(-127, 128, (10, 13)).astype(np.int8)
+    ws, bias = rng.random(10).astype(np.float32), rand(10, seed=5)
+    k = _cuda()
+    for b in (bias, None):
+        got = k.to_host(k.int8_linear(k.from_host(x), k.from_host(w), k.from_host(ws),
+                                      None if b is None else k.from_host(b)))
+        np.testing.assert_allclose(got, cpu.int8_linear(x, w, ws, b), rtol=1e-6, atol=1e-6)
 
 
 def test_quantized_model_on_cuda_matches_cpu():

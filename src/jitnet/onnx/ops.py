@@ -643,3 +643,6 @@ def _flatten_whole(m, args, kwargs) -> bool:
 @register_module(nn.Flatten, accepts=_flatten_whole)
 def _flatten(g, rec, alt):
     return [g.node("Flatten", [g.value(rec.args[0])], axis=1)]
+
+
+from . import quantized  # noqa: E402,F401  (registers the int8 emitters: MatMulInteger)

@@ -34,12 +34,12 @@ def dequantize_per_channel(q: Tensor, scale: Tensor) -> Tensor:
 
 
 class _LinearDynamic(Function):
-    """(M, K) float32 x -> (M, N) float32: x quantized per row at run time, int8 GEMM."""
+    """(M, K) float32 x -> (M, N) float32: x quantized per row at run time, int8 GEMM,
+    one rescale and the bias (float32 (N,) or None) in the kernel's epilogue."""
 
     @staticmethod
-    def forward(ctx, x, wq, w_scale):
-        xq, x_scale = ctx.k.quantize_rows(x)
-        return ctx.k.int8_matmul(xq, x_scale, wq, w_scale)
+    def forward(ctx, x, wq, w_scale, bias):
+        return ctx.k.int8_linear(x, wq, w_scale, bias)
 
     @staticmethod
     def backward(ctx, grad):
@@ -78,5 +78,9 @@ def linear_dynamic(input: Tensor, weight: Tensor, scale: Tensor,
                            f"on {weight.device}")
     lead = tuple(input.shape[:-1])
     x = input.to(float32).reshape(-1, k).contiguous()
-    out = _LinearDynamic.apply(x, weight, scale).reshape(lead + (n,))
-    return out if bias is None else out + bias.to(float32)
+    if bias is not None:
+        if tuple(bias.shape) != (n,):
+            raise ValueError(f"quantized linear: bias has shape {tuple(bias.shape)}, expected "
+                             f"({n},)")
+        bias = bias.to(float32).contiguous()
+    return _LinearDynamic.apply(x, weight, scale, bias).reshape(lead + (n,))

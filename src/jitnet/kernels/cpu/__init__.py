@@ -62,7 +62,7 @@ from .optim import (  # noqa: F401
     sgd_step,
 )
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd  # noqa: F401
-from .quant import int8_matmul, quantize_rows  # noqa: F401
+from .quant import int8_linear, int8_matmul, quantize_rows  # noqa: F401
 from .reduce import argreduce, reduce  # noqa: F401
 from .rnn import (  # noqa: F401
     gru_cell_bwd,

@@ -59,7 +59,7 @@ from .optim import (
     sgd_step,
 )
 from .pool import avg_pool2d_bwd, avg_pool2d_fwd, max_pool2d_bwd, max_pool2d_fwd
-from .quant import int8_matmul, quantize_rows
+from .quant import int8_linear, int8_matmul, quantize_rows
 from .reduce import argreduce, reduce
 from .rnn import (
     gru_cell_bwd,

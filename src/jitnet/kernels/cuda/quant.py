@@ -6,9 +6,11 @@ then a quantize pass (rows are short next to the product that follows).
 ``int8_matmul``: the shared-memory tile scheme of ``matmul.py`` (one TILE x
 TILE block of out per thread block, K walked in TILE steps, zero-filled edge
 tiles), with int8 operands held as int32 in shared memory, an exact int32
-accumulator, and the rescale by the row and column scales fused into the
-store.  Numba exposes no ``dp4a`` intrinsic, so the multiply-adds are plain
-int32 ones.
+accumulator, and the rescale by the row and column scales (and ``int8_linear``'s
+bias) fused into the store.  Numba exposes no ``dp4a`` intrinsic, so the
+multiply-adds are plain int32 ones.  Activations stay signed int8 here (the CPU
+twin shifts them to uint8 for its vector instructions); the int32 sums, and so
+the results, are the same.
 """
 from __future__ import annotations
 
@@ -52,8 +54,8 @@ def quantize_rows(x):
 
 
 @cuda.jit
-def _int8_matmul_kernel(a, sa, b, sb, out, m, n, k):
-    """a: (M, K) int8; b: (N, K) int8; out: (M, N) float32 = (a @ b.T) * sa * sb."""
+def _int8_matmul_kernel(a, sa, b, sb, bias, has_bias, out, m, n, k):
+    """a: (M, K) int8; b: (N, K) int8; out: (M, N) float32 = (a @ b.T) * sa * sb (+ bias)."""
     ta = cuda.shared.array((TILE, TILE), dtype=int32)
     tb = cuda.shared.array((TILE, TILE), dtype=int32)
     tx = cuda.threadIdx.x
@@ -71,7 +73,28 @@ def _int8_matmul_kernel(a, sa, b, sb, out, m, n, k):
             acc += ta[ty, j] * tb[j, tx]
         cuda.syncthreads()
     if row < m and col < n:
-        out[row, col] = _rescale(np.float32(acc), sa[row], sb[col])
+        v = _rescale(np.float32(acc), sa[row], sb[col])
+        out[row, col] = v + bias[col] if has_bias else v
+
+
+def _gemm(a, a_scale, b, b_scale, bias):
+    m, k = a.shape
+    n = b.shape[0]
+    out = A.empty((m, n), np.float32)
+    has_bias = bias is not None
+    launch_tiles(_int8_matmul_kernel, 1, m, n, a, a_scale, b, b_scale,
+                 bias if has_bias else b_scale, has_bias, out, m, n, k)
+    return out
+
+
+def int8_linear(x, weight, w_scale, bias):
+    """The dynamic quantized Linear: ``dequant(quant(x) @ weight.T) + bias``.
+
+    x: float (M, K), quantized per row at run time; weight: int8 (N, K); w_scale:
+    float32 (N,); bias: float32 (N,) or None.  Returns a new float32 (M, N) array.
+    """
+    xq, x_scale = quantize_rows(x)
+    return _gemm(xq, x_scale, weight, w_scale, bias)
 
 
 def int8_matmul(a, a_scale, b, b_scale):
@@ -80,8 +103,4 @@ def int8_matmul(a, a_scale, b, b_scale):
     a: int8 (M, K); a_scale: float32 (M,); b: int8 (N, K); b_scale: float32 (N,).
     Returns a new float32 (M, N) array.
     """
-    m, k = a.shape
-    n = b.shape[0]
-    out = A.empty((m, n), np.float32)
-    launch_tiles(_int8_matmul_kernel, 1, m, n, a, a_scale, b, b_scale, out, m, n, k)
-    return out
+    return _gemm(a, a_scale, b, b_scale, None)
