@@ -151,8 +151,8 @@ def _source_of(fn) -> str:
     path = Path(code.co_filename)
     try:
         shown = path.resolve().relative_to(_ROOT).as_posix()
-    except ValueError:
-        shown = path.name
+    except ValueError:  # not jitnet's own: the full path
+        shown = code.co_filename
     return f"{shown}:{code.co_firstlineno}"
 
 
