@@ -76,7 +76,8 @@ def test_a_conv_step_records_its_ops_and_kernels():
         assert _starts_def(r.source, m.group(2)), (r.key, r.source)
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=5)
     for column in ("Name", "Self CPU %", "Self CPU", "CPU total", "# of Calls", "Device",
-                   "Compile", "Source", "Self CPU time total:", "Wall time profiled:"):
+                   "Compile", "Cache load", "Source", "Self CPU time total:",
+                   "Wall time profiled:"):
         assert column in table
     body = [line for line in table.splitlines()[3:] if line and not line.startswith("-")]
     assert len(body) == 5 + 2  # five rows, then the two footer lines
@@ -158,6 +159,40 @@ def test_compile_time_of_a_first_call_is_reported(monkeypatch):
                                                    + calls[2].compile_time_total)
     line = _fresh_kernel.py_func.__code__.co_firstlineno
     assert row.source == f"{_fresh_kernel.py_func.__code__.co_filename}:{line}"
+
+
+_CACHED_KERNEL = """
+import numba
+@numba.njit(cache=True)
+def tiny(a):
+    return a + 1.0
+"""
+
+_LOAD_IT = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import jitnet as jn
+from jitnet import kernels
+from jitnet.device import CPU
+import tiny_cached
+kernels.cpu.tiny_cached = tiny_cached.tiny
+with jn.profiler.profile() as prof:
+    kernels.table(CPU).tiny_cached(np.ones(3))
+(e,) = [e for e in prof.events() if e.name.endswith("tiny_cached")]
+print(e.compile_time_total, e.cache_load_time_total, e.cpu_time_total)
+"""
+
+
+def test_a_load_from_numbas_disk_cache_is_reported_apart_from_compiling(tmp_path):
+    (tmp_path / "tiny_cached.py").write_text(_CACHED_KERNEL)
+    env = dict(os.environ, PYTHONPATH=str(SRC), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", _LOAD_IT, str(tmp_path)], env=env,
+                           capture_output=True, text=True, timeout=300, check=True)
+            for _ in range(2)]
+    compiled, _, took = map(float, runs[0].stdout.split())
+    assert 0 < compiled <= took  # the first process compiles (and writes the cache)
+    compiled, loaded, took = map(float, runs[1].stdout.split())
+    assert compiled == 0 and 0 < loaded <= took  # the second one loads it
 
 
 def test_the_hooks_are_off_outside_a_profile_even_after_an_error():
@@ -260,7 +295,8 @@ def test_jitnet_log_kernels_prints_each_kernel_call():
                          text=True, timeout=300, check=True)
     lines = [ln for ln in out.stderr.splitlines() if ln.startswith("jitnet:")]
     pattern = re.compile(r"jitnet: +(\d+) (cpu::\w+\.\w+) +(\S+) +(.*) -> (.*?)  "
-                         r"(\d+\.\d{3})(us|ms|s)(  \(compiling \d+\.\d{3}(us|ms|s)\))?")
+                         r"(\d+\.\d{3})(us|ms|s)"
+                         r"(  \((compiling|loading from Numba's cache) \d+\.\d{3}(us|ms|s)\))?")
     parsed = [pattern.fullmatch(ln) for ln in lines]
     assert lines and all(parsed), lines
     assert [int(m.group(1)) for m in parsed] == list(range(1, len(lines) + 1))

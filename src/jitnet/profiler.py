@@ -14,8 +14,8 @@ Two kinds of rows are recorded, each with its calls, total and self time:
 - **kernels**: every call of a kernel-table entry (``cpu::conv.im2col``, the
   device, the family's file under ``kernels/<device>/`` and the entry's name),
   with its source line, its device, and the part of its time that Numba spent
-  compiling it (a first call with a new signature; loading from Numba's disk
-  cache is not compiling and counts as run time).
+  compiling it (the first call with a new signature) or loading it from its
+  disk cache (the first call in a process of a signature compiled before).
 
 A kernel called inside an op is that op's child: the op's *self* time is its
 Python (argument handling, the tape) and the kernels' self time is the compiled
@@ -79,14 +79,14 @@ class _Event:
     """One op, kernel or ``record_function`` call, while and after it runs (times in ns)."""
 
     __slots__ = ("name", "kind", "device", "source", "parent", "profile", "thread", "start",
-                 "end", "self_ns", "compile0", "compile_s", "self_compile_s", "children",
-                 "input_shapes", "ctx")
+                 "end", "self_ns", "compile0", "compile_s", "self_compile_s", "jit0", "load_s",
+                 "children", "input_shapes", "ctx")
 
     def __init__(self, name, kind, device, source, parent, profile, thread):
         self.name, self.kind, self.device, self.source = name, kind, device, source
         self.parent, self.profile, self.thread = parent, profile, thread
         self.self_ns = 0
-        self.compile_s = self.self_compile_s = 0.0
+        self.compile_s = self.self_compile_s = self.load_s = 0.0
         self.children = []
         self.input_shapes = None
         self.ctx = None  # an op's Context while its forward runs (its label names it)
@@ -106,6 +106,41 @@ def _compile_seconds() -> float:
     return _compile_watch.thread_seconds() if _compile_watch is not None else 0.0
 
 
+class _JitClock(threading.local):
+    """Seconds this thread spent holding (or waiting for) Numba's compiler lock: a dispatcher
+    takes it on the first call of a signature, to load the machine code from the disk cache
+    or, failing that, to compile.  Less the compile time, it is the cache-load time."""
+
+    depth = 0
+    t0 = 0.0
+    seconds = 0.0
+
+
+_jit = _JitClock()
+_jit_listening = False
+
+
+def _listen_to_the_compiler_lock() -> None:
+    global _jit_listening
+    if _jit_listening:
+        return
+    from numba.core import event
+
+    class _Listener(event.Listener):
+        def on_start(self, ev) -> None:
+            if _jit.depth == 0:
+                _jit.t0 = time.perf_counter()
+            _jit.depth += 1
+
+        def on_end(self, ev) -> None:
+            _jit.depth -= 1
+            if _jit.depth == 0:
+                _jit.seconds += time.perf_counter() - _jit.t0
+
+    event.register("numba:compiler_lock", _Listener())
+    _jit_listening = True
+
+
 def _open(name: str, kind: str, device: str, source: str) -> _Event:
     local = _local
     stack = local.stack
@@ -113,6 +148,7 @@ def _open(name: str, kind: str, device: str, source: str) -> _Event:
                 local.thread)
     stack.append(ev)
     ev.compile0 = _compile_seconds()
+    ev.jit0 = _jit.seconds
     ev.start = _perf_ns()
     return ev
 
@@ -120,6 +156,7 @@ def _open(name: str, kind: str, device: str, source: str) -> _Event:
 def _close(ev: _Event) -> None:
     end = _perf_ns()
     compiled = _compile_seconds() - ev.compile0
+    ev.load_s = max(_jit.seconds - ev.jit0 - compiled, 0.0)
     stack = _local.stack
     while stack and stack.pop() is not ev:  # an inner event left open cannot outlive ev
         pass
@@ -224,6 +261,7 @@ def _switch() -> None:
         from .kernels.compile_watch import watch
 
         _compile_watch = watch()
+        _listen_to_the_compiler_lock()
         kernels.set_view(_TableView)
         _recorder = _rec
         autograd._profiler = _rec
@@ -297,6 +335,8 @@ def _log_kernel(n: int, ev: _Event, args, out) -> None:
             f"{_format_time((ev.end - ev.start) / 1e3)}")
     if ev.compile_s > 0:
         line += f"  (compiling {_format_time(ev.compile_s * 1e6)})"
+    elif ev.load_s > 0:
+        line += f"  (loading from Numba's cache {_format_time(ev.load_s * 1e6)})"
     sys.stderr.write(line + "\n")
 
 
@@ -330,6 +370,7 @@ class FunctionEvent:
     ``source`` (``file:line``), ``thread``, ``start_us``/``end_us`` (from the start of the
     profile), ``cpu_time_total`` (inclusive), ``self_cpu_time_total`` (less its children),
     ``compile_time_total`` / ``self_compile_time_total`` (Numba compiling inside it),
+    ``cache_load_time_total`` (Numba loading machine code from its disk cache inside it),
     ``cpu_parent``, ``cpu_children``, ``input_shapes`` (with ``record_shapes=True``), ``count`` (1).
     """
 
@@ -346,6 +387,7 @@ class FunctionEvent:
         self.self_cpu_time_total = ev.self_ns / 1e3
         self.compile_time_total = ev.compile_s * 1e6
         self.self_compile_time_total = ev.self_compile_s * 1e6
+        self.cache_load_time_total = ev.load_s * 1e6
         self.input_shapes = ev.input_shapes or []
         self.cpu_parent: FunctionEvent | None = None
         self.cpu_children: list[FunctionEvent] = []
@@ -359,7 +401,8 @@ class FunctionEvent:
 class FunctionEventAvg:
     """The calls of one name (and, with ``group_by_input_shape``, one input shape) summed:
     ``key``, ``count``, ``cpu_time_total``, ``self_cpu_time_total``, ``cpu_time`` (the mean),
-    ``compile_time_total``, ``self_compile_time_total``, ``kind``, ``device``, ``source``,
+    ``compile_time_total``, ``self_compile_time_total``, ``cache_load_time_total``, ``kind``,
+    ``device``, ``source``,
     ``input_shapes``."""
 
     def __init__(self, first: FunctionEvent, input_shapes) -> None:
@@ -369,6 +412,7 @@ class FunctionEventAvg:
         self.count = 0
         self.cpu_time_total = self.self_cpu_time_total = 0.0
         self.compile_time_total = self.self_compile_time_total = 0.0
+        self.cache_load_time_total = 0.0
 
     def add(self, ev: FunctionEvent) -> None:
         self.count += ev.count
@@ -376,6 +420,7 @@ class FunctionEventAvg:
         self.self_cpu_time_total += ev.self_cpu_time_total
         self.compile_time_total += ev.compile_time_total
         self.self_compile_time_total += ev.self_compile_time_total
+        self.cache_load_time_total += ev.cache_load_time_total
 
     @property
     def cpu_time(self) -> float:
@@ -388,7 +433,7 @@ class FunctionEventAvg:
 
 
 SORT_KEYS = ("self_cpu_time_total", "cpu_time_total", "cpu_time", "count",
-             "compile_time_total", "self_compile_time_total")
+             "compile_time_total", "self_compile_time_total", "cache_load_time_total")
 """What ``table(sort_by=...)`` accepts (largest first)."""
 
 
@@ -421,7 +466,8 @@ class EventList(list):
     def table(self, sort_by: str | None = None, row_limit: int = 100,
               max_name_column_width: int = 55, header: str | None = None) -> str:
         """The rows as a text table: name, self and total time (and their shares of the
-        summed self time), mean time, calls, device, compile time, source.  ``sort_by``:
+        summed self time), mean time, calls, device, Numba's compile and cache-load time,
+        source.  ``sort_by``:
         one of ``SORT_KEYS`` (largest first), or None for the list's order; ``row_limit``
         rows at most (a negative limit: all)."""
         if sort_by is not None and sort_by not in SORT_KEYS:
@@ -443,13 +489,16 @@ class EventList(list):
                 name[:max_name_column_width - 3] + "..."
 
         head = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg",
-                "# of Calls", "Device", "Compile", "Source"] + (["Input Shapes"] if shapes else [])
+                "# of Calls", "Device", "Compile", "Cache load", "Source"] + \
+            (["Input Shapes"] if shapes else [])
         body = []
         for e in rows:
             line = [short(e.key), pct(e.self_cpu_time_total), _format_time(e.self_cpu_time_total),
                     pct(e.cpu_time_total), _format_time(e.cpu_time_total),
                     _format_time(e.cpu_time), str(e.count), e.device,
                     _format_time(e.compile_time_total) if e.compile_time_total > 0 else "-",
+                    _format_time(e.cache_load_time_total) if e.cache_load_time_total > 0
+                    else "-",
                     e.source]
             if shapes:
                 line.append(str(e.input_shapes))
@@ -459,7 +508,7 @@ class EventList(list):
 
         def fmt(cells: list[str]) -> str:
             # the name and the source read left-aligned, the numbers right-aligned
-            return "  ".join(c.ljust(w) if i in (0, 7, 9, 10) else c.rjust(w)
+            return "  ".join(c.ljust(w) if i in (0, 7, 10, 11) else c.rjust(w)
                              for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
         out = ([header] if header else []) + [rule, fmt(head), rule] + [fmt(r) for r in body]
@@ -582,7 +631,8 @@ class profile:
         trace = [{"name": e.name, "cat": e.kind, "ph": "X", "ts": e.start_us,
                   "dur": e.cpu_time_total, "pid": pid, "tid": e.thread,
                   "args": {"device": e.device, "source": e.source,
-                           "compile_us": e.compile_time_total}} for e in self.events()]
+                           "compile_us": e.compile_time_total,
+                           "cache_load_us": e.cache_load_time_total}} for e in self.events()]
         Path(path).write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"}))
 
 
