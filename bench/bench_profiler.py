@@ -46,14 +46,16 @@ def forward_backward():
     return run
 
 
-CASES = {"add (1,) forward": forward_op, "add (1,) forward+backward": forward_backward}
+CASES = {"forward": forward_op, "forward_backward": forward_backward}
+LABELS = {"forward": "add of (1,) tensors, forward",
+          "forward_backward": "add of (1,) tensors, forward+backward"}
 
 
 @pytest.mark.parametrize("profiled", [False, True], ids=["off", "profiled"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_dispatch(benchmark, case, profiled):
     """One tiny op (or op + backward) with no profile, or inside one."""
-    benchmark.group = f"dispatch {case}, {'inside a profile' if profiled else 'no profile'}"
+    benchmark.group = f"dispatch {LABELS[case]}, {'profiled' if profiled else 'no profile'}"
     fn = CASES[case]()
     fn()
     if not profiled:
@@ -74,7 +76,7 @@ def main() -> int:
     for name, make in CASES.items():
         fn = make()
         fn()
-        line = f"{name:<28} no profile {_per_call_us(fn):7.2f} us"
+        line = f"{LABELS[name]:<38} no profile {_per_call_us(fn):7.2f} us"
         if has_profiler:
             with jn.profiler.profile():
                 line += f"   inside a profile {_per_call_us(fn, number=2000, repeat=3):7.2f} us"

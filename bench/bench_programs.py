@@ -20,7 +20,8 @@ as many threads as the parent's Numba pool (``NUMBA_NUM_THREADS``,
 ``OMP_NUM_THREADS`` for PyTorch).
 
     python -m pytest bench/bench_programs.py --benchmark-only
-    python bench/bench_programs.py [--rounds 3]       # the same, no pytest: a table
+    python -m pytest bench/bench_programs.py --benchmark-only -k mnist
+    python bench/bench_programs.py [--rounds 3] [mnist train_cli train_script]   # no pytest
 """
 from __future__ import annotations
 
@@ -36,20 +37,22 @@ import pytest
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 
-# group -> {lib: argv after the interpreter}; "{out}" is a fresh output directory
+# id -> (group, {lib: argv after the interpreter}); "{out}" is a fresh output directory
 CASES = {
-    "program: PyTorch's MNIST example CNN, 1 epoch on 28x28 digits (whole process)": {
+    "mnist": ("program: PyTorch's MNIST example CNN, 1 epoch on 28x28 digits (whole process)", {
         "jitnet": ["mnist_cnn_jitnet.py"],
         "torch": ["mnist_cnn_torch.py"],
-    },
-    "program: default `jitnet train` (the command) vs its PyTorch twin (whole process)": {
-        "jitnet": ["-m", "jitnet", "train", "--out", "{out}"],
-        "torch": ["train_default_torch.py", "--out", "{out}"],
-    },
-    "program: default `jitnet train` written as a script, jitnet vs PyTorch (whole process)": {
-        "jitnet": ["train_default_jitnet.py", "--out", "{out}"],
-        "torch": ["train_default_torch.py", "--out", "{out}"],
-    },
+    }),
+    "train_cli": ("program: default `jitnet train` (the command) vs its PyTorch twin "
+                  "(whole process)", {
+                      "jitnet": ["-m", "jitnet", "train", "--out", "{out}"],
+                      "torch": ["train_default_torch.py", "--out", "{out}"],
+                  }),
+    "train_script": ("program: default `jitnet train` written as a script, jitnet vs PyTorch "
+                     "(whole process)", {
+                         "jitnet": ["train_default_jitnet.py", "--out", "{out}"],
+                         "torch": ["train_default_torch.py", "--out", "{out}"],
+                     }),
 }
 ROUNDS = 3
 
@@ -85,19 +88,19 @@ def run_program(argv: list[str]) -> float:
 def _params():
     from conftest import requires_torch
 
-    return [pytest.param(group, lib, id=f"{i}-{lib}",
+    return [pytest.param(case, lib, id=f"{case}-{lib}",
                          marks=requires_torch if lib == "torch" else ())
-            for i, group in enumerate(CASES) for lib in CASES[group]]
+            for case, (_, libs) in CASES.items() for lib in libs]
 
 
-@pytest.mark.parametrize("group,lib", _params())
-def test_program(benchmark, group, lib):
+@pytest.mark.parametrize("case,lib", _params())
+def test_program(benchmark, case, lib):
     """One whole program in a fresh process (after one untimed run that warms the cache)."""
+    group, libs = CASES[case]
     benchmark.group = group
     benchmark.extra_info["target_torch"] = 1.0
-    argv = CASES[group][lib]
-    run_program(argv)
-    benchmark.pedantic(run_program, args=(argv,), rounds=ROUNDS, iterations=1)
+    run_program(libs[lib])
+    benchmark.pedantic(run_program, args=(libs[lib],), rounds=ROUNDS, iterations=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="time the programs of bench/programs")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("-k", default="", help="only the groups containing this text")
+    parser.add_argument("cases", nargs="*", help=f"some of {', '.join(CASES)} (default: all)")
     args = parser.parse_args(argv)
-    for group, libs in CASES.items():
-        if args.k not in group:
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
+    for case, (group, libs) in CASES.items():
+        if args.cases and case not in args.cases:
             continue
         times: dict[str, list[float]] = {lib: [] for lib in libs}
         for cmd in libs.values():
