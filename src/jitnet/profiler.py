@@ -59,8 +59,8 @@ import numpy as np
 
 from . import autograd, kernels
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerActivity", "profile",
-           "record_function"]
+__all__ = ["SORT_KEYS", "EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerActivity",
+           "profile", "record_function"]
 
 _ROOT = Path(__file__).resolve().parent.parent  # sources are shown as jitnet/ops/conv.py:18
 _perf_ns = time.perf_counter_ns
@@ -588,6 +588,10 @@ class profile:
         self.start()
         return self
 
+    def step(self) -> None:
+        """PyTorch's end-of-iteration signal for a ``schedule``; with none (jitnet has no
+        schedules) it does nothing, so loops written for torch.profiler run unchanged."""
+
     def __exit__(self, *exc) -> bool:
         self.stop()
         return False
@@ -639,7 +643,7 @@ class profile:
 class record_function:
     """A row of your own: ``with record_function("data loading"): ...`` (or as a
     decorator).  Ops and kernels run inside become its children.  Costs nothing when no
-    profile records."""
+    profile records.  ``args`` (PyTorch's extra string) is accepted and not recorded."""
 
     def __init__(self, name: str, args: str | None = None) -> None:
         if not isinstance(name, str):
