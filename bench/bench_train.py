@@ -3,23 +3,29 @@
 The same architecture (``models.py``) runs in jitnet and PyTorch from the same
 initial weights (PyTorch's, copied into jitnet) on the same random batch.
 Small models (the digits MLP and CNN) measure per-op overhead; LeNet-5 and the
-784-256-128-10 MLP measure kernels and overhead together.
+784-256-128-10 MLP measure kernels and overhead together; the small VGG measures
+3x3 convolutions.  ``test_train_step_batch`` times LeNet-5 at batch 16 and 256
+and the VGG at 128 besides their default batch (``models.BATCH_SWEEP``):
+
+    python -m pytest bench/bench_train.py --benchmark-only -k "lenet5 or vgg"
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from conftest import NN, rand, run, torch
-from models import MODELS
+from models import BATCH_SWEEP, MODELS
 
 import jitnet as jn
 import jitnet.nn  # noqa: F401  (jn.nn, jn.optim)
 import jitnet.optim  # noqa: F401
 
 
-def build(lib: str, name: str, seed: int = 0):
-    """(model, optimizer, cross_entropy, x, y) for one library, weights seeded identically."""
-    builder, batch, shape = MODELS[name]
+def build(lib: str, name: str, seed: int = 0, batch: int | None = None):
+    """(model, optimizer, cross_entropy, x, y) for one library, weights seeded identically;
+    ``batch`` overrides the model's default batch size."""
+    builder, default_batch, shape = MODELS[name]
+    batch = default_batch if batch is None else batch
     x_np = rand(batch, *shape, seed=seed + 1)
     y_np = np.random.default_rng(seed + 2).integers(0, 10, batch).astype(np.int64)
     if torch is not None:
@@ -39,13 +45,11 @@ def build(lib: str, name: str, seed: int = 0):
     return model, opt, jn.nn.functional.cross_entropy, jn.tensor(x_np), jn.tensor(y_np)
 
 
-@pytest.mark.benchmark(group="train step")
-@pytest.mark.parametrize("lib", NN)
-@pytest.mark.parametrize("name", list(MODELS))
-def test_train_step(benchmark, name, lib):
-    """One Adam training step of ``name`` at its batch size."""
-    model, opt, cross_entropy, x, y = build(lib, name)
-    benchmark.group = f"train step {name} (batch {MODELS[name][1]})"
+def _time_step(benchmark, lib: str, name: str, batch: int) -> None:
+    """Time one Adam step of ``name`` at ``batch``; jitnet's first loss is checked against
+    PyTorch's (same weights, same batch)."""
+    model, opt, cross_entropy, x, y = build(lib, name, batch=batch)
+    benchmark.group = f"train step {name} (batch {batch})"
     benchmark.extra_info["target_torch"] = 1.0
 
     def step():
@@ -57,8 +61,25 @@ def test_train_step(benchmark, name, lib):
 
     first = float(step().item())
     if lib == "jitnet" and torch is not None:  # same weights and batch: same first loss
-        t_model, t_opt, t_ce, tx, ty = build("torch", name)
+        t_model, t_opt, t_ce, tx, ty = build("torch", name, batch=batch)
         with torch.no_grad():
             want = float(t_ce(t_model(tx), ty))
         assert first == pytest.approx(want, rel=1e-4)
     run(benchmark, step)
+
+
+@pytest.mark.benchmark(group="train step")
+@pytest.mark.parametrize("lib", NN)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_train_step(benchmark, name, lib):
+    """One Adam training step of ``name`` at its batch size."""
+    _time_step(benchmark, lib, name, MODELS[name][1])
+
+
+@pytest.mark.benchmark(group="train step")
+@pytest.mark.parametrize("lib", NN)
+@pytest.mark.parametrize("name,batch", [(n, b) for n, sizes in BATCH_SWEEP.items()
+                                        for b in sizes])
+def test_train_step_batch(benchmark, name, batch, lib):
+    """The batch sweep: one Adam step of ``name`` at another batch size."""
+    _time_step(benchmark, lib, name, batch)

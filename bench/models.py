@@ -45,10 +45,32 @@ def digits_cnn(nn):
     )
 
 
+def vgg_cifar(nn):
+    """A small VGG for 3x32x32 (CIFAR-shaped) input: 3x3 convolutions 3->32->32, pool,
+    32->64->64, pool, then 4096->128->10.  Nearly all its time is 3x3 convolutions."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 32x16x16
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 64x8x8
+        nn.Flatten(),
+        nn.Linear(4096, 128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
 # name -> (builder, batch size, input shape of one sample)
 MODELS = {
     "lenet5": (lenet5, 64, (1, 28, 28)),
     "mlp784": (mlp784, 128, (784,)),
     "digits_mlp": (digits_mlp, 64, (64,)),
     "digits_cnn": (digits_cnn, 64, (1, 8, 8)),
+    "vgg_cifar": (vgg_cifar, 32, (3, 32, 32)),
+}
+
+# name -> the batch sizes timed besides the one in MODELS (bench_train.py's batch sweep):
+# the ratio to PyTorch grows with the work per step, so one batch size hides it
+BATCH_SWEEP = {
+    "lenet5": (16, 256),
+    "vgg_cifar": (128,),
 }

@@ -9,7 +9,10 @@ library's median time and the ratios jitnet / NumPy and jitnet / PyTorch
 (lower is better: 0.5 means jitnet takes half the time).  A benchmark may
 declare a target in ``benchmark.extra_info``: ``target_torch`` / ``target_numpy``
 (the highest acceptable ratio) or ``target_s`` (seconds, for absolute targets
-like cold start); the table then says whether it is met.
+like cold start); the table then says whether it is met.  A benchmark that
+measures something other than time (peak memory) puts it in
+``extra_info["value"]`` with ``extra_info["unit"]`` ("MB"); the table shows and
+compares that value instead of the median time.
 """
 from __future__ import annotations
 
@@ -48,8 +51,13 @@ def collect(data: dict) -> dict[str, dict]:
             continue
         group = bench.get("group") or case_of(bench["name"])
         entry = groups.setdefault(group, {"median": {}, "targets": {}})
-        entry["median"][lib] = bench["stats"]["median"]
-        for key, value in (bench.get("extra_info") or {}).items():
+        extra = bench.get("extra_info") or {}
+        if "value" in extra:  # a measured quantity (memory), not a time
+            entry["median"][lib] = extra["value"]
+            entry["unit"] = extra.get("unit", "")
+        else:
+            entry["median"][lib] = bench["stats"]["median"]
+        for key, value in extra.items():
             if key.startswith("target_"):
                 entry["targets"][key[len("target_"):]] = value
     return groups
@@ -71,6 +79,11 @@ def fmt_time(seconds: float | None) -> str:
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A measured value with its unit: ``526 MB``."""
+    return "-" if value is None else f"{value:.3g} {unit}".rstrip()
 
 
 def _verdict(entry: dict, rat: dict[str, float]) -> str:
@@ -97,7 +110,9 @@ def markdown(groups: dict[str, dict]) -> str:
              + "|"]
     for group, entry in groups.items():
         rat = ratios(entry)
-        row = [group] + [fmt_time(entry["median"].get(lib)) for lib in LIBS]
+        unit = entry.get("unit")
+        row = [group] + [fmt_time(entry["median"].get(lib)) if unit is None
+                         else fmt_value(entry["median"].get(lib), unit) for lib in LIBS]
         row += [f"{rat[ref]:.2f}" if ref in rat else "-" for ref, _ in REFS]
         if has_targets:
             row.append(_verdict(entry, rat))

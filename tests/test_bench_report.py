@@ -82,3 +82,16 @@ def test_main_writes_markdown_and_png(tmp_path):
     assert report.main([str(src), "--md", str(md), "--png", str(png)]) == 0
     assert md.read_text() == report.markdown(report.collect(FAKE))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_measured_value_replaces_the_time():
+    data = {"benchmarks": [
+        _bench("test_rss[jitnet]", "peak RSS", "jitnet", 9.0, value=300.0, unit="MB",
+               target_torch=1.25),
+        _bench("test_rss[torch]", "peak RSS", "torch", 1.0, value=200.0, unit="MB",
+               target_torch=1.25),
+    ]}
+    groups = report.collect(data)
+    assert report.ratios(groups["peak RSS"]) == pytest.approx({"torch": 1.5})
+    row = report.markdown(groups).splitlines()[2]
+    assert row == ("| peak RSS | 300 MB | - | 200 MB | - | 1.50 | MISSED (<= 1.25x PyTorch) |")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import timeit
 from pathlib import Path
 
@@ -239,6 +240,74 @@ for c in cases:
 # on top of its arithmetic. For the tiny digits models the arithmetic is
 # microseconds, so this per-op overhead dominates; for big layers the kernels
 # dominate and the overhead vanishes in comparison.
+
+# %% [markdown]
+# ## Where the time goes: the profiler
+#
+# Ratios say *how much* slower or faster; a profiler says *where*.
+# `jitnet.profiler` has PyTorch's API (`torch.profiler`): everything run inside
+# `with jn.profiler.profile() as prof:` is recorded, and
+# `prof.key_averages().table(...)` sums it up, one row per name. There are two
+# kinds of rows:
+#
+# - **ops**, the `forward` and `backward` of each autograd Function (`Conv2d`,
+#   `Conv2dBackward`, `Relu`, ...), with the line of jitnet's source where that
+#   forward or backward is defined;
+# - **kernels**, the compiled code the ops call, named after the kernel table
+#   entry (`cpu::conv.im2col` is `im2col` in `kernels/cpu/conv.py`), with its
+#   device, its source line, and how much of its time Numba spent compiling it
+#   (the first call with new argument types) or loading it from its disk cache
+#   (the first call in a new process).
+#
+# *Self* time is a row's time minus the rows it called: an op's self time is
+# its Python (checks, reshapes, the tape), a kernel's self time is the
+# compiled code. We profile ten steps of the digits CNN from above.
+
+# %%
+jn.manual_seed(0)
+p_model = cnn(jn.nn)
+p_step = step_fn(p_model, jn.optim.Adam(p_model.parameters(), lr=1e-3), F.cross_entropy,
+                 jn.tensor(rand(64, 1, 8, 8)), jn.tensor(labels))
+p_step()  # the first call compiles or loads the kernels; profile the steady state
+time.sleep(0.5)  # let PyTorch's OpenMP threads, busy-waiting since its last step, sleep
+with jn.profiler.profile() as prof:
+    for _ in range(10):
+        p_step()
+print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+# %% [markdown]
+# The footer compares the rows with the wall time of the profile: what is left
+# is Python that ran between the ops (the model's `forward`, the optimizer's
+# loop, `Function.apply` wrapping each result in a Tensor). `sort_by` takes
+# `"self_cpu_time_total"`, `"cpu_time_total"`, `"cpu_time"` (the mean) or
+# `"count"`. `prof.events()` gives every call with its parent and children,
+# e.g. which kernels one op ran:
+
+# %%
+events = prof.events()
+conv = next(e for e in events if e.name == "Conv2dBackward")
+print(conv.name, "ran", ", ".join(f"{c.name} ({c.cpu_time_total:.0f} us)"
+                                  for c in conv.cpu_children))
+
+# %% [markdown]
+# Setting `JITNET_LOG=kernels` in the environment prints every kernel call as it
+# ends, to stderr, without any code change (tinygrad's `DEBUG=2` does the same):
+# its number, the kernel, the op it ran in, its arguments (arrays as
+# `dtype[shape]`), the result and the time. The first call of each kernel in a
+# fresh process loads its machine code from Numba's disk cache, and says how
+# long that took; a kernel compiled for the first time says how long compiling
+# took.
+
+# %%
+program = ("import jitnet as jn\n"
+           "x = jn.ones(2, 3, requires_grad=True)\n"
+           "(x * 2).relu().sum().backward()\n")
+env = dict(os.environ, JITNET_LOG="kernels",
+           PYTHONPATH=os.pathsep.join([str(Path(jn.__file__).parent.parent),
+                                       os.environ.get("PYTHONPATH", "")]))
+logged = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                        text=True, check=True)
+print(logged.stderr)
 
 # %% [markdown]
 # ## The benchmark suite

@@ -231,3 +231,7 @@ from .ops.elementwise import (  # noqa: E402
 )
 from .ops.elementwise import atan2 as arctan2  # noqa: E402
 from .ops.logic import bitwise_and, bitwise_not, bitwise_or, bitwise_xor  # noqa: E402
+
+# issue 18: jitnet.profiler (torch.profiler's API; JITNET_LOG=kernels)
+# isort: split
+from . import profiler  # noqa: E402

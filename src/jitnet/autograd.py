@@ -50,6 +50,10 @@ _state = _GradState()
 # A plain global, read once per op; tracing is not thread-safe (one export at a time).
 _tracer = None
 
+# jitnet.profiler's recorder while a profile or JITNET_LOG=kernels is on (else None): it times
+# each forward and backward.  Read once per op, so an op pays one global check when it is off.
+_profiler = None
+
 
 def is_grad_enabled() -> bool:
     """True when new ops are recorded on the tape (thread-local, like PyTorch)."""
@@ -205,7 +209,8 @@ class Function:
         if device is None:
             device = CPU
         ctx = Context(cls, _tables.get(device.type) or kernels.table(device), device)
-        out = cls.forward(ctx, *raw, **kwargs)
+        out = cls.forward(ctx, *raw, **kwargs) if _profiler is None else \
+            _profiler.forward(ctx, raw, kwargs)
         record = requires and _state.enabled
         if type(out) is tuple:
             first = Tensor(out[0], device, record)
@@ -312,7 +317,7 @@ def _run_node(node, g, pending, held, fire, capture, retain_graph) -> None:
         g = _tensor_hooks_at_node(node, g)
     if capture is not None and id(node) in capture:
         capture[id(node)] = g
-    grads = node.fn.backward(node, g)
+    grads = node.fn.backward(node, g) if _profiler is None else _profiler.backward(node, g)
     grads = list(grads) if isinstance(grads, tuple) else [grads]
     k = node.k
     inputs, needs = node.inputs, node.needs_input_grad

@@ -39,6 +39,7 @@ JITNET = {
     "torchvision.transforms": "jitnet.data.transforms",
     "torch.distributed": "jitnet.distributed",
     "torch.nn.parallel": "jitnet.nn.parallel",
+    "torch.profiler": "jitnet.profiler",
 }
 
 

@@ -5,6 +5,11 @@
 only ever call ``ctx.k.<name>(...)``: this lookup is the single place where
 the device decides which code runs.  The CUDA table is imported on first use,
 so ``import jitnet`` never touches ``numba.cuda``.
+
+``jitnet.profiler`` records kernel calls by swapping, while it records, each
+table in ``_tables`` for a view that times every kernel (``set_view``); with no
+profiler on, lookups return the tables themselves and a kernel call costs
+nothing extra.
 """
 from __future__ import annotations
 
@@ -12,7 +17,20 @@ from types import ModuleType
 
 from . import cpu
 
-_tables: dict[str, ModuleType] = {"cpu": cpu}
+_plain: dict[str, ModuleType] = {"cpu": cpu}  # the tables themselves
+# what lookups return: the tables, or the profiler's views of them (mutated in place, never
+# rebound: autograd holds this dict)
+_tables: dict = dict(_plain)
+_view = None  # while a profiler records: table -> its timing view
+
+
+def set_view(view) -> None:
+    """Make every lookup return ``view(table)`` instead of the table (``None``: the tables
+    themselves again).  Used by ``jitnet.profiler``; a table loaded later gets it too."""
+    global _view
+    _view = view
+    for name, plain in _plain.items():
+        _tables[name] = plain if view is None else view(plain)
 
 
 def table(device) -> ModuleType:
@@ -27,8 +45,9 @@ def table(device) -> ModuleType:
         cuda_status.require()
         from . import cuda as cuda_table
 
-        _tables["cuda"] = cuda_table
-        return cuda_table
+        _plain["cuda"] = cuda_table
+        _tables["cuda"] = cuda_table if _view is None else _view(cuda_table)
+        return _tables["cuda"]
     raise RuntimeError(f"no kernel table for device {device}")
 
 

@@ -7,10 +7,13 @@ never at import.  The listener counts compiles and the wall time spent in
 the outermost ones (nested compiles of called functions are inside those),
 and calls ``on_start`` hooks when a compile begins while none is running:
 a progress bar uses that to show "compiling kernels (first run only)" while
-it waits.
+it waits.  ``thread_seconds()`` is the same time for the calling thread only:
+``jitnet.profiler`` takes its difference around each kernel call to say how
+much of the call was compiling.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -27,6 +30,7 @@ class CompileWatch:
         self.on_start: list[Callable[[], None]] = []
         self._depth = 0
         self._t0 = 0.0
+        self._local = threading.local()
 
     @property
     def compiling(self) -> bool:
@@ -43,10 +47,17 @@ class CompileWatch:
                 except Exception:  # a display hook must never break a compile
                     pass
 
+    def thread_seconds(self) -> float:
+        """Seconds the calling thread has spent in outermost compilations since the watch
+        started (Numba compiles under one global lock, so compiles never overlap)."""
+        return getattr(self._local, "seconds", 0.0)
+
     def _end(self) -> None:
         self._depth -= 1
         if self._depth == 0:
-            self.seconds += time.perf_counter() - self._t0
+            took = time.perf_counter() - self._t0
+            self.seconds += took
+            self._local.seconds = getattr(self._local, "seconds", 0.0) + took
 
 
 _watch: CompileWatch | None = None

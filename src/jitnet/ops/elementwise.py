@@ -176,6 +176,7 @@ class Unary(Function):
 
     @staticmethod
     def forward(ctx, x, op, p0=0.0, p1=0.0):
+        ctx.label = _UNARY_LABEL[op]  # set here, so the profiler names the forward too
         y = ctx.k.unary(op, x, p0, p1)
         ctx.x, ctx.y, ctx.op, ctx.p0, ctx.p1 = x, y, op, p0, p1
         return y
@@ -194,10 +195,7 @@ def unary(x: Tensor, op: int, p0: float = 0.0, p1: float = 0.0) -> Tensor:
         raise TypeError(f"{_UNARY_LABEL[op].lower()}: expected a Tensor, got {type(x).__name__}")
     if op in oc.FLOAT_ONLY and not x.dtype.is_floating_point:
         x = cast(x, dt.default_float)
-    out = Unary.apply(x, op, p0, p1)
-    if out.grad_fn is not None:
-        out.grad_fn.label = _UNARY_LABEL[op]
-    return out
+    return Unary.apply(x, op, p0, p1)
 
 
 class Cast(Function):
