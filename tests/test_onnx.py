@@ -441,7 +441,10 @@ def test_bidirectional_relu_rnn_exports():
     rnn = nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, bias=False, batch_first=True)
     model = Lambda(lambda x, r: r(x)[0], rnn)
     proto = roundtrip(model, (3, 3))
-    assert "Relu" in op_types(proto) and "Tanh" not in op_types(proto)
+    (node,) = [n for n in proto.graph.node if n.op_type == "RNN"]  # one node, both directions
+    acts = [a for a in node.attribute if a.name == "activations"][0].strings
+    assert [a.decode() for a in acts] == ["Relu", "Relu"]
+    assert "Tanh" not in op_types(proto)
 
 
 def test_uniform_constants_sized_by_two_dynamic_axes():
