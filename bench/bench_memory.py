@@ -33,6 +33,16 @@ ROUNDS = 3
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS in MB: VmHWM where Linux has it.  ``ru_maxrss`` survives
+    ``exec`` on Linux: a child spawned by a large parent (pytest after the other benches)
+    starts with the parent's peak, and the growth then reads 0."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
