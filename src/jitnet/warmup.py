@@ -103,9 +103,9 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
     """Compile ``entries`` in ``jobs`` worker processes (in this process if ``jobs`` is 1);
     ``on_done(key)`` after each.  Returns the summed compile seconds of the workers.
 
-    The workers are ``python -m jitnet.warmup --compile`` children, not a
-    multiprocessing pool: a pool's spawned children re-import the caller's main
-    module, which re-runs a user's unguarded script.
+    The workers are ``python -m jitnet.warmup --serve`` children fed entry numbers on
+    stdin, not a multiprocessing pool: a pool's spawned children re-import the caller's
+    main module, which re-runs a user's unguarded script.
     """
     if jobs <= 1:
         total = 0.0
@@ -115,31 +115,51 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
                 on_done(e[0])
         return total
     import threading
+    from collections import deque
 
-    # round-robin over the entries in call order, so each worker gets a share of the
-    # expensive kernels (the first calls of a step are its largest kernels' too)
-    shares = [list(entries[i::jobs]) for i in range(jobs)]
+    # a shared queue, so a worker that drew cheap kernels takes the next one; the
+    # kernels called from Python directly (serial twins, conv tasks) go first, so that
+    # by the time a parallel twin compiles, the kernel it calls is usually in the disk
+    # cache already and is loaded instead of compiled a second time
+    order = sorted(range(len(entries)), key=lambda i: entries[i][0].endswith("_parallel"))
+    todo = deque(order)
     lock = threading.Lock()
     totals: list[float] = []
     errors: list[str] = []
 
-    def run(share: list, path: Path) -> None:
-        path.write_bytes(pickle.dumps(share))
-        proc = subprocess.Popen([sys.executable, "-m", "jitnet.warmup", "--compile", str(path)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for line in proc.stdout:
-            key, _, seconds = line.rstrip("\n").rpartition(" ")
+    def run(path: Path, log: Path) -> None:
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "jitnet.warmup", "--serve",
+                                     str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=err, text=True)
+            try:
+                while True:
+                    with lock:
+                        i = todo.popleft() if todo and not errors else None
+                    if i is None:
+                        break
+                    proc.stdin.write(f"{i}\n")
+                    proc.stdin.flush()
+                    line = proc.stdout.readline()
+                    if not line:
+                        break  # the worker died; its stderr says why
+                    with lock:
+                        totals.append(float(line.split()[-1]))
+                        if on_done:
+                            on_done(entries[i][0])
+            finally:
+                proc.stdin.close()
+                rc = proc.wait()
+        if rc != 0:
+            text = log.read_text().strip().splitlines()
             with lock:
-                totals.append(float(seconds))
-                if on_done:
-                    on_done(key)
-        err = proc.stderr.read()
-        if proc.wait() != 0:
-            errors.append((err.strip().splitlines() or ["no output"])[-1])
+                errors.append(text[-1] if text else f"exit code {rc}")
 
     with tempfile.TemporaryDirectory(prefix="jitnet-warmup-") as tmp:
-        threads = [threading.Thread(target=run, args=(share, Path(tmp) / f"share{i}.pkl"))
-                   for i, share in enumerate(shares) if share]
+        path = Path(tmp) / "entries.pkl"
+        path.write_bytes(pickle.dumps(list(entries)))
+        threads = [threading.Thread(target=run, args=(path, Path(tmp) / f"worker{i}.log"))
+                   for i in range(jobs)]
         for t in threads:
             t.start()
         for t in threads:
@@ -217,9 +237,10 @@ def _main(argv: list[str]) -> int:
 
         out.write_bytes(pickle.dumps(_jit.recorded()))
         return 0
-    if argv[:1] == ["--compile"]:  # a compile worker (see compile_entries)
-        for entry in pickle.loads(Path(argv[1]).read_bytes()):
-            key, seconds = _compile_entry(entry)
+    if argv[:1] == ["--serve"]:  # a compile worker (see compile_entries)
+        entries = pickle.loads(Path(argv[1]).read_bytes())
+        for line in sys.stdin:
+            key, seconds = _compile_entry(entries[int(line)])
             print(key, f"{seconds:.3f}", flush=True)
         return 0
     print("usage: jitnet warmup (this module is run by it)", file=sys.stderr)
