@@ -229,8 +229,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _train_error(str(exc))
     in_shape = tuple(train_set.tensors[0].shape[1:])
-    if world == 1 and args.device == "cpu":
-        _warm_first(args)
     model = build_model(args.model, in_shape).to(args.device)
     n_params = sum(p.numel() for p in model.parameters())
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
@@ -252,6 +250,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"(cosine), {args.device}, seed {args.seed}"
               + (f", {world} ranks" if world > 1 else "")
               + (f"; resuming {out}" if args.resume else ""), flush=True)
+    if world == 1 and args.device == "cpu":
+        _warm_first(args)
     history = fit(model, train_loader,
                   optimizer, jn.nn.CrossEntropyLoss(), epochs=args.epochs,
                   val_loader=DataLoader(test_set, batch_size=256),
