@@ -9,9 +9,9 @@ the same data):
   sklearn digits upscaled to 28x28, then its test pass;
 - the default ``jitnet train`` run (the 'cnn' model, 15 epochs on the 8x8
   digits, Adam with a cosine schedule, checkpoints, history and curves), as the
-  command itself (``python -m jitnet train``) beside ``train_default_torch.py``;
-  and ``train_default_jitnet.py``, the same program written out by hand in
-  jitnet, beside the same PyTorch script.
+  command itself (``python -m jitnet train``) beside ``train_default.py`` on
+  PyTorch; and ``train_default.py --jitnet``, the same program written out by
+  hand, on jitnet (only its imports change), beside the same PyTorch script.
 
 Numba's cache is warm: every case runs its program once untimed first (which
 compiles whatever the cache lacks), as a user's second run would be.  The time
@@ -40,18 +40,18 @@ PROGRAMS = HERE / "programs"
 # id -> (group, {lib: argv after the interpreter}); "{out}" is a fresh output directory
 CASES = {
     "mnist": ("program: PyTorch's MNIST example CNN, 1 epoch on 28x28 digits (whole process)", {
-        "jitnet": ["mnist_cnn_jitnet.py"],
-        "torch": ["mnist_cnn_torch.py"],
+        "jitnet": ["mnist_cnn.py", "--jitnet"],
+        "torch": ["mnist_cnn.py"],
     }),
     "train_cli": ("program: default `jitnet train` (the command) vs its PyTorch twin "
                   "(whole process)", {
                       "jitnet": ["-m", "jitnet", "train", "--out", "{out}"],
-                      "torch": ["train_default_torch.py", "--out", "{out}"],
+                      "torch": ["train_default.py", "--out", "{out}"],
                   }),
     "train_script": ("program: default `jitnet train` written as a script, jitnet vs PyTorch "
                      "(whole process)", {
-                         "jitnet": ["train_default_jitnet.py", "--out", "{out}"],
-                         "torch": ["train_default_torch.py", "--out", "{out}"],
+                         "jitnet": ["train_default.py", "--jitnet", "--out", "{out}"],
+                         "torch": ["train_default.py", "--out", "{out}"],
                      }),
 }
 ROUNDS = 3

@@ -4,20 +4,31 @@ the 8x8 digits (jitnet's split), 15 epochs of batch 32, Adam lr 0.005 with a cos
 schedule, evaluated on the test split (batch 256) after every epoch.  Like the command it
 writes to ``--out``: the best epoch's weights, the last epoch's training state (model,
 optimizer, scheduler, history) after every epoch, ``history.json`` and ``curves.png``.
-``train_default_jitnet.py`` is the same program, line for line, on jitnet.
+With ``--jitnet`` the same program runs on jitnet: only the imports change (and the
+checkpoints take jitnet's own file format, safetensors).
 
-    python bench/programs/train_default_torch.py --out /tmp/run [--epochs 15]
+    python bench/programs/train_default.py [--jitnet] --out /tmp/run [--epochs 15]
 """
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-import torch
-import torch.nn as nn
 from digits_data import digits
-from torch.optim.lr_scheduler import CosineAnnealingLR
-from torch.utils.data import DataLoader, TensorDataset
+
+if "--jitnet" in sys.argv:  # the same program on jitnet: PyTorch's names, jitnet's modules
+    import jitnet as torch
+    import jitnet.nn as nn
+    from jitnet.data import DataLoader, TensorDataset
+    from jitnet.optim.lr_scheduler import CosineAnnealingLR
+    SUFFIX = ".safetensors"
+else:
+    import torch
+    import torch.nn as nn
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+    from torch.utils.data import DataLoader, TensorDataset
+    SUFFIX = ".pt"
 
 
 def build_model():
@@ -69,6 +80,7 @@ def main():
     parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--jitnet", action="store_true", help="run on jitnet (the imports)")
     args = parser.parse_args()
     start = time.perf_counter()
     torch.manual_seed(args.seed)
@@ -96,10 +108,10 @@ def main():
             history[key].append(value)
         if val_acc > best:
             best = val_acc
-            torch.save(model.state_dict(), out / "model.pt")
+            torch.save(model.state_dict(), out / f"model{SUFFIX}")
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history},
-                   out / "last.pt")
+                   out / f"last{SUFFIX}")
         print(f"epoch {epoch:>3}/{args.epochs}  train loss {loss:.4f}  train acc {acc:.4f}  "
               f"test loss {val_loss:.4f}  test acc {val_acc:.4f}  lr {lr:.2e}  "
               f"({time.perf_counter() - took:.1f} s)", flush=True)

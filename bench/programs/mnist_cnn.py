@@ -1,20 +1,30 @@
 """PyTorch's MNIST example (github.com/pytorch/examples, mnist/main.py), on digits upscaled
 to 28x28: conv 1->32->64 3x3, max-pool, dropout 0.25 / 0.5, fc 9216->128->10, Adadelta
-lr 1.0, StepLR gamma 0.7, one epoch by default.  ``mnist_cnn_jitnet.py`` is the same
-program, line for line, on jitnet.
+lr 1.0, StepLR gamma 0.7, one epoch by default.  With ``--jitnet`` the same program runs on
+jitnet: only the imports change.
 
-    python bench/programs/mnist_cnn_torch.py [--epochs 1] [--dry-run]
+    python bench/programs/mnist_cnn.py [--jitnet] [--epochs 1] [--dry-run]
 """
 import argparse
+import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-import torch.optim as optim
 from digits_data import digits28
-from torch.optim.lr_scheduler import StepLR
-from torch.utils.data import DataLoader, TensorDataset
+
+if "--jitnet" in sys.argv:  # the same program on jitnet: PyTorch's names, jitnet's modules
+    import jitnet as torch
+    import jitnet.nn as nn
+    import jitnet.nn.functional as F
+    import jitnet.optim as optim
+    from jitnet.data import DataLoader, TensorDataset
+    from jitnet.optim.lr_scheduler import StepLR
+else:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    import torch.optim as optim
+    from torch.optim.lr_scheduler import StepLR
+    from torch.utils.data import DataLoader, TensorDataset
 
 
 class Net(nn.Module):
@@ -73,6 +83,7 @@ def test(model, test_loader):
 
 def main():
     parser = argparse.ArgumentParser(description="PyTorch MNIST example on 28x28 digits")
+    parser.add_argument("--jitnet", action="store_true", help="run on jitnet (the imports)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--test-batch-size", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=1)
