@@ -584,8 +584,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     except (RuntimeError, OSError) as exc:
         return _fail("warmup", exc)
     print(f"jitnet warmup: {r['kernels']} kernel signatures ready in {r['seconds']:.1f} s "
-          f"({r['compile_seconds']:.1f} s of compiling over {args.jobs or os.cpu_count()} "
-          "processes); later runs load them from Numba's cache")
+          f"({r['compile_seconds']:.1f} s of compiling over {r['jobs']} processes); later "
+          "runs load them from Numba's cache")
     return 0
 
 

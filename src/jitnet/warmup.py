@@ -203,18 +203,17 @@ def warm(models: Sequence[str], jobs: int | None = None, progress: bool = True,
          out=None, train_batch: int = 32) -> dict:
     """Discover and compile the kernels of ``models`` (CLI model names) on ``jobs``
     processes (default: every core), with a tqdm bar when ``progress``.  Returns
-    ``{"kernels": n, "seconds": wall, "compile_seconds": summed over workers}``."""
+    ``{"kernels": n, "jobs": processes, "seconds": wall, "compile_seconds": summed}``."""
     from .training import _tqdm
 
     t0 = time.perf_counter()
-    jobs = jobs or os.cpu_count() or 1
     entries = discover(models, train_batch)
+    jobs = min(jobs or os.cpu_count() or 1, max(1, len(entries)))
     tqdm = _tqdm() if progress else None
     bar = tqdm(total=len(entries), desc="compiling kernels (first run only)", unit="kernel",
                file=out or sys.stdout, dynamic_ncols=True) if tqdm else None
     try:
-        seconds = compile_entries(entries, min(jobs, max(1, len(entries))),
-                                  (lambda key: bar.update(1)) if bar else None)
+        seconds = compile_entries(entries, jobs, (lambda key: bar.update(1)) if bar else None)
     finally:
         if bar is not None:
             bar.close()
@@ -225,7 +224,7 @@ def warm(models: Sequence[str], jobs: int | None = None, progress: bool = True,
                 marker.write_text(f"{len(entries)} kernel signatures\n")
             except OSError:  # a read-only cache: nothing to remember
                 pass
-    return {"kernels": len(entries), "seconds": time.perf_counter() - t0,
+    return {"kernels": len(entries), "jobs": jobs, "seconds": time.perf_counter() - t0,
             "compile_seconds": seconds}
 
 

@@ -26,7 +26,7 @@ import types
 from pathlib import Path
 
 import numba
-from numba.core.caching import CompileResultCacheImpl, FunctionCache
+from numba.core.caching import CompileResultCacheImpl, FunctionCache, IndexDataCacheFile
 
 SCALAR_DIR = Path(__file__).resolve().parent / "scalar"
 
@@ -67,6 +67,14 @@ class _ScalarAwareImpl(CompileResultCacheImpl):
     _locator_classes = [_salted(c) for c in CompileResultCacheImpl._locator_classes]
 
 
+class _TolerantIndexFile(IndexDataCacheFile):
+    def _load_index(self):
+        try:
+            return super()._load_index()
+        except Exception:  # noqa: BLE001  (any unreadable index means "not cached")
+            return {}
+
+
 class ScalarAwareCache(FunctionCache):
     """Numba's function cache, invalidated also when a ``kernels/scalar`` file changes.
 
@@ -80,15 +88,7 @@ class ScalarAwareCache(FunctionCache):
 
     def __init__(self, py_func):
         super().__init__(py_func)
-        load_index = self._cache_file._load_index
-
-        def tolerant_load_index():
-            try:
-                return load_index()
-            except Exception:  # noqa: BLE001  (any unreadable index means "not cached")
-                return {}
-
-        self._cache_file._load_index = tolerant_load_index
+        self._cache_file.__class__ = _TolerantIndexFile  # Numba builds it in __init__
 
 
 KERNELS: dict[str, object] = {}
@@ -158,13 +158,28 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
     return wrap(fn) if fn is not None else wrap
 
 
+def with_globals(fn, names: dict, qualname: str | None = None):
+    """A new function over ``fn``'s code whose global names in ``names`` resolve to the
+    given objects (the rest as in ``fn``'s module), optionally under a new ``qualname``.
+
+    How a formula calls a helper compiled for the same backend (``with_helpers``) and how
+    a kernel template becomes one cached kernel per formula (``_partial.instantiate``):
+    Numba keys its cache on the qualified name, so a new name means its own cache files.
+    """
+    glb = dict(fn.__globals__)
+    glb.update(names)
+    name = qualname or fn.__name__
+    f = types.FunctionType(fn.__code__, glb, name, fn.__defaults__, fn.__closure__)
+    f.__qualname__ = qualname or fn.__qualname__
+    f.__module__, f.__doc__ = fn.__module__, fn.__doc__
+    return f
+
+
 def with_helpers(fn, compiled: dict):
     """A copy of the formula ``fn`` whose global names in ``compiled`` ({name: compiled
     helper}) resolve to those objects: how a formula calls a helper formula compiled for the
     same backend (``fn``'s module keeps the plain Python helper, for the CUDA simulator)."""
-    glb = dict(fn.__globals__)
-    glb.update(compiled)
-    return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    return with_globals(fn, compiled)
 
 
 def scalar(fn, *helpers):

@@ -31,9 +31,8 @@ import ast
 import functools
 import inspect
 import textwrap
-import types
 
-from ._jit import kernel, scalar
+from ._jit import kernel, scalar, with_globals
 
 
 class _Fold(ast.NodeTransformer):
@@ -76,12 +75,14 @@ class _Fold(ast.NodeTransformer):
     def _fold_test(self, node):
         """(folded test, its static value or None)."""
         node = self.visit(node)
+        return self._fold_visited(node)
+
+    def _fold_visited(self, node):
         if isinstance(node, ast.BoolOp):
             is_and = isinstance(node.op, ast.And)
             kept = []
-            for v in node.values:
-                val = self._fold_test(v)
-                v, static = val
+            for part in node.values:
+                v, static = self._fold_visited(part)
                 if static is None:
                     kept.append(v)
                 elif static != is_and:  # False in an `and`, True in an `or`: decided
@@ -174,10 +175,5 @@ def instantiate(template, name: str, *, parallel: bool = False, recipe: tuple | 
     ``recipe`` (``("module:factory", *args)``) says how another process makes the same
     kernel (``jitnet.warmup`` compiles recorded kernels in worker processes).
     """
-    g = dict(template.__globals__)
-    g.update(names)
-    f = types.FunctionType(template.__code__, g, name, template.__defaults__)
-    f.__qualname__ = name
-    f.__module__ = template.__module__
-    f.__doc__ = template.__doc__
+    f = with_globals(template, names, qualname=name)
     return kernel(f, parallel=parallel, recipe=recipe)
