@@ -120,6 +120,17 @@ def _recording(f, key: str, recipe):
     return call
 
 
+def note_call(f, args: tuple, recipe=None) -> None:
+    """Under ``JITNET_RECORD_KERNELS``, note the signature a jitted run would compile for the
+    kernel ``f`` called with ``args`` where the Python run does not call it (a parallel
+    launcher that jitted code runs and plain Python replaces by a loop)."""
+    if os.environ.get("JITNET_RECORD_KERNELS"):
+        from numba.core.typing.typeof import Purpose, typeof
+
+        sig = tuple(typeof(a, Purpose.argument) for a in args)
+        _recorded.setdefault((f"{f.__module__}:{f.__qualname__}", recipe, sig), None)
+
+
 def recorded() -> list:
     """The (kernel key, recipe, signature) triples ``_recording`` noted, in call order."""
     return list(_recorded)
@@ -135,10 +146,13 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
     ``("module:factory", *args)`` call that makes it again in another process.
     """
 
+    if os.environ.get("JX_NOINLINE") and inline == "always":
+        inline = "helper"
+
     def wrap(f):
         # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
         # never a ZeroDivisionError out of a gradient formula
-        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
+        opts = dict(parallel=parallel, fastmath=False, inline="never" if inline == "helper" else inline, nogil=True,
                     error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
         key = f"{f.__module__}:{f.__qualname__}"
@@ -153,6 +167,8 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
             pass
         if inline == "never":
             KERNELS[key] = disp
+        if inline == "helper":
+            return disp
         return disp
 
     return wrap(fn) if fn is not None else wrap

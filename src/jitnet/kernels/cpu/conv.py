@@ -75,7 +75,9 @@ from numba import prange
 from ... import runtime
 from .._jit import PARALLEL_MIN, kernel
 from ..opcodes import SUM
+from .blas import gemm
 from .reduce import _row
+from .tasks import run_tasks, span
 
 
 @kernel(inline="always")
@@ -386,23 +388,16 @@ def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # scatters, so cols, the GEMM output and the reordered gradient are cache-sized
 # buffers the task allocates once and reuses for every chunk.
 
-@kernel(inline="always")
-def _task_images(task, tasks, n):
-    """Images [lo, hi) of task ``task`` of ``tasks``: contiguous, sizes within one of each other."""
-    return task * n // tasks, (task + 1) * n // tasks
+# The tasks are kernels of their own (``tasks.run_tasks``): one compile serves the serial
+# call and every thread of the parallel one.
 
-
-# The tasks are kernels of their own, not inlined: the serial path calls one directly and
-# the parallel one calls it from a small prange loop.  Inlined, each task body (BLAS calls,
-# slicing, reshapes) was compiled twice, once into a parfor: the backward's parallel
-# kernel took ~20 s of a first run's compile, against a few for the task alone.
 @kernel
 def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
-    lo, hi = _task_images(task, tasks, g.n)
+    lo, hi = span(task, tasks, g.n)
     # flat buffers, viewed (rows, m*L) per chunk: a reshaped prefix stays C-contiguous
-    # when the last chunk is shorter, so np.dot takes it without a copy
+    # when the last chunk is shorter
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
     ybuf = np.empty(groups * og * nb * length, dtype=x.dtype)
     for n0 in range(lo, hi, nb):
@@ -414,7 +409,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         for t in range(taps * m):
             _im2col_task(x, cols, n0, m, t, g)
         for gi in range(groups):
-            np.dot(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og])
+            gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False, False,
+                 0.0)
         if m == 1:
             if has_bias:
                 for o in range(groups * og):
@@ -436,22 +432,17 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
                     _copy(d, s)
 
 
-@kernel(parallel=True)
-def _conv_fwd_parallel(x, wm, bias, has_bias, out, g, nb, tasks):
-    for task in prange(tasks):  # prange's index is uint64: int64 keeps the one signature
-        _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, np.int64(task), tasks)
-
-
 @kernel
-def _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_part, db_part):
+def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, task, tasks):
     """One task's share of the backward pass: dx of its images, and its partial sums of dW
-    (dw_part, (O, taps/groups)) and of the bias gradient (db_part, (O,), float64)."""
+    (dw_parts[task], (O, taps/groups)) and of the bias gradient (db_parts[task], (O,),
+    float64)."""
     groups, og, tg = wm.shape
     o_ch, taps, length = groups * og, g.c * g.kh * g.kw, g.oh * g.ow
-    lo, hi = _task_images(task, tasks, g.n)
+    lo, hi = span(task, tasks, g.n)
+    dw_part, db_part = dw_parts[task], db_parts[task]
     gbuf = np.empty(o_ch * nb * length, dtype=x.dtype)
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
-    tmp = np.empty((og, tg), dtype=x.dtype)
     for o in range(o_ch):
         db_part[o] = 0.0
     for n0 in range(lo, hi, nb):
@@ -475,26 +466,15 @@ def _conv_bwd_task(grad, x, wm, g, nb, task, tasks, need_x, need_w, dx, dw_part,
             # dW (O, taps) += G (O, m*L) @ cols^T: K = m*L, the long side, is the inner
             # dimension BLAS likes; cols^T is a transpose flag, not a copy
             for gi in range(groups):
-                rows = dw_part[gi * og:(gi + 1) * og]
-                if n0 == lo:
-                    np.dot(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg].T, rows)
-                else:
-                    np.dot(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg].T, tmp)
-                    for r in range(og):
-                        _add(rows[r], tmp[r])
+                gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
+                     dw_part[gi * og:(gi + 1) * og], False, True, 0.0 if n0 == lo else 1.0)
         if need_x:
             # dcols = W^T @ G into the same buffer (cols is no longer needed), then fold
             for gi in range(groups):
-                np.dot(wm[gi].T, gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg])
+                gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg], True, False,
+                     0.0)
             for t in range(m * g.c):
                 _col2im_task(cols, dx, n0, t, g)
-
-
-@kernel(parallel=True)
-def _conv_bwd_parallel(grad, x, wm, g, nb, tasks, need_x, need_w, dx, dw_parts, db_parts):
-    for task in prange(tasks):
-        _conv_bwd_task(grad, x, wm, g, nb, np.int64(task), tasks, need_x, need_w, dx,
-                       dw_parts[task], db_parts[task])
 
 
 CHUNK_BYTES = 512 << 10
@@ -545,10 +525,7 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndar
     out = np.empty((g.n, o, g.oh * g.ow), dtype=x.dtype)
     has_bias = b is not None
     bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else _dummy(x.dtype)
-    if tasks == 1:
-        _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, 0, 1)
-    else:
-        _conv_fwd_parallel(x, wm, bias, has_bias, out, g, nb, tasks)
+    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb), tasks)
     return out.reshape((g.n, o, g.oh, g.ow))
 
 
@@ -577,10 +554,8 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray, w: np.ndarray, g, need_x: bool,
     dx = np.empty(x.shape if need_x else (1, 1, 1, 1), dtype=x.dtype)
     dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
-    if tasks == 1:
-        _conv_bwd_task(grad, x, wm, g, nb, 0, 1, need_x, need_w, dx, dw_parts[0], db_parts[0])
-    else:
-        _conv_bwd_parallel(grad, x, wm, g, nb, tasks, need_x, need_w, dx, dw_parts, db_parts)
+    run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts),
+              tasks)
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
         if need_w else None
     gb = db_parts.sum(axis=0).astype(x.dtype)

@@ -3,8 +3,7 @@
 Unary maps (relu, exp, gelu, ...) are Numba kernels: the formulas live once in
 ``kernels/scalar/elementwise.py`` (``unary_fwd`` every forward formula,
 ``unary_grad`` every derivative, shared with the CUDA kernels), inlined here
-into loop kernels (serial, parallel) over a flat contiguous array, one set per
-op, compiled on the op's first call.
+into task kernels over a flat contiguous array, one pair per op, compiled on the op's first call.
 
 Binary ops with broadcasting (add, mul, comparisons) and ``where`` are served
 by NumPy's ufuncs behind the same table: a broadcast add is memory-bound and
@@ -15,12 +14,11 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN
 from .._partial import fixed_scalar, instantiate
 from ..opcodes import UNARY_NAMES
 from ..scalar import elementwise as S
+from .tasks import run_tasks, span, tasks_for
 
 # One kernel per op.  ``unary_fwd`` / ``unary_grad`` are op-code switches (one
 # source for both devices); each op's CPU kernels are instantiated from the two
@@ -29,43 +27,28 @@ from ..scalar import elementwise as S
 # formula instead of 35 (a first relu compiles in ~0.5 s instead of 6 s), and
 # with the op known LLVM vectorises every loop, not only relu's.
 #
-# Parallel twins cut the array into chunks and run the op's serial kernel on
-# each chunk in a ``prange``.
+# The loops are task kernels (``tasks.run_tasks``): task t of ``tasks`` maps its
+# contiguous share of the array, so one compile serves the serial call and every
+# thread of a parallel one.
 
-_CHUNK = 1 << 14  # elements per parallel task: 64 KiB of float32, well above the task overhead
-
-# free names of the templates, bound per instance by ``_partial.instantiate``
-fwd = grad = serial = None
+# free name of the templates, bound per instance by ``_partial.instantiate``
+fwd = grad = None
 
 
-def _map_loop(x, out, p0, p1):
-    """out[i] = f(x[i]); x and out flat and C-contiguous (f: the op's ``fwd``)."""
-    for i in range(x.size):
+def _map_loop(x, out, p0, p1, t, tasks):
+    """out[i] = f(x[i]) over task t's share; x and out flat and C-contiguous (f: the op's
+    ``fwd``)."""
+    lo, hi = span(t, tasks, x.size)
+    for i in range(lo, hi):
         out[i] = fwd(x[i], p0, p1)
 
 
-def _map_chunks(x, out, p0, p1):
-    """As ``_map_loop``; ``prange`` over chunks of ``_CHUNK`` elements."""
-    n = x.size
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        lo = c * _CHUNK
-        hi = min(n, lo + _CHUNK)
-        serial(x[lo:hi], out[lo:hi], p0, p1)
-
-
-def _grad_loop(x, y, g, out, p0, p1):
-    """out[i] = g[i] * f'(x[i]) (from x or y = f(x)); all flat and C-contiguous."""
-    for i in range(x.size):
+def _grad_loop(x, y, g, out, p0, p1, t, tasks):
+    """out[i] = g[i] * f'(x[i]) (from x or y = f(x)) over task t's share; all flat and
+    C-contiguous."""
+    lo, hi = span(t, tasks, x.size)
+    for i in range(lo, hi):
         out[i] = grad(x[i], y[i], g[i], p0, p1)
-
-
-def _grad_chunks(x, y, g, out, p0, p1):
-    """As ``_grad_loop``; ``prange`` over chunks of ``_CHUNK`` elements."""
-    n = x.size
-    for c in prange((n + _CHUNK - 1) // _CHUNK):
-        lo = c * _CHUNK
-        hi = min(n, lo + _CHUNK)
-        serial(x[lo:hi], y[lo:hi], g[lo:hi], out[lo:hi], p0, p1)
 
 
 _OP_NAMES = {code: name for name, code in reversed(list(UNARY_NAMES.items()))}
@@ -74,8 +57,8 @@ _making = threading.Lock()
 
 
 def op_kernels(op: int) -> tuple:
-    """(map serial, map parallel, grad serial, grad parallel) kernels of unary op code ``op``,
-    made on first use (``_map_relu``, ``_map_relu_parallel``, ``_grad_relu``, ...)."""
+    """(map, grad) task kernels of unary op code ``op``, made on first use (``_map_relu``,
+    ``_grad_relu``, ...)."""
     ks = _made.get(op)
     if ks is None:
         with _making:
@@ -87,10 +70,7 @@ def op_kernels(op: int) -> tuple:
                                 fwd=fixed_scalar(S.unary_fwd, op=op))
                 g = instantiate(_grad_loop, f"_grad_{name}", recipe=recipe,
                                 grad=fixed_scalar(S.unary_grad, op=op))
-                ks = (m, instantiate(_map_chunks, f"_map_{name}_parallel", parallel=True,
-                                     recipe=recipe, serial=m),
-                      g, instantiate(_grad_chunks, f"_grad_{name}_parallel", parallel=True,
-                                     recipe=recipe, serial=g))
+                ks = (m, g)
                 _made[op] = ks
     return ks
 
@@ -108,9 +88,7 @@ def unary(op: int, x: np.ndarray, p0: float = 0.0, p1: float = 0.0, out_dtype=No
     """y = f(x) elementwise; any layout in, a new C-contiguous array of x's shape out."""
     xf = _flat(x)
     out = np.empty(xf.size, dtype=out_dtype or x.dtype)
-    ks = op_kernels(op)
-    run = ks[1] if xf.size >= PARALLEL_MIN else ks[0]
-    run(xf, out, float(p0), float(p1))
+    run_tasks(op_kernels(op)[0], (xf, out, float(p0), float(p1)), tasks_for(xf.size))
     return out.reshape(x.shape)
 
 
@@ -119,9 +97,8 @@ def unary_bwd(op: int, x: np.ndarray, y: np.ndarray, g: np.ndarray,
     """dx = g * f'(x): x, y (the forward output) and g share one shape; returns g's dtype."""
     gf = _flat(g)
     out = np.empty(gf.size, dtype=g.dtype)
-    ks = op_kernels(op)
-    run = ks[3] if gf.size >= PARALLEL_MIN else ks[2]
-    run(_flat(x), _flat(y), gf, out, float(p0), float(p1))
+    run_tasks(op_kernels(op)[1], (_flat(x), _flat(y), gf, out, float(p0), float(p1)),
+              tasks_for(gf.size))
     return out.reshape(g.shape)
 
 

@@ -1,11 +1,11 @@
 """Batched matrix multiply on the CPU: ``out[b] = op(a[b]) @ op(b[b])``.
 
 Design, measured on 2 cores at 1024x1024 float32: a cache-blocked parallel Numba
-loop would have to beat OpenBLAS, which reaches ~140-170 GFLOP/s here; Numba's
-own ``np.dot`` inside ``@njit`` calls the BLAS that SciPy ships and reaches the
-same speed, so the kernels call ``np.dot`` on 2-D slices, writing straight
-into the output (no temporaries).  Transposed operands are read in place:
-``a[i].T`` of a C-contiguous slice is F-contiguous, which BLAS takes as a flag.
+loop would have to beat OpenBLAS, which reaches ~140-170 GFLOP/s here, so the
+kernels call the BLAS that SciPy ships (``blas.gemm``) on 2-D blocks of the
+operands, writing straight into the output (no temporaries).  Transposed
+operands and row or column blocks are read in place: a transpose is a BLAS
+flag, a block's row stride its leading dimension.
 
 Threads.  OpenBLAS keeps its own pthread pool whose workers *spin* for about
 0.1 s after every call; Numba's OpenMP workers spin too.  On a 2-core machine
@@ -15,11 +15,11 @@ follows a GEMM runs several times slower (a LeNet step: 55 ms instead of
 through threadpoolctl, on the first product; NumPy's own BLAS is a separate
 library and is left alone) and parallelises products itself on Numba's pool, one
 single-threaded GEMM per task, so the one pool does all the work and nothing
-spins idle.  Big products are cut by output rows (``_bmm_rows``), by output
-columns when there are few rows (``_bmm_cols``), or along the inner dimension
-when the output is small (``_bmm_split_k``): the three GEMM shapes of a
-convolution (forward, input gradient, weight gradient) each get the split
-that keeps both threads busy.
+spins idle.  One task kernel (``_bmm_task``, ``tasks.run_tasks``) cuts a big product
+into blocks: whole matrices when the batch is large, else output rows, output columns
+when there are few rows, or the inner dimension when the output is small: the
+three GEMM shapes of a convolution (forward, input gradient, weight gradient)
+each get the split that keeps both threads busy.
 Integer matrices (no BLAS) use NumPy's matmul.
 
 Where the time goes at 1024 x 1024 float32 (issue 18; process CPU time, which a
@@ -27,7 +27,7 @@ loaded machine distorts far less than wall time): SciPy's and NumPy's OpenBLAS
 builds are equally fast on one thread (both 0.3.3x, SkylakeX kernels; 21.6 vs
 21.9 ms).  NumPy's two-threaded GEMM costs no more CPU than one thread (its
 threads share one packed copy of B), while two single-threaded half products
-(``_bmm_rows``) cost ~8% more (23.4 ms: each task packs all of B): that is the
+(row blocks) cost ~8% more (23.4 ms: each task packs all of B): that is the
 1.06-1.08x a quiet machine shows.  Worse ratios come from load: with Numba's
 ``omp`` threading layer, GNU OpenMP's workers busy-wait after each parallel
 region, and when other processes hold the cores an empty ``prange`` of 2 took
@@ -38,131 +38,69 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from ... import runtime
 from .._jit import kernel
+from .blas import gemm
+from .tasks import run_tasks, span
+
+_DUMMY: dict = {}
+
+
+def _dummy(dtype) -> np.ndarray:
+    """The (1, 1, 1) array that stands for ``part`` when K is not split (one signature)."""
+    d = _DUMMY.get(dtype)
+    if d is None:
+        d = _DUMMY[dtype] = np.empty((1, 1, 1), dtype=dtype)
+    return d
+
 
 PARALLEL_FLOPS = 1 << 21
 """Products below this many multiply-adds run on one thread: one BLAS call takes
 ~20 us there, and waking the thread pool costs ~10 us."""
 
-@kernel
-def _bmm(a, b, out, trans_a, trans_b):
-    """One thread: a loop over the batch, one BLAS call per matrix."""
-    for i in range(out.shape[0]):
-        if trans_a and trans_b:
-            np.dot(a[i].T, b[i].T, out[i])
-        elif trans_a:
-            np.dot(a[i].T, b[i], out[i])
-        elif trans_b:
-            np.dot(a[i], b[i].T, out[i])
-        else:
-            np.dot(a[i], b[i], out[i])
-
-
-@kernel(parallel=True)
-def _bmm_rows(a, b, out, trans_a, trans_b, blocks):
-    """``prange`` over (matrix, block of output rows); each task is one single-threaded GEMM.
-
-    A row block of op(a) is a contiguous slice of a, except with ``trans_a``,
-    where it is a column block of a (strided): that one is copied, K x rows
-    floats, small next to the 2 x rows x N x K flops it feeds.
-    """
-    nb, m, n = out.shape
-    step = (m + blocks - 1) // blocks
-    for t in prange(nb * blocks):
-        i = t // blocks
-        r0 = (t % blocks) * step
-        r1 = min(m, r0 + step)
-        if r0 >= r1:
-            continue
-        # one np.dot per layout combination: a variable holding either a C or an
-        # F array would be typed 'A' (any layout), which np.dot copies first
-        if trans_a and trans_b:
-            np.dot(np.ascontiguousarray(a[i][:, r0:r1].T), b[i].T, out[i, r0:r1])
-        elif trans_a:
-            np.dot(np.ascontiguousarray(a[i][:, r0:r1].T), b[i], out[i, r0:r1])
-        elif trans_b:
-            np.dot(a[i, r0:r1], b[i].T, out[i, r0:r1])
-        else:
-            np.dot(a[i, r0:r1], b[i], out[i, r0:r1])
-
-
-# Explicit loops instead of ``out[i][:, c0:c1] = tmp``: Numba compiles an array-to-slice
-# assignment with a shape check whose error message is built from the shapes at run time,
-# and that string formatting cost seconds of compile time (bench/compile_profile.py).
 
 @kernel(inline="always")
-def _put_cols(dst, src, c0):
-    """dst[:, c0:c0 + src.shape[1]] = src."""
-    for r in range(src.shape[0]):
-        for j in range(src.shape[1]):
-            dst[r, c0 + j] = src[r, j]
+def _op_block(x, trans, r0, r1, c0, c1):
+    """Rows r0:r1, columns c0:c1 of op(x) (x.T when ``trans``), as a view of x for ``gemm``
+    with the same flag: rows of a transposed operand are columns of the stored one."""
+    if trans:
+        return x[c0:c1, r0:r1]
+    return x[r0:r1, c0:c1]
 
 
-@kernel(parallel=True)
-def _bmm_cols(a, b, out, trans_a, trans_b, block):
-    """``prange`` over (matrix, block of ``block`` output columns): few rows, many columns.
+@kernel
+def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, part, t, tasks):
+    """Task t of ``tasks``: its share of the (matrix, row block, column block, chunk of K)
+    blocks, each one single-threaded GEMM on blocks of the operands used in place
+    (``gemm`` takes a block's row stride as BLAS's leading dimension: nothing is packed).
 
-    The shape of a convolution's forward GEMM, W (C_out, taps) @ cols (taps,
-    N*H*W), where row blocks would leave each thread a handful of rows.  The
-    column block of op(b) is contiguous with ``trans_b`` (rows of b) and packed
-    into a contiguous copy otherwise (block x K floats, cache-sized); each
-    task's product goes to a small temporary, then into its columns of out.
-    """
-    nb, m, n = out.shape
-    nblk = (n + block - 1) // block
-    for t in prange(nb * nblk):
-        i = t // nblk
-        c0 = (t % nblk) * block
-        c1 = min(n, c0 + block)
-        if trans_a and trans_b:
-            _put_cols(out[i], np.dot(a[i].T, b[i, c0:c1].T), c0)
-        elif trans_a:
-            _put_cols(out[i], np.dot(a[i].T, np.ascontiguousarray(b[i][:, c0:c1])), c0)
-        elif trans_b:
-            _put_cols(out[i], np.dot(a[i], b[i, c0:c1].T), c0)
-        else:
-            _put_cols(out[i], np.dot(a[i], np.ascontiguousarray(b[i][:, c0:c1])), c0)
-
-
-@kernel(parallel=True)
-def _bmm_split_k(a, b, out, trans_a, trans_b, chunks):
-    """Small output, long inner dimension: ``prange`` over (matrix, chunk of K).
-
-    The shape of a convolution's weight gradient, G (C_out, N*H*W) @ cols^T
-    (N*H*W, taps): K is huge, the output tiny, so neither rows nor columns
-    split well.  Each task multiplies one K-chunk into its own partial
-    product (operands packed contiguous where they are strided); the
-    partials are summed at the end.
+    With ``k_chunks`` > 1 (a small output with a long inner dimension, the shape of
+    a convolution's weight gradient) each chunk's product goes to its own slice of
+    ``part`` (B * k_chunks, M, N), summed by the caller; otherwise each block is
+    written to ``out`` and ``part`` is not touched.
     """
     nb, m, n = out.shape
     kk = a.shape[1] if trans_a else a.shape[2]
-    step = (kk + chunks - 1) // chunks
-    part = np.zeros((nb * chunks, m, n), dtype=out.dtype)
-    for t in prange(nb * chunks):
-        i = t // chunks
-        k0 = min(kk, (t % chunks) * step)
-        k1 = min(kk, k0 + step)
-        if k0 >= k1:
+    rstep = (m + row_blocks - 1) // row_blocks
+    cstep = (n + col_blocks - 1) // col_blocks
+    kstep = (kk + k_chunks - 1) // k_chunks
+    per = row_blocks * col_blocks * k_chunks
+    lo, hi = span(t, tasks, nb * per)
+    for blk in range(lo, hi):
+        i = blk // per
+        rest = blk - i * per
+        rb = rest // (col_blocks * k_chunks)
+        rest -= rb * col_blocks * k_chunks
+        cb = rest // k_chunks
+        kc = rest - cb * k_chunks
+        r0, c0, k0 = rb * rstep, cb * cstep, min(kk, kc * kstep)
+        r1, c1, k1 = min(m, r0 + rstep), min(n, c0 + cstep), min(kk, k0 + kstep)
+        if r0 >= r1 or c0 >= c1:
             continue
-        if trans_a and trans_b:
-            np.dot(a[i, k0:k1].T, np.ascontiguousarray(b[i][:, k0:k1]).T, part[t])
-        elif trans_a:
-            np.dot(a[i, k0:k1].T, b[i, k0:k1], part[t])
-        elif trans_b:
-            np.dot(np.ascontiguousarray(a[i][:, k0:k1]),
-                   np.ascontiguousarray(b[i][:, k0:k1]).T, part[t])
-        else:
-            np.dot(np.ascontiguousarray(a[i][:, k0:k1]), b[i, k0:k1], part[t])
-    for i in range(nb):
-        for r in range(m):
-            for j in range(n):
-                acc = part[i * chunks, r, j]
-                for c in range(1, chunks):
-                    acc += part[i * chunks + c, r, j]
-                out[i, r, j] = acc
+        dst = out[i] if k_chunks == 1 else part[i * k_chunks + kc]
+        gemm(_op_block(a[i], trans_a, r0, r1, k0, k1), _op_block(b[i], trans_b, k0, k1, c0, c1),
+             dst[r0:r1, c0:c1], trans_a, trans_b, 0.0)
 
 
 def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -183,15 +121,23 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         runtime.apply_cpu_settings()  # BLAS to one thread, the allocator (jitnet.runtime)
     kk = a.shape[1] if trans_a else a.shape[2]
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
-    if a.shape[0] * m * n * kk < PARALLEL_FLOPS or (threads := numba.get_num_threads()) == 1:
-        _bmm(a, b, out, trans_a, trans_b)
+    threads = numba.get_num_threads()
+    nb = a.shape[0]
+    if nb * m * n * kk < PARALLEL_FLOPS or threads == 1:
+        run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, 1, 1, 1, _dummy(out.dtype)), 1)
+        return out
     # Which split: measured on the GEMMs of LeNet-5 and the digits CNN (2 cores).
+    rows = cols = chunks = 1
+    if nb >= 2 * threads:
+        pass  # whole matrices per task: enough of them for every thread
     elif kk >= 4 * max(m, n) and m < 64:  # a small output with a long inner dimension
         chunks = min(4 * threads, max(threads, kk // 6144))  # chunks of ~6k terms: in cache
-        _bmm_split_k(a, b, out, trans_a, trans_b, chunks)
     elif (m >= 64 and (n < 4 * m or m >= 128)) or m >= 8 * threads and m >= n:
-        _bmm_rows(a, b, out, trans_a, trans_b, threads)  # enough rows for every thread
-    else:  # few rows, many columns: blocks of op(b) of ~64 KiB, packed while in cache
-        block = min(4096, max(128, (16384 // kk + 63) // 64 * 64))
-        _bmm_cols(a, b, out, trans_a, trans_b, block)
+        rows = threads  # enough rows for every thread
+    else:  # few rows, many columns: blocks of op(b) of ~64 KiB
+        cols = -(-n // min(4096, max(128, (16384 // kk + 63) // 64 * 64)))
+    part = np.empty((nb * chunks, m, n), dtype=out.dtype) if chunks > 1 else _dummy(out.dtype)
+    run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, rows, cols, chunks, part), threads)
+    if chunks > 1:
+        np.sum(part.reshape(nb, chunks, m, n), axis=1, out=out)
     return out

@@ -11,23 +11,22 @@ that uses Adam compiles only Adam.
 Layout: param, grad and the states are C-contiguous arrays of one size and
 dtype, seen flat (a state an option switches off may be None).  Arithmetic
 runs in float64 and is rounded once per stored value.  Parallel strategy:
-the ``_parallel`` twin, compiled only when a parameter of at least
-``PARALLEL_MIN`` elements arrives, runs ``prange`` over contiguous chunks of
-the arrays, each chunk one call of the serial kernel (whose loop is written
-once, ``_<name>_loop``).  A state an option switches off gets its own loop with a constant
-in its place, so the common loops have no data-dependent stores and LLVM
-vectorises them.  Kernels compile with NumPy's error model: ``/`` by zero is
-IEEE inf/nan (as PyTorch) and has no test that would stop vectorisation.
+each optimizer is one task kernel (``tasks.run_tasks``); a parameter of at
+least ``PARALLEL_MIN`` elements is cut into one contiguous share per thread
+(the loop is written once, ``_<name>_loop``).  A state an option switches off
+gets its own loop with a constant in its place, so the common loops have no
+data-dependent stores and LLVM vectorises them.  Kernels compile with NumPy's
+error model: ``/`` by zero is IEEE inf/nan (as PyTorch) and has no test that
+would stop vectorisation.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel, scalar
+from .._jit import kernel, scalar
 from .._partial import instantiate
 from ..scalar import optim as f
+from .tasks import run_tasks, span, tasks_for
 
 _sgd = scalar(f.sgd)
 _moments = scalar(f.moments)
@@ -41,32 +40,21 @@ _adadelta = scalar(f.adadelta)
 
 # Each optimizer is a loop, ``_<name>_loop(p, g, s0, s1, s2, h)`` over three state
 # arrays (an optimizer with fewer ignores the rest; the wrapper passes an empty
-# placeholder), inlined into its serial kernel; a parallel twin runs the serial kernel on
-# contiguous chunks, one chunk per ``prange`` task (the loop compiles once; the twin is
-# a small parfor).  Both kernels are instances of the two templates below
-# (``_partial.instantiate``): the optimizers differ only in their loop and record.  The
-# record arrives as a plain tuple and is rebuilt inside: Numba's dispatcher types a plain
-# tuple of numbers in C, a NamedTuple through Python (measured: 6 us per call against 1).
+# placeholder, whose slices stay empty), inlined into its task kernel
+# (``tasks.run_tasks``): task t of ``tasks`` updates its contiguous share of the arrays,
+# so one compile serves the serial call and every thread of a parallel one.  The kernel
+# is an instance of the template below (``_partial.instantiate``): the optimizers differ
+# only in their loop and record.  The record arrives as a plain tuple and is rebuilt
+# inside: Numba's dispatcher types a plain tuple of numbers in C, a NamedTuple through
+# Python (measured: 6 us per call against 1).
 
-# free names of the templates, bound per optimizer
-loop = record = serial = None
-
-
-def _serial_template(p, g, s0, s1, s2, ht):
-    loop(p, g, s0, s1, s2, record(*ht))
+# free names of the template, bound per optimizer
+loop = record = None
 
 
-def _parallel_template(p, g, s0, s1, s2, ht, step):
-    for c in prange((p.size + step - 1) // step):
-        a = c * step
-        b = min(p.size, a + step)
-        serial(p[a:b], g[a:b], s0[a:b], s1[a:b], s2[a:b], ht)
-
-
-def _chunk(n: int) -> int:
-    """Elements per parallel task: about four tasks per thread, at least 4096 each (the
-    thread count is read here: ``numba.get_num_threads`` inside a kernel stops caching)."""
-    return max(4096, -(-n // (4 * numba.get_num_threads())))
+def _task_template(p, g, s0, s1, s2, ht, t, tasks):
+    a, b = span(t, tasks, p.size)
+    loop(p[a:b], g[a:b], s0[a:b], s1[a:b], s2[a:b], record(*ht))
 
 
 @kernel(inline="always")
@@ -146,10 +134,9 @@ def _adadelta_loop(p, g, sq, acc, _s2, h):
         p[i], sq[i], acc[i] = _adadelta(p[i] * 1.0, g[i] * 1.0, sq[i] * 1.0, acc[i] * 1.0, h)
 
 
-def _kernels(name: str, loop_fn, rec) -> tuple:
-    """(serial, parallel) kernels ``_<name>_serial`` / ``_<name>_parallel`` of one optimizer."""
-    ser = instantiate(_serial_template, f"_{name}_serial", loop=loop_fn, record=rec)
-    return ser, instantiate(_parallel_template, f"_{name}_parallel", parallel=True, serial=ser)
+def _kernels(name: str, loop_fn, rec):
+    """The task kernel ``_<name>_step`` of one optimizer."""
+    return instantiate(_task_template, f"_{name}_step", loop=loop_fn, record=rec)
 
 
 _SGD = _kernels("sgd", _sgd_loop, f.SGDArgs)
@@ -203,15 +190,12 @@ def _state(op: str, name: str, s: np.ndarray | None, param: np.ndarray,
     return s.reshape(-1)
 
 
-def _run(kernels: tuple, p: np.ndarray, g: np.ndarray, *states_and_record) -> None:
-    """The serial kernel, or for a large parameter its parallel twin; states missing from
-    the three slots are empty placeholders."""
+def _run(step, p: np.ndarray, g: np.ndarray, *states_and_record) -> None:
+    """The task kernel ``step`` on one thread, or for a large parameter on all; states
+    missing from the three slots are empty placeholders."""
     *states, ht = states_and_record
     states += [_placeholder(p.dtype)] * (3 - len(states))
-    if p.size >= PARALLEL_MIN:
-        kernels[1](p, g, *states, ht, _chunk(p.size))
-    else:
-        kernels[0](p, g, *states, ht)
+    run_tasks(step, (p, g, *states, ht), tasks_for(p.size))
 
 
 def sgd_step(param, grad, momentum_buffer, h: f.SGDArgs) -> None:

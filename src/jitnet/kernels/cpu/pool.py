@@ -1,8 +1,8 @@
 """Pooling CPU kernels: max pooling (with argmax) and average pooling, forward and backward.
 
 Every kernel sees the input as P = N*C independent planes, a C-contiguous
-(P, H, W) array, and runs ``prange`` over planes: a task owns one input
-plane and its output plane, so the backward scatters (overlapping windows add
+(P, H, W) array, and its task kernels (``tasks.run_tasks``) split the planes: a task owns its input
+planes and their output planes, so the backward scatters (overlapping windows add
 into the same input pixel) never race.
 
 Max pooling keeps, per output pixel, the flat index ``ih*W + iw`` of the
@@ -22,10 +22,10 @@ The window arithmetic (``taps``, ``window``, ``divisor``) is in
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel, scalar
+from .._jit import kernel, scalar
 from ..scalar import pool as f
+from .tasks import run_tasks, span, tasks_for
 
 _taps = scalar(f.taps)
 _window = scalar(f.window)
@@ -33,7 +33,7 @@ _divisor = scalar(f.divisor)
 
 
 @kernel(inline="always")
-def _max_task(x, y, idx, p, g):
+def _max_plane(x, y, idx, p, g):
     h, w, oh, ow = g.h, g.w, g.oh, g.ow
     kh, kw, sh, sw, ph, pw, dh, dw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
     plane, out, arg_out = x[p], y[p], idx[p]
@@ -70,15 +70,10 @@ def _max_task(x, y, idx, p, g):
 
 
 @kernel
-def _max_serial(x, y, idx, g):
-    for p in range(x.shape[0]):
-        _max_task(x, y, idx, p, g)
-
-
-@kernel(parallel=True)
-def _max_parallel(x, y, idx, g):
-    for p in prange(x.shape[0]):
-        _max_task(x, y, idx, p, g)
+def _max_task(x, y, idx, g, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for p in range(lo, hi):
+        _max_plane(x, y, idx, p, g)
 
 
 def _planes(op: str, x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -102,14 +97,13 @@ def max_pool2d_fwd(x: np.ndarray, g) -> tuple[np.ndarray, np.ndarray]:
     xp = _planes("max_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
     y = np.empty((xp.shape[0], g.oh, g.ow), dtype=x.dtype)
     idx = np.empty((xp.shape[0], g.oh, g.ow), dtype=np.int64)
-    run = _max_parallel if xp.size >= PARALLEL_MIN else _max_serial
-    run(xp, y, idx, g)
+    run_tasks(_max_task, (xp, y, idx, g), tasks_for(xp.size))
     shape = (g.n, g.c, g.oh, g.ow)
     return y.reshape(shape), idx.reshape(shape)
 
 
 @kernel(inline="always")
-def _max_bwd_task(g, idx, dx, p):
+def _max_bwd_plane(g, idx, dx, p):
     dx[p, :] = 0
     for r in range(g.shape[1]):
         q = idx[p, r]
@@ -118,15 +112,10 @@ def _max_bwd_task(g, idx, dx, p):
 
 
 @kernel
-def _max_bwd_serial(g, idx, dx):
-    for p in range(g.shape[0]):
-        _max_bwd_task(g, idx, dx, p)
-
-
-@kernel(parallel=True)
-def _max_bwd_parallel(g, idx, dx):
-    for p in prange(g.shape[0]):
-        _max_bwd_task(g, idx, dx, p)
+def _max_bwd_task(g, idx, dx, t, tasks):
+    lo, hi = span(t, tasks, g.shape[0])
+    for p in range(lo, hi):
+        _max_bwd_plane(g, idx, dx, p)
 
 
 def max_pool2d_bwd(grad: np.ndarray, idx: np.ndarray, g) -> np.ndarray:
@@ -137,13 +126,12 @@ def max_pool2d_bwd(grad: np.ndarray, idx: np.ndarray, g) -> np.ndarray:
     g2 = _planes("max_pool2d_bwd", grad, out_shape).reshape(g.n * g.c, g.oh * g.ow)
     i2 = _planes("max_pool2d_bwd", idx, out_shape).reshape(g2.shape)
     dx = np.empty((g2.shape[0], g.h * g.w), dtype=grad.dtype)
-    run = _max_bwd_parallel if dx.size >= PARALLEL_MIN else _max_bwd_serial
-    run(g2, i2, dx)
+    run_tasks(_max_bwd_task, (g2, i2, dx), tasks_for(dx.size))
     return dx.reshape(g.n, g.c, g.h, g.w)
 
 
 @kernel(inline="always")
-def _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive):
+def _avg_plane(x, y, p, g, count_include_pad, divisor_override, adaptive):
     h, w, oh, ow = g.h, g.w, g.oh, g.ow
     kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     for i in range(oh):
@@ -159,15 +147,10 @@ def _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive):
 
 
 @kernel
-def _avg_serial(x, y, g, count_include_pad, divisor_override, adaptive):
-    for p in range(x.shape[0]):
-        _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive)
-
-
-@kernel(parallel=True)
-def _avg_parallel(x, y, g, count_include_pad, divisor_override, adaptive):
-    for p in prange(x.shape[0]):
-        _avg_task(x, y, p, g, count_include_pad, divisor_override, adaptive)
+def _avg_task(x, y, g, count_include_pad, divisor_override, adaptive, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for p in range(lo, hi):
+        _avg_plane(x, y, p, g, count_include_pad, divisor_override, adaptive)
 
 
 def avg_pool2d_fwd(x: np.ndarray, g, count_include_pad: bool, divisor_override: int,
@@ -180,13 +163,13 @@ def avg_pool2d_fwd(x: np.ndarray, g, count_include_pad: bool, divisor_override: 
     """
     xp = _planes("avg_pool2d_fwd", x, (g.n, g.c, g.h, g.w))
     y = np.empty((xp.shape[0], g.oh, g.ow), dtype=x.dtype)
-    run = _avg_parallel if xp.size >= PARALLEL_MIN else _avg_serial
-    run(xp, y, g, bool(count_include_pad), int(divisor_override), bool(adaptive))
+    run_tasks(_avg_task, (xp, y, g, bool(count_include_pad), int(divisor_override),
+                          bool(adaptive)), tasks_for(xp.size))
     return y.reshape(g.n, g.c, g.oh, g.ow)
 
 
 @kernel(inline="always")
-def _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive):
+def _avg_bwd_plane(gy, dx, p, g, count_include_pad, divisor_override, adaptive):
     h, w, oh, ow = g.h, g.w, g.oh, g.ow
     kh, kw, sh, sw, ph, pw = g.kh, g.kw, g.sh, g.sw, g.ph, g.pw
     dx[p, :, :] = 0
@@ -202,15 +185,10 @@ def _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive):
 
 
 @kernel
-def _avg_bwd_serial(gy, dx, g, count_include_pad, divisor_override, adaptive):
-    for p in range(gy.shape[0]):
-        _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive)
-
-
-@kernel(parallel=True)
-def _avg_bwd_parallel(gy, dx, g, count_include_pad, divisor_override, adaptive):
-    for p in prange(gy.shape[0]):
-        _avg_bwd_task(gy, dx, p, g, count_include_pad, divisor_override, adaptive)
+def _avg_bwd_task(gy, dx, g, count_include_pad, divisor_override, adaptive, t, tasks):
+    lo, hi = span(t, tasks, gy.shape[0])
+    for p in range(lo, hi):
+        _avg_bwd_plane(gy, dx, p, g, count_include_pad, divisor_override, adaptive)
 
 
 def avg_pool2d_bwd(grad: np.ndarray, g, count_include_pad: bool, divisor_override: int,
@@ -221,6 +199,6 @@ def avg_pool2d_bwd(grad: np.ndarray, g, count_include_pad: bool, divisor_overrid
     """
     gp = _planes("avg_pool2d_bwd", grad, (g.n, g.c, g.oh, g.ow))
     dx = np.empty((gp.shape[0], g.h, g.w), dtype=grad.dtype)
-    run = _avg_bwd_parallel if dx.size >= PARALLEL_MIN else _avg_bwd_serial
-    run(gp, dx, g, bool(count_include_pad), int(divisor_override), bool(adaptive))
+    run_tasks(_avg_bwd_task, (gp, dx, g, bool(count_include_pad), int(divisor_override),
+                              bool(adaptive)), tasks_for(dx.size))
     return dx.reshape(g.n, g.c, g.h, g.w)

@@ -1,0 +1,120 @@
+"""One GEMM for every CPU kernel: ``gemm(a, b, c, trans_a, trans_b, beta)``, a direct BLAS call.
+
+``c = op(a) @ op(b) + beta * c`` on 2-D float32/float64 views whose last axis
+is contiguous (unit stride) and whose rows may be any stride apart: a block of
+rows or of columns of a bigger matrix is used in place, with the row stride as
+BLAS's leading dimension, so no kernel packs a strided block into a copy
+before multiplying it.  ``op(x)`` is ``x.T`` when the flag is set, a BLAS
+transpose flag, never a copy.
+
+Why not ``np.dot`` inside the kernels: every ``np.dot`` call site in a Numba
+kernel expands into Numba's layout dispatch (C/F/any, copies for the rest,
+shape checks with formatted messages) and compiles a helper per type
+combination.  That was the largest single item of a first run's compile time
+(``bench/compile_profile.py``: ~2.3 s of helpers for LeNet-5 alone, and the
+kernels calling them several seconds more).  This module calls the same BLAS
+through the same entry point (``numba_xxgemm``, Numba's C helper that looks up
+SciPy's ``sgemm``/``dgemm``), so the speed is the same; the call site is a few
+integer operations.
+
+Row-major to column-major: BLAS is Fortran-ordered.  A row-major (r, s) matrix
+with row stride ``ld`` *is* the column-major (s, r) matrix with leading
+dimension ``ld``, its transpose.  So ``C = op(A) @ op(B)`` is computed as
+``C^T = op(B)^T @ op(A)^T``: BLAS gets B first, then A, with the caller's flags.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .._jit import kernel
+
+_CHAR = ir.IntType(8)
+_VOIDP = ir.IntType(8).as_pointer()
+
+
+@intrinsic
+def _xxgemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """numba_xxgemm(kind, transa, transb, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc)
+    on the data pointers of arrays a, b, c (one float dtype); returns the int32 status."""
+    if not (isinstance(a, types.Array) and a.dtype in (types.float32, types.float64)
+            and b == a.copy(layout=b.layout) and c == a.copy(layout=c.layout)):
+        return None
+    sig = types.int32(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    kind = ord("s" if a.dtype == types.float32 else "d")
+
+    def codegen(context, builder, signature, args):
+        (ta, tb, vm, vn, vk, valpha, va, vlda, vb, vldb, vbeta, vc, vldc) = args
+        intp = context.get_value_type(types.intp)
+        fnty = ir.FunctionType(ir.IntType(32), [_CHAR, _CHAR, _CHAR, intp, intp, intp,
+                                                _VOIDP, _VOIDP, intp, _VOIDP, intp, _VOIDP,
+                                                _VOIDP, intp])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+        dtype = context.get_value_type(a.dtype)
+
+        def slot(value, ty):
+            ptr = cgutils.alloca_once(builder, dtype)
+            builder.store(context.cast(builder, value, ty, a.dtype), ptr)
+            return builder.bitcast(ptr, _VOIDP)
+
+        def data(value, ty):
+            return builder.bitcast(context.make_array(ty)(context, builder, value).data, _VOIDP)
+
+        def ints(*pairs):
+            return [context.cast(builder, v, t, types.intp) for v, t in pairs]
+
+        m_, n_, k_, lda_, ldb_, ldc_ = ints((vm, m), (vn, n), (vk, k), (vlda, lda),
+                                            (vldb, ldb), (vldc, ldc))
+        char = [builder.trunc(context.cast(builder, v, t, types.int64), _CHAR)
+                for v, t in ((ta, transa), (tb, transb))]
+        return builder.call(fn, [ir.Constant(_CHAR, kind), char[0], char[1], m_, n_, k_,
+                                 slot(valpha, alpha), data(va, a), lda_, data(vb, b), ldb_,
+                                 slot(vbeta, beta), data(vc, c), ldc_])
+
+    return sig, codegen
+
+
+@kernel(inline="always")
+def _lead(x):
+    """BLAS's leading dimension of the row-major 2-D view ``x`` (its row stride in
+    elements, at least its row length), or -1 when its last axis is strided."""
+    rows, cols = x.shape
+    item = x.itemsize
+    if cols > 1 and x.strides[1] != item:
+        return -1
+    ld = x.strides[0] // item if rows > 1 else cols
+    return max(ld, cols, 1)
+
+
+_N, _T = 78, 84  # ord("N"), ord("T")
+
+
+@kernel(inline="always")
+def gemm(a, b, c, trans_a, trans_b, beta):
+    """``c[:] = op(a) @ op(b) + beta * c`` (``op(x)`` = ``x.T`` when its flag is set).
+
+    a: (m, k), or (k, m) with ``trans_a``; b: (k, n), or (n, k) with ``trans_b``;
+    c: (m, n).  All three 2-D views of one float dtype whose last axis has unit
+    stride (checked: a strided last axis or mismatched shapes raise ValueError
+    before BLAS runs).  ``beta`` 0 overwrites c (its old contents, even NaN, are
+    not read), 1 accumulates into it.
+    """
+    m, k = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else (b.shape[0], b.shape[1])
+    if kb != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm: operand shapes do not match")
+    lda, ldb, ldc = _lead(a), _lead(b), _lead(c)
+    if lda < 0 or ldb < 0 or ldc < 0:
+        raise ValueError("gemm: an operand's last axis is not contiguous")
+    if m == 0 or n == 0:
+        return
+    if k == 0:  # BLAS would scale c by beta; beta 0 must also clear NaN
+        for r in range(m):
+            for j in range(n):
+                c[r, j] = c[r, j] * beta if beta != 0 else 0
+        return
+    if _xxgemm(_T if trans_b else _N, _T if trans_a else _N, n, m, k, 1.0, b, ldb, a, lda,
+               beta, c, ldc) != 0:
+        raise RuntimeError("gemm: no BLAS found (SciPy's cython_blas)")
