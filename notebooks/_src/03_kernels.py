@@ -120,17 +120,31 @@ print(fix_args(scalar_elementwise.unary_fwd, op=opcodes.RELU).folded_source)
 print(fix_args(scalar_elementwise.unary_grad, op=opcodes.RELU).folded_source)
 
 # %% [markdown]
-# The loops are templates with the formula as a free name (`fwd`), instantiated
-# per op: `_map_loop` runs a plain loop over the elements; `_map_chunks` uses
-# Numba's `prange`, which hands the iterations (here, chunks of the array) out
-# to threads, each running the serial kernel on its chunk. With the op known at
-# compile time the compiler turns each loop into SIMD instructions.
+# The loop is a template with the formula as a free name (`fwd`), instantiated
+# per op. It is a *task kernel*: its last two arguments `(t, tasks)` say which
+# share of the array to map (`span` cuts the array into `tasks` contiguous
+# pieces). Called with `(0, 1)` it maps the whole array on this thread;
+# `tasks.run_tasks` runs `tasks` of them at once on Numba's thread pool. With
+# the op known at compile time the compiler turns the loop into SIMD
+# instructions.
 
 # %%
+from jitnet.kernels.cpu import tasks
+
 print(inspect.getsource(elementwise._map_loop))
-print(inspect.getsource(elementwise._map_chunks))
-relu_serial, relu_parallel, _, _ = elementwise.op_kernels(opcodes.RELU)
-print(relu_serial, relu_parallel)
+relu_map, relu_grad = elementwise.op_kernels(opcodes.RELU)
+print(relu_map, relu_grad)
+
+# %% [markdown]
+# Why one kernel instead of a serial loop and a parallel (`prange`) twin?
+# Numba compiles a function *into* every function that calls it, so a `prange`
+# twin would compile the whole loop body a second time. The launcher instead
+# calls the task's machine code through its address (read `run_tasks` and its
+# module docstring): the loop compiles once, and a parallel call only adds a
+# tiny launcher per argument signature.
+
+# %%
+print(inspect.getsource(tasks.run_tasks))
 
 # %% [markdown]
 # Kernels take and return plain NumPy arrays: no tensors, no autograd. So we
@@ -146,8 +160,8 @@ np.testing.assert_array_equal(jn.relu(x).numpy(), np.maximum(a, 0))
 # ## Serial or parallel?
 #
 # Waking a pool of threads costs microseconds, so small arrays run faster
-# serially. The wrapper switches at `PARALLEL_MIN` elements. Let's time both
-# twins on a small and a large array. (The numbers depend on your machine: on
+# serially. The wrapper switches at `PARALLEL_MIN` elements. Let's time one
+# task against one task per thread on a small and a large array. (The numbers depend on your machine: on
 # a laptop with many cores the parallel loop wins on large arrays; on a busy
 # two-core machine, such as a CI runner, it may not win at all. Memory
 # bandwidth, not arithmetic, limits a loop this simple.)
@@ -166,11 +180,13 @@ rows = []
 for n in (1_000, 1 << 20):
     src_arr = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     out = np.empty_like(src_arr)
-    relu_serial(src_arr, out, 0.0, 0.0)  # compile (or load) first
-    relu_parallel(src_arr, out, 0.0, 0.0)
+    args = (src_arr, out, 0.0, 0.0)
+    threads = tasks.num_threads()
+    tasks.run_tasks(relu_map, args, 1)  # compile (or load) first
+    tasks.run_tasks(relu_map, args, threads)
     number = 200 if n < PARALLEL_MIN else 10
-    t_serial = best_time(lambda: relu_serial(src_arr, out, 0.0, 0.0), number)
-    t_parallel = best_time(lambda: relu_parallel(src_arr, out, 0.0, 0.0), number)
+    t_serial = best_time(lambda: tasks.run_tasks(relu_map, args, 1), number)
+    t_parallel = best_time(lambda: tasks.run_tasks(relu_map, args, threads), number)
     t_numpy = best_time(lambda: np.maximum(src_arr, 0, out=out), number)
     rows.append((n, t_serial, t_parallel, t_numpy))
     print(f"n={n:>8}: serial {t_serial * 1e6:8.1f} us  parallel {t_parallel * 1e6:8.1f} us"
@@ -380,7 +396,7 @@ for sig in saxpy.signatures:
 
 # %%
 print(inspect.getsource(jn.kernels._jit.kernel))
-stats = relu_serial.stats
+stats = relu_map.stats
 cache_dir = Path(stats.cache_path)
 print("cache folder:", cache_dir)
 print("hits:", dict(stats.cache_hits), " misses:", dict(stats.cache_misses))
@@ -431,8 +447,8 @@ shutil.rmtree(private_cache)
 #
 # * An op reaches its kernel through `ctx.k`, the kernel table of its inputs'
 #   device; `Function`s never branch on the device.
-# * A CPU kernel is a plain Python wrapper (allocate, pick serial or parallel)
-#   around `@njit` loops over NumPy arrays; a family of ops shares one kernel
+# * A CPU kernel is a plain Python wrapper (allocate, pick one task or one per
+#   thread) around `@njit` task loops over NumPy arrays; a family of ops shares one kernel
 #   through an op code.
 # * Convolution is im2col followed by one matrix product.
 # * The CUDA table has the same kernel names; the simulator runs them on the

@@ -146,13 +146,10 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
     ``("module:factory", *args)`` call that makes it again in another process.
     """
 
-    if os.environ.get("JX_NOINLINE") and inline == "always":
-        inline = "helper"
-
     def wrap(f):
         # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
         # never a ZeroDivisionError out of a gradient formula
-        opts = dict(parallel=parallel, fastmath=False, inline="never" if inline == "helper" else inline, nogil=True,
+        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
                     error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
         key = f"{f.__module__}:{f.__qualname__}"
@@ -167,8 +164,6 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
             pass
         if inline == "never":
             KERNELS[key] = disp
-        if inline == "helper":
-            return disp
         return disp
 
     return wrap(fn) if fn is not None else wrap

@@ -24,9 +24,11 @@ dimension ``ld``, its transpose.  So ``C = op(A) @ op(B)`` is computed as
 """
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
 from .._jit import kernel
@@ -91,30 +93,54 @@ def _lead(x):
 _N, _T = 78, 84  # ord("N"), ord("T")
 
 
+@intrinsic
+def _any_layout(typingctx, x):
+    """``x`` retyped as an array of any layout ('A'): the same struct, so one compiled
+    ``_gemm`` serves C-contiguous matrices, their blocks and their transposes alike."""
+    if not isinstance(x, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        # the data model of every layout is the same struct; a returned array is a new
+        # reference, so count it (else it is freed once too often)
+        return impl_ret_borrowed(context, builder, signature.return_type, args[0])
+
+    return x.copy(layout="A")(x), codegen
+
+
 @kernel(inline="always")
 def gemm(a, b, c, trans_a, trans_b, beta):
     """``c[:] = op(a) @ op(b) + beta * c`` (``op(x)`` = ``x.T`` when its flag is set).
 
     a: (m, k), or (k, m) with ``trans_a``; b: (k, n), or (n, k) with ``trans_b``;
     c: (m, n).  All three 2-D views of one float dtype whose last axis has unit
-    stride (checked: a strided last axis or mismatched shapes raise ValueError
-    before BLAS runs).  ``beta`` 0 overwrites c (its old contents, even NaN, are
-    not read), 1 accumulates into it.
+    stride.  ``beta`` 0 overwrites c (its old contents, even NaN, are not read),
+    1 accumulates into it.  Returns 0, or a nonzero status when the shapes do not
+    match (1), a last axis is strided (2) or no BLAS was found (3): nothing is
+    raised, so it may run inside a parallel task.
     """
+    # int64 flags: a constant True/False would be typed as a literal, one compile each
+    return _gemm(_any_layout(a), _any_layout(b), _any_layout(c), np.int64(trans_a),
+                 np.int64(trans_b), float(beta))
+
+
+@kernel
+def _gemm(a, b, c, trans_a, trans_b, beta):
     m, k = (a.shape[1], a.shape[0]) if trans_a else (a.shape[0], a.shape[1])
     kb, n = (b.shape[1], b.shape[0]) if trans_b else (b.shape[0], b.shape[1])
     if kb != k or c.shape[0] != m or c.shape[1] != n:
-        raise ValueError("gemm: operand shapes do not match")
+        return 1
     lda, ldb, ldc = _lead(a), _lead(b), _lead(c)
     if lda < 0 or ldb < 0 or ldc < 0:
-        raise ValueError("gemm: an operand's last axis is not contiguous")
+        return 2
     if m == 0 or n == 0:
-        return
+        return 0
     if k == 0:  # BLAS would scale c by beta; beta 0 must also clear NaN
         for r in range(m):
             for j in range(n):
                 c[r, j] = c[r, j] * beta if beta != 0 else 0
-        return
+        return 0
     if _xxgemm(_T if trans_b else _N, _T if trans_a else _N, n, m, k, 1.0, b, ldb, a, lda,
                beta, c, ldc) != 0:
-        raise RuntimeError("gemm: no BLAS found (SciPy's cython_blas)")
+        return 3
+    return 0

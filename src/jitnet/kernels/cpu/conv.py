@@ -68,7 +68,6 @@ whole-batch GEMMs, which split each product over the threads instead.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -77,7 +76,7 @@ from .._jit import PARALLEL_MIN, kernel
 from ..opcodes import SUM
 from .blas import gemm
 from .reduce import _row
-from .tasks import run_tasks, span
+from .tasks import num_threads, run_tasks, span
 
 
 @kernel(inline="always")
@@ -123,7 +122,7 @@ def _tap(t, n_img, kh, kw):
     return row, n, c, ki, r - ki * kw
 
 
-@kernel(inline="always")
+@kernel
 def _im2col_task(x, cols, n0, n_img, t, g):
     """Write the oh*ow segment of image n (of the n_img images n0, n0 + 1, ... that cols
     holds) in cols row (c, ki, kj)."""
@@ -197,7 +196,7 @@ def im2col(x: np.ndarray, g) -> np.ndarray:
     return cols
 
 
-@kernel(inline="always")
+@kernel
 def _col2im_task(cols, dx, n0, t, g):
     """Sum every tap's column values back into plane (n0 + n, c), (n, c) = divmod(t, C), of
     dx, where cols holds images n0, n0 + 1, ..."""
@@ -396,6 +395,7 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
+    bad = 0
     # flat buffers, viewed (rows, m*L) per chunk: a reshaped prefix stays C-contiguous
     # when the last chunk is shorter
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
@@ -409,8 +409,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         for t in range(taps * m):
             _im2col_task(x, cols, n0, m, t, g)
         for gi in range(groups):
-            gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False, False,
-                 0.0)
+            bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
+                        False, 0.0)
         if m == 1:
             if has_bias:
                 for o in range(groups * og):
@@ -430,6 +430,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
                         d[q] = s[q] + b
                 else:
                     _copy(d, s)
+    if bad:
+        raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
 
 @kernel
@@ -441,6 +443,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, t
     o_ch, taps, length = groups * og, g.c * g.kh * g.kw, g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
     dw_part, db_part = dw_parts[task], db_parts[task]
+    bad = 0
     gbuf = np.empty(o_ch * nb * length, dtype=x.dtype)
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
     for o in range(o_ch):
@@ -466,15 +469,18 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, t
             # dW (O, taps) += G (O, m*L) @ cols^T: K = m*L, the long side, is the inner
             # dimension BLAS likes; cols^T is a transpose flag, not a copy
             for gi in range(groups):
-                gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
-                     dw_part[gi * og:(gi + 1) * og], False, True, 0.0 if n0 == lo else 1.0)
+                bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
+                            dw_part[gi * og:(gi + 1) * og], False, True,
+                            0.0 if n0 == lo else 1.0)
         if need_x:
             # dcols = W^T @ G into the same buffer (cols is no longer needed), then fold
             for gi in range(groups):
-                gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg], True, False,
-                     0.0)
+                bad |= gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
+                            True, False, 0.0)
             for t in range(m * g.c):
                 _col2im_task(cols, dx, n0, t, g)
+    if bad:
+        raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
 
 CHUNK_BYTES = 512 << 10
@@ -490,7 +496,7 @@ costs ~10 us); the same bar as ``matmul.PARALLEL_FLOPS``."""
 
 def _plan(g, o: int, itemsize: int) -> tuple[int, int]:
     """(tasks, images per chunk) for the chunked path; tasks == 0: use the whole batch."""
-    threads = numba.get_num_threads()
+    threads = num_threads()
     taps, length = g.c // g.groups * g.kh * g.kw, g.oh * g.ow
     if g.n * length * o * taps < PARALLEL_FLOPS or threads == 1:
         tasks = 1

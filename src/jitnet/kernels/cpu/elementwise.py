@@ -39,16 +39,18 @@ def _map_loop(x, out, p0, p1, t, tasks):
     """out[i] = f(x[i]) over task t's share; x and out flat and C-contiguous (f: the op's
     ``fwd``)."""
     lo, hi = span(t, tasks, x.size)
-    for i in range(lo, hi):
-        out[i] = fwd(x[i], p0, p1)
+    xs, os = x[lo:hi], out[lo:hi]  # indexed from 0: no negative-index wrap, so LLVM vectorises
+    for i in range(xs.size):
+        os[i] = fwd(xs[i], p0, p1)
 
 
 def _grad_loop(x, y, g, out, p0, p1, t, tasks):
     """out[i] = g[i] * f'(x[i]) (from x or y = f(x)) over task t's share; all flat and
     C-contiguous."""
     lo, hi = span(t, tasks, x.size)
-    for i in range(lo, hi):
-        out[i] = grad(x[i], y[i], g[i], p0, p1)
+    xs, ys, gs, os = x[lo:hi], y[lo:hi], g[lo:hi], out[lo:hi]
+    for i in range(xs.size):
+        os[i] = grad(xs[i], ys[i], gs[i], p0, p1)
 
 
 _OP_NAMES = {code: name for name, code in reversed(list(UNARY_NAMES.items()))}

@@ -36,13 +36,12 @@ region, and when other processes hold the cores an empty ``prange`` of 2 took
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ... import runtime
 from .._jit import kernel
 from .blas import gemm
-from .tasks import run_tasks, span
+from .tasks import num_threads, run_tasks, span
 
 _DUMMY: dict = {}
 
@@ -87,6 +86,7 @@ def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, par
     kstep = (kk + k_chunks - 1) // k_chunks
     per = row_blocks * col_blocks * k_chunks
     lo, hi = span(t, tasks, nb * per)
+    bad = 0
     for blk in range(lo, hi):
         i = blk // per
         rest = blk - i * per
@@ -99,8 +99,11 @@ def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, par
         if r0 >= r1 or c0 >= c1:
             continue
         dst = out[i] if k_chunks == 1 else part[i * k_chunks + kc]
-        gemm(_op_block(a[i], trans_a, r0, r1, k0, k1), _op_block(b[i], trans_b, k0, k1, c0, c1),
-             dst[r0:r1, c0:c1], trans_a, trans_b, 0.0)
+        bad |= gemm(_op_block(a[i], trans_a, r0, r1, k0, k1),
+                    _op_block(b[i], trans_b, k0, k1, c0, c1), dst[r0:r1, c0:c1], trans_a,
+                    trans_b, 0.0)
+    if bad:
+        raise RuntimeError("bmm: BLAS refused an operand (shape or stride)")
 
 
 def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -121,7 +124,7 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         runtime.apply_cpu_settings()  # BLAS to one thread, the allocator (jitnet.runtime)
     kk = a.shape[1] if trans_a else a.shape[2]
     out = np.empty((a.shape[0], m, n), dtype=a.dtype)
-    threads = numba.get_num_threads()
+    threads = num_threads()
     nb = a.shape[0]
     if nb * m * n * kk < PARALLEL_FLOPS or threads == 1:
         run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, 1, 1, 1, _dummy(out.dtype)), 1)

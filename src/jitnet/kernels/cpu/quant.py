@@ -49,7 +49,6 @@ load: VNNI path ~1.9 ms, the portable loop alone ~6 ms, BLAS sgemm in float32
 from __future__ import annotations
 
 import llvmlite.binding as llvm
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange
@@ -58,6 +57,7 @@ from numba.extending import intrinsic
 
 from .._jit import PARALLEL_MIN, kernel, scalar
 from ..scalar import quant as f
+from .tasks import num_threads
 
 _row_scale = scalar(f.row_scale)
 _quantize = scalar(f.quantize)
@@ -468,7 +468,7 @@ def int8_linear(x: np.ndarray, weight: np.ndarray, w_scale: np.ndarray,
     """
     m, k = x.shape
     n = weight.shape[0]
-    threads = numba.get_num_threads()
+    threads = num_threads()
     if m * n * k < PARALLEL_MACS or threads == 1 or m < 2 * MR * threads:
         # small products, or too few rows to share out (the tiles split columns too)
         xq, x_scale = _quantize_to(x, np.uint8, ZERO_POINT)
