@@ -53,6 +53,26 @@ def test_initial_states_and_unbatched_input(rng, kind):
                  call)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_batches_split_over_threads_match_torch(rng, kind):
+    """A batch big enough that the CPU sequence kernels give each thread its own samples
+    (kernels/cpu/rnn.py, ``_seq_tasks``), both directions, initial states included."""
+    import torch
+
+    n, hid, dirs = 40, 64, 2
+    x = _seq(rng, batch=n)
+    h0 = rng.standard_normal((dirs, n, hid))
+    kw = dict(bidirectional=True)
+    if kind == "LSTM":
+        call = lambda lib, m, t: m(t[0], (t[1], t[2]))  # noqa: E731
+        arrays = [x, h0, rng.standard_normal((dirs, n, hid))]
+    else:
+        call = lambda lib, m, t: m(t[0], t[1])  # noqa: E731
+        arrays = [x, h0]
+    check_module(getattr(torch.nn, kind)(3, hid, **kw), getattr(nn, kind)(3, hid, **kw), arrays,
+                 call)
+
+
 def test_rnn_relu_and_cells_match_torch(rng):
     import torch
 

@@ -94,6 +94,10 @@ def _compile_entry(entry: tuple) -> tuple[str, float]:
     """Worker task: compile (or load) one recorded kernel signature into the disk cache."""
     key, recipe, sig = entry
     t0 = time.perf_counter()
+    if key == "jitnet.kernels.cpu.tasks:_launch":
+        from .kernels.cpu import tasks
+
+        tasks.num_threads()  # the launcher links the thread pool's symbols: start the pool
     _dispatcher(key, recipe).compile(sig)
     return key, time.perf_counter() - t0
 

@@ -3,12 +3,13 @@
 One layer, one direction, over a whole sequence.  The caller (``nn.RNN``,
 ``nn.LSTM``, ``nn.GRU``, the cells) computes the input projection of every step
 in one GEMM with autograd (``gi_all = F.linear(x, W_ih, b_ih)``); the Function
-then runs the recurrence itself, calling kernels directly (no Tensor or
-Function per step): per step one product ``h @ W_hh^T`` (``step_matmul``) and
-one fused cell kernel (``kernels/*/rnn.py``) forward, one fused cell kernel and
-one product backward.  The weight gradient of ``W_hh`` is a single GEMM over
-all steps at the end, not one per step, so forward and backward are linear in
-the sequence length.
+then runs the recurrence through one table call per direction of the pass
+(``k.lstm_seq_fwd`` ...; no Tensor or Function per step): per step one product
+``h @ W_hh^T`` and one fused cell pass forward, one fused pass and one product
+backward, all inside one kernel on the CPU (``kernels/cpu/rnn.py``) and driven
+step by step on CUDA (``kernels/recurrence.py``).  The weight gradient of
+``W_hh`` is a single GEMM over all steps at the end, not one per step, so
+forward and backward are linear in the sequence length.
 """
 from __future__ import annotations
 
@@ -16,21 +17,26 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-def _steps(length: int, reverse: bool):
-    return range(length - 1, -1, -1) if reverse else range(length)
+def _prev_states(k, hs, h0, reverse: bool):
+    """(L, N, H) stack of the state each step started from: h0 then hs[t-1] (forward), or
+    hs[t+1] then h0 last (reverse)."""
+    length = hs.shape[0]
+    return k.stack([h0 if t == (length - 1 if reverse else 0) else
+                    k.getitem(hs, t + 1 if reverse else t - 1) for t in range(length)], 0)
 
 
 def _weight_grads(k, need_w, need_b, dgh, h_prev, w_shape):
     """dW_hh = sum_t dgh_t^T h_{t-1} and db_hh = sum dgh, each one call over all steps.
 
-    db is a product with a row of ones (one GEMV: ~30x faster than the column
-    reduction kernel on a (L*N, G*H) gradient).
+    h_prev (L, N, H): the state each step started from.  db is a product with a row of
+    ones (one GEMV: ~30x faster than the column reduction kernel on a (L*N, G*H)
+    gradient).
     """
     length, n, g = dgh.shape[0], dgh.shape[1], dgh.shape[2]
     flat_g = k.reshape(dgh, (1, length * n, g))
     dw = db = None
     if need_w:
-        hp = k.reshape(k.stack(h_prev, 0), (1, length * n, w_shape[1]))
+        hp = k.reshape(h_prev, (1, length * n, w_shape[1]))
         dw = k.reshape(k.bmm(flat_g, hp, trans_a=True), w_shape)
     if need_b:
         ones = k.full((1, length * n), 1, dgh.dtype)
@@ -42,30 +48,17 @@ class RNNLayer(Function):
     @staticmethod
     def forward(ctx, gi_all, w_hh, b_hh, h0, relu, reverse):
         k = ctx.k
-        gi_all, w_hh = k.contiguous(gi_all), k.contiguous(w_hh)
-        length = gi_all.shape[0]
-        h = h0
-        hs, h_prev = [None] * length, [None] * length
-        for t in _steps(length, reverse):
-            h_prev[t] = h
-            h = k.rnn_cell_fwd(gi_all, t, k.step_matmul(h, w_hh, True), b_hh, relu)
-            hs[t] = h
-        ctx.saved = (w_hh, hs, h_prev, relu, reverse)
-        return k.stack(hs, 0)
+        hs = k.rnn_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), b_hh, h0, relu, reverse)
+        ctx.saved = (w_hh, hs, h0, relu, reverse)
+        return hs
 
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        w_hh, hs, h_prev, relu, reverse = ctx.saved
-        g = k.contiguous(g)
-        length = len(hs)
-        dh = k.full(tuple(h_prev[0].shape), 0, g.dtype)
-        dgates = [None] * length
-        for t in _steps(length, not reverse):
-            dgates[t] = k.rnn_cell_bwd(hs[t], g, t, dh, relu)
-            dh = k.step_matmul(dgates[t], w_hh, False)
-        dg_all = k.stack(dgates, 0)
-        dw, db = _weight_grads(k, need[1], need[2], dg_all, h_prev, tuple(w_hh.shape))
+        w_hh, hs, h0, relu, reverse = ctx.saved
+        dg_all, dh = k.rnn_seq_bwd(hs, k.contiguous(g), w_hh, relu, reverse)
+        dw, db = _weight_grads(k, need[1], need[2], dg_all, _prev_states(k, hs, h0, reverse),
+                               tuple(w_hh.shape))
         return dg_all, dw, db, dh, None, None
 
 
@@ -73,33 +66,19 @@ class LSTMLayer(Function):
     @staticmethod
     def forward(ctx, gi_all, w_hh, b_hh, h0, c0, reverse):
         k = ctx.k
-        gi_all, w_hh = k.contiguous(gi_all), k.contiguous(w_hh)
-        length = gi_all.shape[0]
-        h, c = h0, c0
-        hs, h_prev, c_prev, saved = [None] * length, [None] * length, [None] * length, \
-            [None] * length
-        for t in _steps(length, reverse):
-            gh = k.step_matmul(h, w_hh, True)
-            h_prev[t], c_prev[t] = h, c
-            h, c, saved[t] = k.lstm_cell_fwd(gi_all, t, gh, b_hh, c)
-            hs[t] = h
-        ctx.saved = (w_hh, h_prev, c_prev, saved, reverse)
-        return k.stack(hs + [c], 0)
+        out, cs, saved = k.lstm_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), b_hh, h0, c0,
+                                        reverse)
+        ctx.saved = (w_hh, out, h0, c0, cs, saved, reverse)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        w_hh, h_prev, c_prev, saved, reverse = ctx.saved
-        g = k.contiguous(g)
-        length = len(saved)
-        dh = k.full(tuple(c_prev[0].shape), 0, g.dtype)
-        dc = k.contiguous(k.getitem(g, length))
-        dgates = [None] * length
-        for t in _steps(length, not reverse):
-            dgates[t], dc = k.lstm_cell_bwd(saved[t], c_prev[t], g, t, dh, dc)
-            dh = k.step_matmul(dgates[t], w_hh, False)
-        dg_all = k.stack(dgates, 0)
-        dw, db = _weight_grads(k, need[1], need[2], dg_all, h_prev, tuple(w_hh.shape))
+        w_hh, out, h0, c0, cs, saved, reverse = ctx.saved
+        dg_all, dh, dc = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse)
+        hs = k.getitem(out, slice(0, saved.shape[0]))
+        dw, db = _weight_grads(k, need[1], need[2], dg_all, _prev_states(k, hs, h0, reverse),
+                               tuple(w_hh.shape))
         return dg_all, dw, db, dh, dc, None
 
 
@@ -107,32 +86,18 @@ class GRULayer(Function):
     @staticmethod
     def forward(ctx, gi_all, w_hh, b_hh, h0, reverse):
         k = ctx.k
-        gi_all, w_hh = k.contiguous(gi_all), k.contiguous(w_hh)
-        length = gi_all.shape[0]
-        h = h0
-        hs, h_prev, saved = [None] * length, [None] * length, [None] * length
-        for t in _steps(length, reverse):
-            gh = k.step_matmul(h, w_hh, True)
-            h_prev[t] = h
-            h, saved[t] = k.gru_cell_fwd(gi_all, t, gh, b_hh, h)
-            hs[t] = h
-        ctx.saved = (w_hh, h_prev, saved, reverse)
-        return k.stack(hs, 0)
+        hs, saved = k.gru_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), b_hh, h0, reverse)
+        ctx.saved = (w_hh, hs, h0, saved, reverse)
+        return hs
 
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        w_hh, h_prev, saved, reverse = ctx.saved
-        g = k.contiguous(g)
-        length = len(saved)
-        dh = k.full(tuple(h_prev[0].shape), 0, g.dtype)
-        dgi, dgh = [None] * length, [None] * length
-        for t in _steps(length, not reverse):
-            dgi[t], dgh[t], dh_z = k.gru_cell_bwd(saved[t], h_prev[t], g, t, dh)
-            dh = k.binary("add", k.step_matmul(dgh[t], w_hh, False), dh_z)
-        dgh_all = k.stack(dgh, 0)
-        dw, db = _weight_grads(k, need[1], need[2], dgh_all, h_prev, tuple(w_hh.shape))
-        return k.stack(dgi, 0), dw, db, dh, None
+        w_hh, hs, h0, saved, reverse = ctx.saved
+        dgi, dgh, dh = k.gru_seq_bwd(saved, hs, h0, k.contiguous(g), w_hh, reverse)
+        dw, db = _weight_grads(k, need[1], need[2], dgh, _prev_states(k, hs, h0, reverse),
+                               tuple(w_hh.shape))
+        return dgi, dw, db, dh, None
 
 
 def rnn_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,

@@ -67,10 +67,16 @@ from .reduce import argreduce, reduce  # noqa: F401
 from .rnn import (  # noqa: F401
     gru_cell_bwd,
     gru_cell_fwd,
+    gru_seq_bwd,
+    gru_seq_fwd,
     lstm_cell_bwd,
     lstm_cell_fwd,
+    lstm_seq_bwd,
+    lstm_seq_fwd,
     rnn_cell_bwd,
     rnn_cell_fwd,
+    rnn_seq_bwd,
+    rnn_seq_fwd,
     step_matmul,
 )
 from .scan import cumprod, cumprod_bwd, cumsum  # noqa: F401

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
@@ -144,3 +144,13 @@ def _gemm(a, b, c, trans_a, trans_b, beta):
                beta, c, ldc) != 0:
         return 3
     return 0
+
+
+if config.DISABLE_JIT:  # plain Python (warm-up discovery, debugging): intrinsics cannot run
+    def gemm(a, b, c, trans_a, trans_b, beta):  # noqa: F811
+        """``gemm`` through NumPy, for NUMBA_DISABLE_JIT=1 runs only."""
+        op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
+        if op_a.shape[1] != op_b.shape[0] or c.shape != (op_a.shape[0], op_b.shape[1]):
+            return 1
+        c[...] = op_a @ op_b + (beta * c if beta else 0)
+        return 0

@@ -23,6 +23,8 @@ import numpy as np
 from ... import runtime
 from .._jit import kernel, scalar
 from ..scalar import rnn as S
+from .blas import gemm
+from .tasks import num_threads, run_tasks, span
 
 _lstm_fwd = scalar(S.lstm_fwd, S.tanh_)
 _lstm_bwd = scalar(S.lstm_bwd)
@@ -35,112 +37,285 @@ _elman_bwd = scalar(S.elman_bwd)
 @kernel
 def _step_matmul_kernel(a, w, out, trans_w):
     """out = a @ w^T (trans_w) or a @ w: one single-threaded BLAS call."""
-    if trans_w:
-        np.dot(a, w.T, out)
-    else:
-        np.dot(a, w, out)
+    if gemm(a, w, out, False, trans_w, 0.0):
+        raise ValueError("step_matmul: operands do not match")
+
+
+# The loops read every operand through 1-D views indexed from 0 (one view per gate of
+# one sample): with computed offsets (``gi_all[t, n, 2 * hid + j]``) Numba must wrap
+# negative indices on every access, and LLVM then did not vectorise the loop (measured
+# ~200 us per LSTM step of 64x128 units before, see bench/bench_seq.py).  An absent
+# b_hh arrives as zeros, so the loops have no branch.
+
+@kernel(inline="always")
+def _gate(rows, k, hid):
+    """Gate k's block ``rows[k*hid:(k+1)*hid]`` of a 1-D row of stacked gates."""
+    return rows[k * hid:(k + 1) * hid]
+
+
+# One step of a cell over a block of samples (rows): the per-step kernels run it on all
+# samples, the sequence kernels below on a task's samples at every step.
+
+@kernel(inline="always")
+def _elman_rows(gi, gh, b, relu, fast, h):
+    """h = act(gi + gh + b) for rows (m, H)."""
+    for n in range(h.shape[0]):
+        x, y, hn = gi[n], gh[n], h[n]
+        for j in range(hn.shape[0]):
+            hn[j] = _elman_fwd(x[j] + y[j] + b[j], relu, fast)
+
+
+@kernel(inline="always")
+def _elman_bwd_rows(h, go, dh, relu, dgates):
+    """dgates = act'(.) * (go + dh) for rows (m, H), from the outputs h."""
+    for n in range(h.shape[0]):
+        hn, gn, dhn, dg = h[n], go[n], dh[n], dgates[n]
+        for j in range(hn.shape[0]):
+            dg[j] = _elman_bwd(hn[j], gn[j] + dhn[j], relu)
+
+
+@kernel(inline="always")
+def _lstm_rows(gi, gh, b, fast, c_prev, h, c, saved):
+    """One LSTM step for rows: gi, gh (m, 4H), b (4H,), c_prev (m, H) -> h, c (m, H),
+    saved (m, 5H) = (i, f, g, o, tanh(c))."""
+    hid = c_prev.shape[1]
+    b0, b1, b2, b3 = _gate(b, 0, hid), _gate(b, 1, hid), _gate(b, 2, hid), _gate(b, 3, hid)
+    for n in range(c_prev.shape[0]):
+        x, y, sv = gi[n], gh[n], saved[n]
+        x0, x1, x2, x3 = _gate(x, 0, hid), _gate(x, 1, hid), _gate(x, 2, hid), _gate(x, 3, hid)
+        y0, y1, y2, y3 = _gate(y, 0, hid), _gate(y, 1, hid), _gate(y, 2, hid), _gate(y, 3, hid)
+        s0, s1, s2, s3, s4 = (_gate(sv, 0, hid), _gate(sv, 1, hid), _gate(sv, 2, hid),
+                              _gate(sv, 3, hid), _gate(sv, 4, hid))
+        cp, hn, cn = c_prev[n], h[n], c[n]
+        for j in range(hid):
+            i, f, g, o, cv, tc, hv = _lstm_fwd(x0[j] + y0[j] + b0[j], x1[j] + y1[j] + b1[j],
+                                               x2[j] + y2[j] + b2[j], x3[j] + y3[j] + b3[j],
+                                               cp[j], fast)
+            s0[j], s1[j], s2[j], s3[j], s4[j] = i, f, g, o, tc
+            cn[j] = cv
+            hn[j] = hv
+
+
+@kernel(inline="always")
+def _lstm_bwd_rows(saved, c_prev, go, dh, dc, dgates, dc_prev):
+    """Backward of ``_lstm_rows`` with dL/dh = go + dh, dL/dc = dc -> dgates (m, 4H),
+    dc_prev (m, H)."""
+    hid = c_prev.shape[1]
+    for n in range(c_prev.shape[0]):
+        sv, dg = saved[n], dgates[n]
+        s0, s1, s2, s3, s4 = (_gate(sv, 0, hid), _gate(sv, 1, hid), _gate(sv, 2, hid),
+                              _gate(sv, 3, hid), _gate(sv, 4, hid))
+        d0, d1, d2, d3 = _gate(dg, 0, hid), _gate(dg, 1, hid), _gate(dg, 2, hid), _gate(dg, 3, hid)
+        cp, gn, dhn, dcn, dcp = c_prev[n], go[n], dh[n], dc[n], dc_prev[n]
+        for j in range(hid):
+            d0[j], d1[j], d2[j], d3[j], dcp[j] = _lstm_bwd(
+                s0[j], s1[j], s2[j], s3[j], s4[j], cp[j], gn[j] + dhn[j], dcn[j])
+
+
+@kernel(inline="always")
+def _gru_rows(gi, gh, b, fast, h_prev, h, saved):
+    """One GRU step for rows: gi, gh (m, 3H), b (3H,), h_prev (m, H) -> h (m, H), saved
+    (m, 4H) = (r, z, n, W_hn h + b_hn)."""
+    hid = h_prev.shape[1]
+    b0, b1, b2 = _gate(b, 0, hid), _gate(b, 1, hid), _gate(b, 2, hid)
+    for n in range(h_prev.shape[0]):
+        x, y, sv = gi[n], gh[n], saved[n]
+        x0, x1, x2 = _gate(x, 0, hid), _gate(x, 1, hid), _gate(x, 2, hid)
+        y0, y1, y2 = _gate(y, 0, hid), _gate(y, 1, hid), _gate(y, 2, hid)
+        s0, s1, s2, s3 = _gate(sv, 0, hid), _gate(sv, 1, hid), _gate(sv, 2, hid), _gate(sv, 3, hid)
+        hp, hn = h_prev[n], h[n]
+        for j in range(hid):
+            hnj = y2[j] + b2[j]
+            r, z, nv, hv = _gru_fwd(x0[j], x1[j], x2[j], y0[j] + b0[j], y1[j] + b1[j], hnj,
+                                    hp[j], fast)
+            s0[j], s1[j], s2[j], s3[j] = r, z, nv, hnj
+            hn[j] = hv
+
+
+@kernel(inline="always")
+def _gru_bwd_rows(saved, h_prev, go, dh, dgi, dgh, dh_prev):
+    """Backward of ``_gru_rows`` with dL/dh = go + dh -> dgi, dgh (m, 3H), and dh_prev
+    (m, H), the part of dL/dh_prev through z (the rest is dgh @ W_hh)."""
+    hid = h_prev.shape[1]
+    for n in range(h_prev.shape[0]):
+        sv, gi, gh = saved[n], dgi[n], dgh[n]
+        s0, s1, s2, s3 = _gate(sv, 0, hid), _gate(sv, 1, hid), _gate(sv, 2, hid), _gate(sv, 3, hid)
+        i0, i1, i2 = _gate(gi, 0, hid), _gate(gi, 1, hid), _gate(gi, 2, hid)
+        h0, h1, h2 = _gate(gh, 0, hid), _gate(gh, 1, hid), _gate(gh, 2, hid)
+        hp, gn, dhn, dhp = h_prev[n], go[n], dh[n], dh_prev[n]
+        for j in range(hid):
+            dxr, dxz, dxn, dhnj, dhpj = _gru_bwd(s0[j], s1[j], s2[j], s3[j], hp[j],
+                                                 gn[j] + dhn[j])
+            i0[j], i1[j], i2[j] = dxr, dxz, dxn
+            h0[j], h1[j], h2[j] = dxr, dxz, dhnj
+            dhp[j] = dhpj
 
 
 @kernel
-def _elman_fwd_kernel(gi_all, t, gh, b, has_b, relu, fast, h):
-    n_b, hid = h.shape
-    for n in range(n_b):
-        for j in range(hid):
-            a = gi_all[t, n, j] + gh[n, j]
-            if has_b:
-                a += b[j]
-            h[n, j] = _elman_fwd(a, relu, fast)
+def _elman_fwd_kernel(gi_all, t, gh, b, relu, fast, h):
+    _elman_rows(gi_all[t], gh, b, relu, fast, h)
 
 
 @kernel
 def _elman_bwd_kernel(h, g_out, t, dh, relu, dgates):
-    n_b, hid = h.shape
-    for n in range(n_b):
-        for j in range(hid):
-            dgates[n, j] = _elman_bwd(h[n, j], g_out[t, n, j] + dh[n, j], relu)
+    _elman_bwd_rows(h, g_out[t], dh, relu, dgates)
 
 
 @kernel
-def _lstm_fwd_kernel(gi_all, t, gh, b, has_b, fast, c_prev, h, c, saved):
-    n_b, hid = c_prev.shape
-    for n in range(n_b):
-        for j in range(hid):
-            a0 = gi_all[t, n, j] + gh[n, j]
-            a1 = gi_all[t, n, hid + j] + gh[n, hid + j]
-            a2 = gi_all[t, n, 2 * hid + j] + gh[n, 2 * hid + j]
-            a3 = gi_all[t, n, 3 * hid + j] + gh[n, 3 * hid + j]
-            if has_b:
-                a0 += b[j]
-                a1 += b[hid + j]
-                a2 += b[2 * hid + j]
-                a3 += b[3 * hid + j]
-            i, f, g, o, cv, tc, hv = _lstm_fwd(a0, a1, a2, a3, c_prev[n, j], fast)
-            saved[n, j] = i
-            saved[n, hid + j] = f
-            saved[n, 2 * hid + j] = g
-            saved[n, 3 * hid + j] = o
-            saved[n, 4 * hid + j] = tc
-            c[n, j] = cv
-            h[n, j] = hv
+def _lstm_fwd_kernel(gi_all, t, gh, b, fast, c_prev, h, c, saved):
+    _lstm_rows(gi_all[t], gh, b, fast, c_prev, h, c, saved)
 
 
 @kernel
 def _lstm_bwd_kernel(saved, c_prev, g_out, t, dh, dc, dgates, dc_prev):
-    n_b, hid = c_prev.shape
-    for n in range(n_b):
-        for j in range(hid):
-            d0, d1, d2, d3, dcp = _lstm_bwd(
-                saved[n, j], saved[n, hid + j], saved[n, 2 * hid + j], saved[n, 3 * hid + j],
-                saved[n, 4 * hid + j], c_prev[n, j], g_out[t, n, j] + dh[n, j], dc[n, j])
-            dgates[n, j] = d0
-            dgates[n, hid + j] = d1
-            dgates[n, 2 * hid + j] = d2
-            dgates[n, 3 * hid + j] = d3
-            dc_prev[n, j] = dcp
+    _lstm_bwd_rows(saved, c_prev, g_out[t], dh, dc, dgates, dc_prev)
 
 
 @kernel
-def _gru_fwd_kernel(gi_all, t, gh, b, has_b, fast, h_prev, h, saved):
-    n_b, hid = h_prev.shape
-    for n in range(n_b):
-        for j in range(hid):
-            hr = gh[n, j]
-            hz = gh[n, hid + j]
-            hn = gh[n, 2 * hid + j]
-            if has_b:
-                hr += b[j]
-                hz += b[hid + j]
-                hn += b[2 * hid + j]
-            r, z, nv, hv = _gru_fwd(gi_all[t, n, j], gi_all[t, n, hid + j],
-                                    gi_all[t, n, 2 * hid + j], hr, hz, hn, h_prev[n, j], fast)
-            saved[n, j] = r
-            saved[n, hid + j] = z
-            saved[n, 2 * hid + j] = nv
-            saved[n, 3 * hid + j] = hn
-            h[n, j] = hv
+def _gru_fwd_kernel(gi_all, t, gh, b, fast, h_prev, h, saved):
+    _gru_rows(gi_all[t], gh, b, fast, h_prev, h, saved)
 
 
 @kernel
 def _gru_bwd_kernel(saved, h_prev, g_out, t, dh, dgi, dgh, dh_prev):
-    n_b, hid = h_prev.shape
-    for n in range(n_b):
-        for j in range(hid):
-            dxr, dxz, dxn, dhn, dhp = _gru_bwd(
-                saved[n, j], saved[n, hid + j], saved[n, 2 * hid + j], saved[n, 3 * hid + j],
-                h_prev[n, j], g_out[t, n, j] + dh[n, j])
-            dgi[n, j] = dxr
-            dgi[n, hid + j] = dxz
-            dgi[n, 2 * hid + j] = dxn
-            dgh[n, j] = dxr
-            dgh[n, hid + j] = dxz
-            dgh[n, 2 * hid + j] = dhn
-            dh_prev[n, j] = dhp
+    _gru_bwd_rows(saved, h_prev, g_out[t], dh, dgi, dgh, dh_prev)
 
 
-def _bias(b, like):
+# ---------------------------------------------------------------------------------------
+# Whole sequences.  The recurrence of one sample never reads another sample, so the
+# samples are what the tasks split (``tasks.run_tasks``): task t owns samples [lo, hi)
+# and walks all L steps for them, one GEMM (its rows of h @ W_hh^T) plus one fused pass
+# per step, with no Python, no allocation and no synchronisation between steps or threads.
+
+@kernel(inline="always")
+def _order(s, length, reverse):
+    """(step index, index of the step before it) of the s-th step run, forward or reverse."""
+    if reverse:
+        return length - 1 - s, length - s
+    return s, s - 1
+
+
+@kernel(inline="always")
+def _zero_rows(dst):
+    for n in range(dst.shape[0]):
+        d = dst[n]
+        for j in range(d.shape[0]):
+            d[j] = 0
+
+
+@kernel(inline="always")
+def _copy_rows(dst, src):
+    for n in range(src.shape[0]):
+        d, r = dst[n], src[n]
+        for j in range(r.shape[0]):
+            d[j] = r[j]
+
+
+@kernel
+def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, fast, hs, t, tasks):
+    length = gi_all.shape[0]
+    lo, hi = span(t, tasks, h0.shape[0])
+    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    bad = 0
+    for s in range(length):
+        ti, tp = _order(s, length, reverse)
+        bad |= gemm(h0[lo:hi] if s == 0 else hs[tp, lo:hi], w_hh, gh, False, True, 0.0)
+        _elman_rows(gi_all[ti, lo:hi], gh, b, relu, fast, hs[ti, lo:hi])
+    if bad:
+        raise RuntimeError("rnn: BLAS refused an operand")
+
+
+@kernel
+def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, t, tasks):
+    length = hs.shape[0]
+    lo, hi = span(t, tasks, hs.shape[1])
+    dh = dh0[lo:hi]  # dL/dh of the step being run, and at the end dL/dh0
+    _zero_rows(dh)
+    bad = 0
+    for s in range(length - 1, -1, -1):
+        ti = _order(s, length, reverse)[0]
+        _elman_bwd_rows(hs[ti, lo:hi], g[ti, lo:hi], dh, relu, dgates[ti, lo:hi])
+        bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
+    if bad:
+        raise RuntimeError("rnn: BLAS refused an operand")
+
+
+@kernel
+def _lstm_seq_fwd_task(gi_all, w_hh, b, h0, c0, reverse, fast, out, cs, saved, t, tasks):
+    length = gi_all.shape[0]
+    lo, hi = span(t, tasks, h0.shape[0])
+    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    bad = 0
+    ti = 0
+    for s in range(length):
+        ti, tp = _order(s, length, reverse)
+        first = s == 0
+        bad |= gemm(h0[lo:hi] if first else out[tp, lo:hi], w_hh, gh, False, True, 0.0)
+        _lstm_rows(gi_all[ti, lo:hi], gh, b, fast, c0[lo:hi] if first else cs[tp, lo:hi],
+                   out[ti, lo:hi], cs[ti, lo:hi], saved[ti, lo:hi])
+    _copy_rows(out[length, lo:hi], cs[ti, lo:hi])  # the last cell state, c_n
+    if bad:
+        raise RuntimeError("lstm: BLAS refused an operand")
+
+
+@kernel
+def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, t, tasks):
+    length = saved.shape[0]
+    lo, hi = span(t, tasks, c0.shape[0])
+    dh, dc = dh0[lo:hi], dc0[lo:hi]  # dL/dh, dL/dc of the step being run; at the end of h0, c0
+    _zero_rows(dh)
+    _copy_rows(dc, g[length, lo:hi])
+    dc_prev = np.empty((hi - lo, c0.shape[1]), dtype=c0.dtype)
+    bad = 0
+    for s in range(length - 1, -1, -1):
+        ti, tp = _order(s, length, reverse)
+        _lstm_bwd_rows(saved[ti, lo:hi], c0[lo:hi] if s == 0 else cs[tp, lo:hi], g[ti, lo:hi],
+                       dh, dc, dgates[ti, lo:hi], dc_prev)
+        bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
+        _copy_rows(dc, dc_prev)
+    if bad:
+        raise RuntimeError("lstm: BLAS refused an operand")
+
+
+@kernel
+def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, fast, hs, saved, t, tasks):
+    length = gi_all.shape[0]
+    lo, hi = span(t, tasks, h0.shape[0])
+    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    bad = 0
+    for s in range(length):
+        ti, tp = _order(s, length, reverse)
+        hp = h0[lo:hi] if s == 0 else hs[tp, lo:hi]
+        bad |= gemm(hp, w_hh, gh, False, True, 0.0)
+        _gru_rows(gi_all[ti, lo:hi], gh, b, fast, hp, hs[ti, lo:hi], saved[ti, lo:hi])
+    if bad:
+        raise RuntimeError("gru: BLAS refused an operand")
+
+
+@kernel
+def _gru_seq_bwd_task(saved, hs, h0, g, w_hh, reverse, dgi, dgh, dh0, t, tasks):
+    length = saved.shape[0]
+    lo, hi = span(t, tasks, h0.shape[0])
+    dh = dh0[lo:hi]
+    _zero_rows(dh)
+    dh_z = np.empty((hi - lo, h0.shape[1]), dtype=h0.dtype)
+    bad = 0
+    for s in range(length - 1, -1, -1):
+        ti, tp = _order(s, length, reverse)
+        _gru_bwd_rows(saved[ti, lo:hi], h0[lo:hi] if s == 0 else hs[tp, lo:hi], g[ti, lo:hi],
+                      dh, dgi[ti, lo:hi], dgh[ti, lo:hi], dh_z)
+        # dL/dh_prev = (the part through z) + dgh @ W_hh
+        bad |= gemm(dgh[ti, lo:hi], w_hh, dh_z, False, False, 1.0)
+        _copy_rows(dh, dh_z)
+    if bad:
+        raise RuntimeError("gru: BLAS refused an operand")
+
+
+def _bias(b, like, size: int) -> np.ndarray:
+    """b_hh as a contiguous array of ``like``'s dtype, zeros (``size``,) when absent."""
     if b is None:
-        return np.zeros(1, dtype=like.dtype), False
-    return np.ascontiguousarray(b, like.dtype), True
+        return np.zeros(size, dtype=like.dtype)
+    return np.ascontiguousarray(b, like.dtype)
 
 
 def _fast(like) -> bool:
@@ -173,9 +348,9 @@ def rnn_cell_fwd(gi_all: np.ndarray, t: int, gh: np.ndarray, b_hh, relu: bool) -
     """
     gi_all = np.ascontiguousarray(gi_all)
     gh = np.ascontiguousarray(gh, gi_all.dtype)
-    b, has_b = _bias(b_hh, gi_all)
     h = np.empty(gh.shape, gi_all.dtype)
-    _elman_fwd_kernel(gi_all, int(t), gh, b, has_b, bool(relu), _fast(gi_all), h)
+    _elman_fwd_kernel(gi_all, int(t), gh, _bias(b_hh, gi_all, gh.shape[1]), bool(relu),
+                      _fast(gi_all), h)
     return h
 
 
@@ -198,12 +373,12 @@ def lstm_cell_fwd(gi_all: np.ndarray, t: int, gh: np.ndarray, b_hh, c_prev: np.n
     gi_all = np.ascontiguousarray(gi_all)
     gh = np.ascontiguousarray(gh, gi_all.dtype)
     c_prev = np.ascontiguousarray(c_prev, gi_all.dtype)
-    b, has_b = _bias(b_hh, gi_all)
     n, hid = c_prev.shape
     h = np.empty((n, hid), gi_all.dtype)
     c = np.empty((n, hid), gi_all.dtype)
     saved = np.empty((n, 5 * hid), gi_all.dtype)
-    _lstm_fwd_kernel(gi_all, int(t), gh, b, has_b, _fast(gi_all), c_prev, h, c, saved)
+    _lstm_fwd_kernel(gi_all, int(t), gh, _bias(b_hh, gi_all, 4 * hid), _fast(gi_all), c_prev,
+                     h, c, saved)
     return h, c, saved
 
 
@@ -232,11 +407,11 @@ def gru_cell_fwd(gi_all: np.ndarray, t: int, gh: np.ndarray, b_hh, h_prev: np.nd
     gi_all = np.ascontiguousarray(gi_all)
     gh = np.ascontiguousarray(gh, gi_all.dtype)
     h_prev = np.ascontiguousarray(h_prev, gi_all.dtype)
-    b, has_b = _bias(b_hh, gi_all)
     n, hid = h_prev.shape
     h = np.empty((n, hid), gi_all.dtype)
     saved = np.empty((n, 4 * hid), gi_all.dtype)
-    _gru_fwd_kernel(gi_all, int(t), gh, b, has_b, _fast(gi_all), h_prev, h, saved)
+    _gru_fwd_kernel(gi_all, int(t), gh, _bias(b_hh, gi_all, 3 * hid), _fast(gi_all), h_prev,
+                    h, saved)
     return h, saved
 
 
@@ -256,3 +431,101 @@ def gru_cell_bwd(saved: np.ndarray, h_prev: np.ndarray, g_out: np.ndarray, t: in
     _gru_bwd_kernel(saved, np.ascontiguousarray(h_prev), g_out, int(t),
                     np.ascontiguousarray(dh, saved.dtype), dgi, dgh, dh_prev)
     return dgi, dgh, dh_prev
+
+
+# ---------------------------------------------------------------------------------------
+# Whole-sequence table functions (``ops/rnn.py``): one layer, one direction.
+
+def _seq_tasks(n: int, hid: int) -> int:
+    """Tasks for a recurrence over n samples: one per thread when every thread gets a few
+    samples' worth of work (a step's GEMM and pass for fewer are cheaper than a wake-up)."""
+    threads = num_threads()
+    return threads if n >= 4 * threads and n * hid >= 2048 else 1
+
+
+def _seq_inputs(gi_all, w_hh, h0):
+    gi_all = np.ascontiguousarray(gi_all)
+    return gi_all, np.ascontiguousarray(w_hh, gi_all.dtype), np.ascontiguousarray(h0, gi_all.dtype)
+
+
+def rnn_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray, relu: bool,
+                reverse: bool) -> np.ndarray:
+    """The Elman recurrence over a sequence: gi_all (L, N, H) (input projections, b_ih
+    included), w_hh (H, H), b_hh (H,) or None, h0 (N, H) -> hs (L, N, H), the h of every
+    step in time order (``reverse`` runs from step L-1 down)."""
+    gi_all, w_hh, h0 = _seq_inputs(gi_all, w_hh, h0)
+    hs = np.empty(gi_all.shape, gi_all.dtype)
+    run_tasks(_elman_seq_fwd_task, (gi_all, w_hh, _bias(b_hh, gi_all, h0.shape[1]), h0,
+                                    bool(relu), bool(reverse), _fast(gi_all), hs),
+              _seq_tasks(*h0.shape))
+    return hs
+
+
+def rnn_seq_bwd(hs: np.ndarray, g: np.ndarray, w_hh: np.ndarray, relu: bool,
+                reverse: bool) -> tuple:
+    """Backward of ``rnn_seq_fwd`` for the upstream g (L, N, H) -> (dgates (L, N, H), the
+    gradient of every step's summed pre-activation; dh0 (N, H))."""
+    g = np.ascontiguousarray(g, hs.dtype)
+    dgates = np.empty(hs.shape, hs.dtype)
+    dh0 = np.empty(hs.shape[1:], hs.dtype)
+    run_tasks(_elman_seq_bwd_task, (hs, g, np.ascontiguousarray(w_hh, hs.dtype), bool(relu),
+                                    bool(reverse), dgates, dh0), _seq_tasks(*dh0.shape))
+    return dgates, dh0
+
+
+def lstm_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray,
+                 c0: np.ndarray, reverse: bool) -> tuple:
+    """The LSTM recurrence over a sequence: gi_all (L, N, 4H), gates (i, f, g, o); w_hh
+    (4H, H); b_hh (4H,) or None; h0, c0 (N, H).  Returns ``(out, cs, saved)``: out
+    (L + 1, N, H), the h of every step in time order then c_n; cs (L, N, H) every step's
+    cell state; saved (L, N, 5H) what the backward needs."""
+    gi_all, w_hh, h0 = _seq_inputs(gi_all, w_hh, h0)
+    length, n, hid = gi_all.shape[0], h0.shape[0], h0.shape[1]
+    out = np.empty((length + 1, n, hid), gi_all.dtype)
+    cs = np.empty((length, n, hid), gi_all.dtype)
+    saved = np.empty((length, n, 5 * hid), gi_all.dtype)
+    run_tasks(_lstm_seq_fwd_task, (gi_all, w_hh, _bias(b_hh, gi_all, 4 * hid), h0,
+                                   np.ascontiguousarray(c0, gi_all.dtype), bool(reverse),
+                                   _fast(gi_all), out, cs, saved), _seq_tasks(n, hid))
+    return out, cs, saved
+
+
+def lstm_seq_bwd(saved: np.ndarray, cs: np.ndarray, c0: np.ndarray, g: np.ndarray,
+                 w_hh: np.ndarray, reverse: bool) -> tuple:
+    """Backward of ``lstm_seq_fwd`` for the upstream g (L + 1, N, H) (row L: of c_n) ->
+    (dgates (L, N, 4H), the gradient of every step's summed gate pre-activations; dh0,
+    dc0 (N, H))."""
+    g = np.ascontiguousarray(g, saved.dtype)
+    c0 = np.ascontiguousarray(c0, saved.dtype)
+    dgates = np.empty(saved.shape[:2] + (4 * c0.shape[1],), saved.dtype)
+    dh0, dc0 = np.empty(c0.shape, saved.dtype), np.empty(c0.shape, saved.dtype)
+    run_tasks(_lstm_seq_bwd_task, (saved, cs, c0, g, np.ascontiguousarray(w_hh, saved.dtype),
+                                   bool(reverse), dgates, dh0, dc0), _seq_tasks(*c0.shape))
+    return dgates, dh0, dc0
+
+
+def gru_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray,
+                reverse: bool) -> tuple:
+    """The GRU recurrence over a sequence: gi_all (L, N, 3H), gates (r, z, n); w_hh (3H, H);
+    b_hh (3H,) or None; h0 (N, H) -> ``(hs (L, N, H), saved (L, N, 4H))``."""
+    gi_all, w_hh, h0 = _seq_inputs(gi_all, w_hh, h0)
+    length, n, hid = gi_all.shape[0], h0.shape[0], h0.shape[1]
+    hs = np.empty((length, n, hid), gi_all.dtype)
+    saved = np.empty((length, n, 4 * hid), gi_all.dtype)
+    run_tasks(_gru_seq_fwd_task, (gi_all, w_hh, _bias(b_hh, gi_all, 3 * hid), h0,
+                                  bool(reverse), _fast(gi_all), hs, saved), _seq_tasks(n, hid))
+    return hs, saved
+
+
+def gru_seq_bwd(saved: np.ndarray, hs: np.ndarray, h0: np.ndarray, g: np.ndarray,
+                w_hh: np.ndarray, reverse: bool) -> tuple:
+    """Backward of ``gru_seq_fwd`` for the upstream g (L, N, H) -> (dgi (L, N, 3H), dgh
+    (L, N, 3H): the gradients of the input and hidden parts of every step's gates; dh0)."""
+    g = np.ascontiguousarray(g, saved.dtype)
+    h0 = np.ascontiguousarray(h0, saved.dtype)
+    dgi = np.empty(saved.shape[:2] + (3 * h0.shape[1],), saved.dtype)
+    dgh = np.empty(dgi.shape, saved.dtype)
+    dh0 = np.empty(h0.shape, saved.dtype)
+    run_tasks(_gru_seq_bwd_task, (saved, hs, h0, g, np.ascontiguousarray(w_hh, saved.dtype),
+                                  bool(reverse), dgi, dgh, dh0), _seq_tasks(*h0.shape))
+    return dgi, dgh, dh0

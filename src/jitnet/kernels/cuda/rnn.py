@@ -207,3 +207,53 @@ def gru_cell_bwd(saved, h_prev, g_out, t: int, dh):
     launch(_gru_bwd_kernel, n * hid, A.flat(saved), A.flat(h_prev), A.flat(g_out), int(t),
            A.flat(dh), A.flat(dgi), A.flat(dgh), A.flat(dh_prev), n, hid)
     return dgi, dgh, dh_prev
+
+
+# Whole sequences: the per-step driver shared with any table (``kernels/recurrence.py``).
+
+def _table():
+    from .. import cuda
+
+    return cuda
+
+
+def rnn_seq_fwd(gi_all, w_hh, b_hh, h0, relu: bool, reverse: bool):
+    """The Elman recurrence over a sequence -> hs (L, N, H); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.rnn_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, relu, reverse)
+
+
+def rnn_seq_bwd(hs, g, w_hh, relu: bool, reverse: bool):
+    """Backward of ``rnn_seq_fwd`` -> (dgates, dh0); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.rnn_seq_bwd(_table(), hs, g, w_hh, relu, reverse)
+
+
+def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool):
+    """The LSTM recurrence over a sequence -> (out, cs, saved); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.lstm_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, c0, reverse)
+
+
+def lstm_seq_bwd(saved, cs, c0, g, w_hh, reverse: bool):
+    """Backward of ``lstm_seq_fwd`` -> (dgates, dh0, dc0); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.lstm_seq_bwd(_table(), saved, cs, c0, g, w_hh, reverse)
+
+
+def gru_seq_fwd(gi_all, w_hh, b_hh, h0, reverse: bool):
+    """The GRU recurrence over a sequence -> (hs, saved); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.gru_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, reverse)
+
+
+def gru_seq_bwd(saved, hs, h0, g, w_hh, reverse: bool):
+    """Backward of ``gru_seq_fwd`` -> (dgi, dgh, dh0); as the CPU twin."""
+    from .. import recurrence
+
+    return recurrence.gru_seq_bwd(_table(), saved, hs, h0, g, w_hh, reverse)
