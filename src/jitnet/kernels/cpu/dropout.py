@@ -10,6 +10,7 @@ The seed itself comes from jitnet's seeded global generator
 from __future__ import annotations
 
 import numpy as np
+
 from .._jit import kernel
 from .tasks import run_tasks, span, tasks_for
 
