@@ -69,14 +69,13 @@ whole-batch GEMMs, which split each product over the threads instead.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ... import runtime
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
 from ..opcodes import SUM
 from .blas import gemm
 from .reduce import _row
-from .tasks import num_threads, run_tasks, span
+from .tasks import num_threads, run_tasks, span, tasks_for
 
 
 @kernel(inline="always")
@@ -163,15 +162,12 @@ def _im2col_task(x, cols, n0, n_img, t, g):
 
 
 @kernel
-def _im2col_serial(x, cols, g):
-    for t in range(g.n * g.c * g.kh * g.kw):
-        _im2col_task(x, cols, 0, g.n, t, g)
-
-
-@kernel(parallel=True)
-def _im2col_parallel(x, cols, g):
-    for t in prange(g.n * g.c * g.kh * g.kw):
-        _im2col_task(x, cols, 0, g.n, t, g)
+def _im2col_batch(x, cols, g, t, tasks):
+    """Task t's share of the whole batch's im2col: a contiguous run of the (tap row, image)
+    segments, one ``_im2col_task`` each."""
+    lo, hi = span(t, tasks, g.n * g.c * g.kh * g.kw)
+    for i in range(lo, hi):
+        _im2col_task(x, cols, 0, g.n, i, g)
 
 
 def _check(op: str, a: np.ndarray, shape: tuple) -> None:
@@ -185,14 +181,14 @@ def im2col(x: np.ndarray, g) -> np.ndarray:
     """Unfold NCHW ``x`` into ``cols`` (C*kh*kw, N*oh*ow) (layout: see the module docstring).
 
     cols[(c*kh + ki)*kw + kj, (n*oh + i)*ow + j] = x[n, c, i*sh - ph + ki*dh, j*sw - pw + kj*dw],
-    0 where that falls in the padding.  Parallel strategy: ``prange`` over
-    (tap row, image) tasks, row-major; each writes one contiguous oh*ow segment.
+    0 where that falls in the padding.  Parallel strategy: a task kernel
+    (``tasks.run_tasks``), each task a contiguous run of the (tap row, image)
+    segments, row-major; a segment is one contiguous oh*ow run of cols.
     """
     _check("im2col", x, (g.n, g.c, g.h, g.w))
     x = np.ascontiguousarray(x)
     cols = np.empty((g.c * g.kh * g.kw, g.n * g.oh * g.ow), dtype=x.dtype)
-    run = _im2col_parallel if cols.size >= PARALLEL_MIN else _im2col_serial
-    run(x, cols, g)
+    run_tasks(_im2col_batch, (x, cols, g), tasks_for(cols.size))
     return cols
 
 
@@ -237,15 +233,12 @@ def _col2im_task(cols, dx, n0, t, g):
 
 
 @kernel
-def _col2im_serial(cols, dx, g):
-    for t in range(g.n * g.c):
-        _col2im_task(cols, dx, 0, t, g)
-
-
-@kernel(parallel=True)
-def _col2im_parallel(cols, dx, g):
-    for t in prange(g.n * g.c):
-        _col2im_task(cols, dx, 0, t, g)
+def _col2im_batch(cols, dx, g, t, tasks):
+    """Task t's share of the whole batch's col2im: a contiguous run of the N*C planes of
+    dx, one ``_col2im_task`` each."""
+    lo, hi = span(t, tasks, g.n * g.c)
+    for i in range(lo, hi):
+        _col2im_task(cols, dx, 0, i, g)
 
 
 def col2im(cols: np.ndarray, g) -> np.ndarray:
@@ -253,20 +246,19 @@ def col2im(cols: np.ndarray, g) -> np.ndarray:
 
     The adjoint of ``im2col`` (the input gradient of a convolution).  ``cols``
     is scratch: entries that fall in the padding may be overwritten with 0
-    (they do not contribute).  Parallel strategy: ``prange`` over the N*C
-    input planes; each task owns its plane and adds in all kh*kw taps, so
-    overlapping windows never race.
+    (they do not contribute).  Parallel strategy: a task kernel, each task a
+    contiguous run of the N*C input planes; a task owns its planes and adds in
+    all kh*kw taps, so overlapping windows never race.
     """
     _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
     cols = np.ascontiguousarray(cols)
     dx = np.empty((g.n, g.c, g.h, g.w), dtype=cols.dtype)
-    run = _col2im_parallel if cols.size >= PARALLEL_MIN else _col2im_serial
-    run(cols, dx, g)
+    run_tasks(_col2im_batch, (cols, dx, g), tasks_for(cols.size))
     return dx
 
 
 @kernel(inline="always")
-def _to_nchw_task(y, out, bias, has_bias, t):
+def _to_nchw_block(y, out, bias, has_bias, t):
     n_img, o_ch, length = out.shape
     n = t // o_ch
     o = t - n * o_ch
@@ -281,15 +273,10 @@ def _to_nchw_task(y, out, bias, has_bias, t):
 
 
 @kernel
-def _to_nchw_serial(y, out, bias, has_bias):
-    for t in range(out.shape[0] * out.shape[1]):
-        _to_nchw_task(y, out, bias, has_bias, t)
-
-
-@kernel(parallel=True)
-def _to_nchw_parallel(y, out, bias, has_bias):
-    for t in prange(out.shape[0] * out.shape[1]):
-        _to_nchw_task(y, out, bias, has_bias, t)
+def _to_nchw_task(y, out, bias, has_bias, t, tasks):
+    lo, hi = span(t, tasks, out.shape[0] * out.shape[1])
+    for i in range(lo, hi):
+        _to_nchw_block(y, out, bias, has_bias, i)
 
 
 _NO_BIAS = {}
@@ -306,21 +293,20 @@ def _dummy(dtype) -> np.ndarray:
 def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
     """(O, N*L) GEMM output -> new (N, O, L) array, adding ``bias[o]`` (if given) on the way.
 
-    Parallel strategy: ``prange`` over (image, channel) pairs, each copying one
-    contiguous L-long block.
+    Parallel strategy: a task kernel, each task a contiguous run of the (image,
+    channel) pairs, each pair one contiguous L-long block.
     """
     y = np.ascontiguousarray(y)
     o = y.shape[0]
     out = np.empty((n, o, y.shape[1] // n), dtype=y.dtype)
     has_bias = bias is not None
     b = np.ascontiguousarray(bias, dtype=y.dtype) if has_bias else _dummy(y.dtype)
-    run = _to_nchw_parallel if out.size >= PARALLEL_MIN else _to_nchw_serial
-    run(y, out, b, has_bias)
+    run_tasks(_to_nchw_task, (y, out, b, has_bias), tasks_for(out.size))
     return out
 
 
 @kernel(inline="always")
-def _to_gemm_task(g, out, gb, o):
+def _to_gemm_channel(g, out, gb, o):
     n_img, _, length = g.shape
     for n in range(n_img):
         _copy(out[o, n * length:(n + 1) * length], g[n, o])
@@ -328,55 +314,43 @@ def _to_gemm_task(g, out, gb, o):
 
 
 @kernel
-def _to_gemm_serial(g, out, gb):
-    for o in range(g.shape[1]):
-        _to_gemm_task(g, out, gb, o)
-
-
-@kernel(parallel=True)
-def _to_gemm_parallel(g, out, gb):
-    for o in prange(g.shape[1]):
-        _to_gemm_task(g, out, gb, o)
+def _to_gemm_task(g, out, gb, t, tasks):
+    lo, hi = span(t, tasks, g.shape[1])
+    for o in range(lo, hi):
+        _to_gemm_channel(g, out, gb, o)
 
 
 def nchw_to_gemm(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, O, L) gradient -> ((O, N*L) copy for the GEMMs, per-channel sums (O,) = bias grad).
 
-    Sums accumulate in float64.  Parallel strategy: ``prange`` over channels,
-    each task gathering its N blocks and summing them.
+    Sums accumulate in float64.  Parallel strategy: a task kernel, each task a
+    contiguous run of channels, gathering each channel's N blocks and summing them.
     """
     g = np.ascontiguousarray(g)
     n, o, length = g.shape
     out = np.empty((o, n * length), dtype=g.dtype)
     gb = np.empty(o, dtype=g.dtype)
-    run = _to_gemm_parallel if g.size >= PARALLEL_MIN else _to_gemm_serial
-    run(g, out, gb)
+    run_tasks(_to_gemm_task, (g, out, gb), tasks_for(g.size))
     return out, gb
 
 
 @kernel
-def _bias_add_serial(y, bias):
-    for r in range(y.shape[0]):
-        for j in range(y.shape[1]):
-            y[r, j] += bias[j]
-
-
-@kernel(parallel=True)
-def _bias_add_parallel(y, bias):
-    for r in prange(y.shape[0]):
-        for j in range(y.shape[1]):
-            y[r, j] += bias[j]
+def _bias_add_task(y, bias, t, tasks):
+    lo, hi = span(t, tasks, y.shape[0])
+    for r in range(lo, hi):
+        row = y[r]  # indexed from 0: the loop vectorises
+        for j in range(row.shape[0]):
+            row[j] += bias[j]
 
 
 def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """Add ``bias`` (F,) to every row of the C-contiguous (R, F) array ``y`` IN PLACE; returns y.
 
     For outputs a kernel just allocated (``linear``'s GEMM result), so no one
-    else holds them.  Parallel strategy: ``prange`` over rows.
+    else holds them.  Parallel strategy: a task kernel, each task a contiguous run of rows.
     """
     b = np.ascontiguousarray(bias, dtype=y.dtype)
-    run = _bias_add_parallel if y.size >= PARALLEL_MIN else _bias_add_serial
-    run(y, b)
+    run_tasks(_bias_add_task, (y, b), tasks_for(y.size))
     return y
 
 

@@ -10,9 +10,9 @@ The seed itself comes from jitnet's seeded global generator
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
+from .tasks import run_tasks, span, tasks_for
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -30,42 +30,34 @@ def uniform_hash(seed, i):
 
 
 @kernel
-def _mask_serial(out, p, seed):
-    for i in range(out.shape[0]):
-        out[i] = uniform_hash(seed, i) >= p
-
-
-@kernel(parallel=True)
-def _mask_parallel(out, p, seed):
-    for i in prange(out.shape[0]):
-        out[i] = uniform_hash(seed, i) >= p
+def _mask_task(out, p, seed, t, tasks):
+    """Task t's share of the mask: element i keeps its own hash of (seed, i)."""
+    lo, hi = span(t, tasks, out.shape[0])
+    os = out[lo:hi]  # indexed from 0: no negative-index wrap in the loop
+    for i in range(os.shape[0]):
+        os[i] = uniform_hash(seed, lo + i) >= p
 
 
 def bernoulli_mask(n: int, p: float, seed: int) -> np.ndarray:
     """uint8 (n,) keep-mask: element i is 1 with probability 1 - p (0 with probability p).
 
-    Parallel strategy: ``prange`` over elements; each draws its own hash.
+    Parallel strategy: a task kernel (``tasks.run_tasks``), each task a contiguous run of
+    elements; element i's draw depends on i alone, so the mask does not depend on the split.
     """
     out = np.empty(n, dtype=np.uint8)
-    run = _mask_parallel if n >= PARALLEL_MIN else _mask_serial
-    run(out, float(p), np.uint64(seed))
+    run_tasks(_mask_task, (out, float(p), np.uint64(seed)), tasks_for(n))
     return out
 
 
 @kernel
-def _scale_serial(x, mask, scale, out):
-    for r in range(x.shape[0]):
+def _scale_task(x, mask, scale, out, t, tasks):
+    """Task t's share of the rows: out[r] = x[r] * scale, or 0 where mask[r] is 0."""
+    lo, hi = span(t, tasks, x.shape[0])
+    for r in range(lo, hi):
         f = scale if mask[r] else 0.0
-        for j in range(x.shape[1]):
-            out[r, j] = x[r, j] * f
-
-
-@kernel(parallel=True)
-def _scale_parallel(x, mask, scale, out):
-    for r in prange(x.shape[0]):
-        f = scale if mask[r] else 0.0
-        for j in range(x.shape[1]):
-            out[r, j] = x[r, j] * f
+        src, dst = x[r], out[r]
+        for j in range(src.shape[0]):
+            dst[j] = src[j] * f
 
 
 def mask_scale(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
@@ -73,11 +65,10 @@ def mask_scale(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
 
     Elementwise dropout passes one entry per element; channel dropout
     (dropout2d) one per (n, c) plane.  Returns a new array of x's shape.
-    Parallel strategy: ``prange`` over rows.
+    Parallel strategy: a task kernel, each task a contiguous run of rows.
     """
     rows = mask.shape[0]
     x2 = np.ascontiguousarray(x).reshape(rows, x.size // rows if rows else 0)
     out = np.empty(x2.shape, dtype=x.dtype)
-    run = _scale_parallel if x2.size >= PARALLEL_MIN else _scale_serial
-    run(x2, mask, float(scale), out)
+    run_tasks(_scale_task, (x2, mask, float(scale), out), tasks_for(x2.size))
     return out.reshape(x.shape)

@@ -21,19 +21,20 @@ Pointwise losses (``MSE``, ``L1``, ``SMOOTH_L1``, ``HUBER``, ``BCE``,
 (``pw_loss``) and every derivative for input and target (``pw_grad``), shared
 with the CUDA kernels.
 
-Parallel strategy: ``prange`` over samples (class losses) or elements
-(pointwise), with the totals as Numba reduction variables.
+Parallel strategy: task kernels (``tasks.run_tasks``), each task a contiguous
+run of samples (class losses) or elements (pointwise); a forward task writes its
+partial totals to its own row of a small (tasks, k) array, added up after.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel, scalar
+from .._jit import kernel, scalar
 from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE
 from ..scalar import loss as SL
+from .tasks import run_tasks, span, tasks_for
 
 # --------------------------------------------------------------------- class losses
 
@@ -80,25 +81,20 @@ def _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
 
 
 @kernel
-def _class_fwd_serial(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt):
+def _class_fwd_task(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt, sums,
+                    t, tasks):
+    """Task t's share of the samples; sums[t] = (its sum of losses, of target weights, its
+    count of out-of-range labels)."""
     total, wsum, bad = 0.0, 0.0, 0
-    for s in range(lse.shape[0]):
+    lo, hi = span(t, tasks, lse.shape[0])
+    for s in range(lo, hi):
         bad += _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
                                  loss, wt, s)
         total += loss[s]
         wsum += wt[s]
-    return total, wsum, bad
-
-
-@kernel(parallel=True)
-def _class_fwd_parallel(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt):
-    total, wsum, bad = 0.0, 0.0, 0
-    for s in prange(lse.shape[0]):
-        bad += _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
-                                 loss, wt, s)
-        total += loss[s]
-        wsum += wt[s]
-    return total, wsum, bad
+    sums[t, 0] = total
+    sums[t, 1] = wsum
+    sums[t, 2] = bad
 
 
 _DUMMY: dict = {}
@@ -119,6 +115,14 @@ def _opt(a, like: np.ndarray):
     return np.ascontiguousarray(a, dtype=like.dtype), True
 
 
+def _totals(sums: np.ndarray) -> tuple:
+    """The tasks' (sums, ..., count) rows added up: floats, and the count as an int."""
+    if sums.shape[0] == 1:
+        return (*(float(v) for v in sums[0, :-1]), int(sums[0, -1]))
+    tot = sums.sum(axis=0)
+    return (*(float(v) for v in tot[:-1]), int(tot[-1]))
+
+
 def class_loss_fwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None,
                    ignore_index: int, label_smoothing: float, reduction: int):
     """Cross-entropy over logits (op CROSS_ENTROPY) or NLL over log-probabilities (NLL).
@@ -136,9 +140,11 @@ def class_loss_fwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarra
     lse = np.empty(samples, dtype=np.float64)
     loss = np.empty(samples, dtype=x.dtype)
     wt = np.empty(samples, dtype=np.float64)
-    run = _class_fwd_parallel if x.size >= PARALLEL_MIN else _class_fwd_serial
-    total, wsum, bad = run(op, x, target, w, has_w, int(ignore_index), float(label_smoothing),
-                           lse, loss, wt)
+    tasks = tasks_for(x.size)
+    sums = np.empty((tasks, 3))
+    run_tasks(_class_fwd_task, (op, x, target, w, has_w, int(ignore_index),
+                                float(label_smoothing), lse, loss, wt, sums), tasks)
+    total, wsum, bad = _totals(sums)
     if reduction == REDUCE_NONE:
         out = loss.reshape(x.shape[0], x.shape[2])
     elif reduction == REDUCE_MEAN:
@@ -179,17 +185,10 @@ def _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, 
 
 
 @kernel
-def _class_bwd_serial(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
-                      g_full, scale, dx):
-    for s in range(lse.shape[0]):
-        _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse,
-                          g, g_full, scale, dx, s)
-
-
-@kernel(parallel=True)
-def _class_bwd_parallel(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
-                        g_full, scale, dx):
-    for s in prange(lse.shape[0]):
+def _class_bwd_task(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
+                    g_full, scale, dx, t, tasks):
+    lo, hi = span(t, tasks, lse.shape[0])
+    for s in range(lo, hi):
         _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse,
                           g, g_full, scale, dx, s)
 
@@ -211,9 +210,9 @@ def class_loss_bwd(op: int, x: np.ndarray, target: np.ndarray, weight: np.ndarra
     if reduction == REDUCE_MEAN:
         scale = 1.0 / wsum[0] if wsum[0] != 0 else math.nan
     dx = np.empty(x.shape, dtype=x.dtype)
-    run = _class_bwd_parallel if x.size >= PARALLEL_MIN else _class_bwd_serial
-    run(op, x, target, w, has_w, w_total, int(ignore_index), float(label_smoothing), lse, g1,
-        g_full, scale, dx)
+    run_tasks(_class_bwd_task, (op, x, target, w, has_w, w_total, int(ignore_index),
+                                float(label_smoothing), lse, g1, g_full, scale, dx),
+              tasks_for(x.size))
     return dx
 
 
@@ -235,21 +234,20 @@ def _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i):
 
 
 @kernel
-def _pw_fwd_serial(op, x, y, w, has_w, pw, has_pw, p0, out):
+def _pw_fwd_task(op, x, y, w, has_w, pw, has_pw, p0, out, sums, t, tasks):
+    """Task t's share of the elements; sums[t] = (its sum of losses, its count of BCE
+    inputs outside [0, 1]).  The arrays are viewed from the share's start (indexed from 0:
+    no negative-index wrap in the loop); an absent w or pw is a dummy never read."""
+    lo, hi = span(t, tasks, x.shape[0])
+    xs, ys, outs = x[lo:hi], y[lo:hi], out[lo:hi]
+    ws = w[lo:hi] if has_w else w
+    pws = pw[lo:hi] if has_pw else pw
     total, bad = 0.0, 0
-    for i in range(x.shape[0]):
-        bad += _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i)
-        total += out[i]
-    return total, bad
-
-
-@kernel(parallel=True)
-def _pw_fwd_parallel(op, x, y, w, has_w, pw, has_pw, p0, out):
-    total, bad = 0.0, 0
-    for i in prange(x.shape[0]):
-        bad += _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i)
-        total += out[i]
-    return total, bad
+    for i in range(xs.shape[0]):
+        bad += _pw_fwd_elem(op, xs, ys, ws, has_w, pws, has_pw, p0, outs, i)
+        total += outs[i]
+    sums[t, 0] = total
+    sums[t, 1] = bad
 
 
 def _flat(a, like=None):
@@ -268,8 +266,10 @@ def pointwise_loss_fwd(op: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | No
     wf, has_w = _opt(None if w is None else _flat(w, x), xf)
     pf, has_pw = _opt(None if pw is None else _flat(pw, x), xf)
     out = np.empty(xf.shape, dtype=x.dtype)
-    run = _pw_fwd_parallel if xf.size >= PARALLEL_MIN else _pw_fwd_serial
-    total, bad = run(op, xf, yf, wf, has_w, pf, has_pw, float(p0), out)
+    tasks = tasks_for(xf.size)
+    sums = np.empty((tasks, 2))
+    run_tasks(_pw_fwd_task, (op, xf, yf, wf, has_w, pf, has_pw, float(p0), out, sums), tasks)
+    total, bad = _totals(sums)
     if reduction == REDUCE_NONE:
         return out.reshape(x.shape), bad
     if reduction == REDUCE_MEAN:
@@ -287,15 +287,17 @@ def _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i
 
 
 @kernel
-def _pw_bwd_serial(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy):
-    for i in range(x.shape[0]):
-        _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i)
-
-
-@kernel(parallel=True)
-def _pw_bwd_parallel(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy):
-    for i in prange(x.shape[0]):
-        _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i)
+def _pw_bwd_task(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, t, tasks):
+    """Task t's share of the elements, viewed from its start as in ``_pw_fwd_task`` (g is
+    one value unless ``g_full``, gy empty unless the target's gradient is wanted)."""
+    lo, hi = span(t, tasks, x.shape[0])
+    xs, ys, gxs = x[lo:hi], y[lo:hi], gx[lo:hi]
+    ws = w[lo:hi] if has_w else w
+    pws = pw[lo:hi] if has_pw else pw
+    gs = g[lo:hi] if g_full else g
+    gys = gy[lo:hi] if gy.shape[0] > 0 else gy
+    for i in range(xs.shape[0]):
+        _pw_bwd_elem(op, xs, ys, ws, has_w, pws, has_pw, p0, gs, g_full, scale, gxs, gys, i)
 
 
 def pointwise_loss_bwd(op: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | None,
@@ -313,6 +315,6 @@ def pointwise_loss_bwd(op: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | No
     scale = 1.0 / xf.size if reduction == REDUCE_MEAN and xf.size else 1.0
     gx = np.empty(xf.shape, dtype=x.dtype)
     gy = np.empty(xf.shape if need_target_grad else (0,), dtype=x.dtype)
-    run = _pw_bwd_parallel if xf.size >= PARALLEL_MIN else _pw_bwd_serial
-    run(op, xf, yf, wf, has_w, pf, has_pw, float(p0), gf, g_full, scale, gx, gy)
+    run_tasks(_pw_bwd_task, (op, xf, yf, wf, has_w, pf, has_pw, float(p0), gf, g_full, scale,
+                             gx, gy), tasks_for(xf.size))
     return gx.reshape(x.shape), (gy.reshape(x.shape) if need_target_grad else None)

@@ -2,10 +2,11 @@
 
 The input is seen as a C-contiguous (N, C, L) array (L = H*W for 2-d batch
 norm, 1 for (N, C) input); statistics are per channel over the M = N*L values
-of that channel.  Parallel strategy: ``prange`` over channels: a task owns one
-channel, makes its statistics (float64 accumulators, two passes so the
-variance does not cancel), updates the running statistics in place, and
-writes that channel of the output while its values are still in cache.
+of that channel.  Parallel strategy: task kernels (``tasks.run_tasks``), a task
+owning a contiguous run of channels: for each it makes the statistics (float64
+accumulators, two passes so the variance does not cancel), updates the running
+statistics in place, and writes that channel of the output while its values are
+still in cache.
 
 Forward, training: y = (x - mean) * invstd * w + b with the batch's mean and
 *biased* variance, invstd = 1 / sqrt(var + eps); the running variance gets the
@@ -19,11 +20,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
 from ..opcodes import SUM
 from .reduce import _row
+from .tasks import run_tasks, span, tasks_for
 
 
 @kernel(inline="always")
@@ -76,17 +77,10 @@ def _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, moment
 
 
 @kernel
-def _fwd_serial(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
-                save_mean, save_invstd):
-    for c in range(x.shape[1]):
-        _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
-                     save_mean, save_invstd, c)
-
-
-@kernel(parallel=True)
-def _fwd_parallel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
-                  save_mean, save_invstd):
-    for c in prange(x.shape[1]):
+def _fwd_task(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
+              save_mean, save_invstd, t, tasks):
+    lo, hi = span(t, tasks, x.shape[1])
+    for c in range(lo, hi):
         _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
                      save_mean, save_invstd, c)
 
@@ -124,9 +118,9 @@ def batch_norm_fwd(x: np.ndarray, weight, bias, running_mean, running_var, train
     c = x.shape[1]
     save_mean = np.empty(c, dtype=np.float64)
     save_invstd = np.empty(c, dtype=np.float64)
-    run = _fwd_parallel if x.size >= PARALLEL_MIN and c > 1 else _fwd_serial
-    run(x, y, w, has_w, b, has_b, rm, rv, has_running, bool(training), float(momentum),
-        float(eps), save_mean, save_invstd)
+    run_tasks(_fwd_task, (x, y, w, has_w, b, has_b, rm, rv, has_running, bool(training),
+                          float(momentum), float(eps), save_mean, save_invstd),
+              tasks_for(x.size) if c > 1 else 1)
     return y, save_mean, save_invstd
 
 
@@ -156,14 +150,9 @@ def _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c
 
 
 @kernel
-def _bwd_serial(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb):
-    for c in range(x.shape[1]):
-        _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c)
-
-
-@kernel(parallel=True)
-def _bwd_parallel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb):
-    for c in prange(x.shape[1]):
+def _bwd_task(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, t, tasks):
+    lo, hi = span(t, tasks, x.shape[1])
+    for c in range(lo, hi):
         _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c)
 
 
@@ -181,8 +170,8 @@ def batch_norm_bwd(x: np.ndarray, g: np.ndarray, weight, save_mean: np.ndarray,
     c = x.shape[1]
     gw = np.empty(c, dtype=x.dtype)
     gb = np.empty(c, dtype=x.dtype)
-    run = _bwd_parallel if x.size >= PARALLEL_MIN and c > 1 else _bwd_serial
-    run(x, g, dx, w, has_w, save_mean, save_invstd, bool(training), gw, gb)
+    run_tasks(_bwd_task, (x, g, dx, w, has_w, save_mean, save_invstd, bool(training), gw, gb),
+              tasks_for(x.size) if c > 1 else 1)
     return dx, gw, gb
 
 
@@ -192,7 +181,8 @@ def batch_norm_bwd(x: np.ndarray, g: np.ndarray, weight, save_mean: np.ndarray,
 # Cg * L values holding Cg channels of L values each (group norm: row r = (n, g)
 # of N*G rows, channel c = g * Cg + cg; layer norm: G = 1, Cg = M, L = 1, every
 # element its own "channel" of the elementwise affine).  Statistics per row, in
-# float64, two passes (mean, then centred squares).
+# float64, two passes (mean, then centred squares).  A task owns a contiguous run of
+# rows (and, backward, of channels of dw/db).
 # Backward, with gw = g * w[c] and xhat = (x - mean) * invstd:
 #     dx = invstd * (gw - mean(gw) - xhat * mean(gw * xhat))     (per row)
 #     dw[c] = sum over rows of group c // Cg, and l, of g * xhat;  db[c] = sum of g.
@@ -216,17 +206,10 @@ def _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, 
 
 
 @kernel
-def _gn_fwd_serial(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
-                   save_invstd):
-    for r in range(x.shape[0]):
-        _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
-                    save_invstd, r)
-
-
-@kernel(parallel=True)
-def _gn_fwd_parallel(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
-                     save_invstd):
-    for r in prange(x.shape[0]):
+def _gn_fwd_task(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, save_invstd,
+                 t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for r in range(lo, hi):
         _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
                     save_invstd, r)
 
@@ -268,22 +251,16 @@ def _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, 
 
 
 @kernel
-def _gn_bwd_serial(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
-                   want_params):
-    for r in range(x.shape[0]):
+def _gn_bwd_task(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
+                 want_params, t, tasks):
+    """Task t's share of the rows of dx and, with ``want_params``, of the channels of gw and
+    gb: the two read only x, g and the statistics, so they need no barrier between them."""
+    lo, hi = span(t, tasks, x.shape[0])
+    for r in range(lo, hi):
         _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r)
     if want_params:
-        for c in range(groups * cg_n):
-            _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c)
-
-
-@kernel(parallel=True)
-def _gn_bwd_parallel(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
-                     want_params):
-    for r in prange(x.shape[0]):
-        _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r)
-    if want_params:
-        for c in prange(groups * cg_n):
+        lo, hi = span(t, tasks, groups * cg_n)
+        for c in range(lo, hi):
             _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c)
 
 
@@ -305,9 +282,9 @@ def group_norm_fwd(x: np.ndarray, groups: int, channels_per_group: int, weight, 
     save_mean = np.empty(rows, dtype=np.float64)
     save_invstd = np.empty(rows, dtype=np.float64)
     if x.size:
-        run = _gn_fwd_parallel if x.size >= PARALLEL_MIN and rows > 1 else _gn_fwd_serial
-        run(x, y, w, has_w, b, has_b, int(groups), int(channels_per_group),
-            m // channels_per_group, float(eps), save_mean, save_invstd)
+        run_tasks(_gn_fwd_task, (x, y, w, has_w, b, has_b, int(groups),
+                                 int(channels_per_group), m // channels_per_group, float(eps),
+                                 save_mean, save_invstd), tasks_for(x.size) if rows > 1 else 1)
     return y, save_mean, save_invstd
 
 
@@ -325,7 +302,7 @@ def group_norm_bwd(x: np.ndarray, g: np.ndarray, groups: int, channels_per_group
     gw = np.zeros(c, dtype=dt)
     gb = np.zeros(c, dtype=dt)
     if x.size:
-        run = _gn_bwd_parallel if x.size >= PARALLEL_MIN and rows > 1 else _gn_bwd_serial
-        run(x, g, dx, w, has_w, int(groups), int(channels_per_group), m // channels_per_group,
-            save_mean, save_invstd, gw, gb, bool(want_params))
+        run_tasks(_gn_bwd_task, (x, g, dx, w, has_w, int(groups), int(channels_per_group),
+                                 m // channels_per_group, save_mean, save_invstd, gw, gb,
+                                 bool(want_params)), tasks_for(x.size) if rows > 1 else 1)
     return dx, (gw if want_params else None), (gb if want_params else None)

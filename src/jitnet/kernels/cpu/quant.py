@@ -31,10 +31,11 @@ the instructions named were checked with ``inspect_asm``):
   (duplicate work, not stored) instead of having remainder loops.
 - **Cache tile ROWS x COLS** (64 x 64: 64 KiB of a and 64 KiB of w at K = 1024,
   both in L2).  Inside a tile a block of w (4 rows, in L1) meets every row block
-  of a.  Parallel work: ``int8_linear`` gives each task a band of rows, which it
-  quantizes and multiplies tile by tile: one parallel region per layer (on a
-  loaded machine every region waits for all threads to be scheduled); with too
-  few rows to share out, the tiles themselves are split over the threads.
+  of a.  Parallel work (task kernels, ``tasks.run_tasks``): ``int8_linear`` gives
+  each task a band of rows, which it quantizes and multiplies tile by tile: one
+  parallel call per layer (on a loaded machine every call waits for all threads
+  to be scheduled); with too few rows to share out, each task takes a
+  contiguous run of the tiles instead.
 - The epilogue is fused: ``(acc - 128 * colsum) * sa * sw + bias`` is written
   straight to out, no int32 matrix is materialised.
 - Quantizing a row: its max |x| is an integer max over the float bit patterns
@@ -51,13 +52,12 @@ from __future__ import annotations
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
-from numba import prange
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic
 
-from .._jit import PARALLEL_MIN, kernel, scalar
+from .._jit import kernel, scalar
 from ..scalar import quant as f
-from .tasks import num_threads
+from .tasks import num_threads, run_tasks, span, tasks_for
 
 _row_scale = scalar(f.row_scale)
 _quantize = scalar(f.quantize)
@@ -270,14 +270,9 @@ def _quantize_row(x, q, scale, m, zero_point):
 
 
 @kernel
-def _quantize_rows_serial(x, q, scale, zero_point):
-    for m in range(x.shape[0]):
-        _quantize_row(x, q, scale, m, zero_point)
-
-
-@kernel(parallel=True)
-def _quantize_rows_parallel(x, q, scale, zero_point):
-    for m in prange(x.shape[0]):
+def _quantize_task(x, q, scale, zero_point, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for m in range(lo, hi):
         _quantize_row(x, q, scale, m, zero_point)
 
 
@@ -285,8 +280,7 @@ def _quantize_to(x: np.ndarray, dtype, zero_point: int) -> tuple[np.ndarray, np.
     x = np.ascontiguousarray(x, np.float32)
     q = np.empty(x.shape, dtype)
     scale = np.empty(x.shape[0], np.float32)
-    run = _quantize_rows_parallel if x.size >= PARALLEL_MIN else _quantize_rows_serial
-    run(x, q, scale, zero_point)
+    run_tasks(_quantize_task, (x, q, scale, zero_point), tasks_for(x.size))
     return q, scale
 
 
@@ -399,33 +393,27 @@ def _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1):
 
 
 @kernel
-def _gemm_serial(a, b, colsum, out, sa, sb, bias, vnni_k):
+def _gemm_task(a, b, colsum, out, sa, sb, bias, vnni_k, t, tasks):
+    """Task t's share of the cache tiles of out."""
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
-    for t in range(tiles):
-        m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
+    lo, hi = span(t, tasks, tiles)
+    for i in range(lo, hi):
+        m0, m1, n0, n1 = _tile_bounds(i, a.shape[0], b.shape[0])
         _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1)
 
 
-@kernel(parallel=True)
-def _gemm_parallel(a, b, colsum, out, sa, sb, bias, vnni_k):
-    tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
-    for t in prange(tiles):
-        m0, m1, n0, n1 = _tile_bounds(t, a.shape[0], b.shape[0])
-        _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1)
-
-
-@kernel(parallel=True)
-def _linear_bands(x, xq, xs, b, colsum, out, sb, bias, vnni_k, band):
-    """The whole quantized Linear in one parallel region: each task takes a band of
-    ``band`` rows (a multiple of MR), quantizes them (u8, zero point 128) and computes
-    their outputs tile by tile.  One region instead of two (quantize, then multiply):
-    on a loaded machine each region waits for every thread to be scheduled."""
+@kernel
+def _linear_task(x, xq, xs, b, colsum, out, sb, bias, vnni_k, t, tasks):
+    """The whole quantized Linear for task t's band of rows (whole MR-row blocks, the last
+    band what is left): it quantizes them (u8, zero point 128) and computes their outputs
+    tile by tile.  One parallel call instead of two (quantize, then multiply): on a loaded
+    machine each waits for every thread to be scheduled."""
     m, n = x.shape[0], b.shape[0]
-    for t in prange((m + band - 1) // band):
-        r0 = t * band
-        r1 = min(m, r0 + band)
-        for r in range(r0, r1):
-            _quantize_row(x, xq, xs, r, ZERO_POINT)
+    lo, hi = span(t, tasks, (m + MR - 1) // MR)
+    r0, r1 = lo * MR, min(m, hi * MR)
+    for r in range(r0, r1):
+        _quantize_row(x, xq, xs, r, ZERO_POINT)
+    if r1 > r0:
         for n0 in range(0, n, COLS):
             _tile(xq, b, colsum, out, xs, sb, bias, vnni_k, r0, r1, n0, min(n, n0 + COLS))
 
@@ -453,8 +441,8 @@ def _gemm(au8: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
     b, colsum, bias, out = _prepare(b, bias, m)
     if m == 0 or b.shape[0] == 0:
         return out
-    run = _gemm_parallel if m * b.shape[0] * k >= PARALLEL_MACS else _gemm_serial
-    run(au8, b, colsum, out, sa, sb, bias, _vnni_k(k, vnni))
+    run_tasks(_gemm_task, (au8, b, colsum, out, sa, sb, bias, _vnni_k(k, vnni)),
+              tasks_for(m * b.shape[0] * k, PARALLEL_MACS))
     return out
 
 
@@ -476,10 +464,9 @@ def int8_linear(x: np.ndarray, weight: np.ndarray, w_scale: np.ndarray,
     b, colsum, bias, out = _prepare(weight, bias, m)
     xq = np.empty((m, k), np.uint8)
     x_scale = np.empty(m, np.float32)
-    tasks = 2 * threads  # two bands per thread: a slow thread holds up less
-    band = -(-m // (tasks * MR)) * MR
-    _linear_bands(np.ascontiguousarray(x, np.float32), xq, x_scale, b, colsum, out, w_scale, bias,
-                  _vnni_k(k, True), band)
+    # two bands per thread: a slow thread holds up less
+    run_tasks(_linear_task, (np.ascontiguousarray(x, np.float32), xq, x_scale, b, colsum, out,
+                             w_scale, bias, _vnni_k(k, True)), 2 * threads)
     return out
 
 

@@ -8,12 +8,13 @@ wrapper merges neighbouring dims and views the input *without copying* as
 two reduced ones is fine, a reduced dim between two kept ones is not) are
 transposed and copied into that form first.  Two kernels cover every case:
 
-- B > 1, "rows": out[c] combines A contiguous rows x[a, c, :].  Parallel over
-  c when there are enough channels; a few long rows (``x.sum()``) are split
-  into chunks reduced by separate threads, then combined.
+- B > 1, "rows": out[c] combines A contiguous rows x[a, c, :].  A task kernel
+  (``tasks.run_tasks``): each task owns a contiguous run of channels c; a few
+  long rows (``x.sum()``) are instead cut into one piece per task, the pieces'
+  float64 partials then combined in one serial pass.
 - B == 1, "columns": out[c] = combine over a of x[a, c]: the inner loop runs
   along c through contiguous memory into an accumulator row, which LLVM
-  vectorises.  Parallel over blocks of columns.
+  vectorises.  One thread (it runs at memory speed; see ``reduce``).
 
 Float sums accumulate in float64 (float32 sums of millions of terms stay
 accurate), four lanes at a time so the adds pipeline; integer sums are exact
@@ -24,12 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
 from ..opcodes import ARGMAX, MAX, MEAN, MIN, PROD, SUM
-
-_CHUNKS = 64
+from .tasks import run_tasks, span, tasks_for
 
 
 @kernel(inline="always")
@@ -108,42 +107,26 @@ def _finish(op, acc, count):
 
 
 @kernel
-def _rows_serial(op, x, out):
-    """x: (A, C, B) C-contiguous; out[c] = combine over a, b of x[a, c, b]."""
+def _rows_task(op, x, out, t, tasks):
+    """x: (A, C, B) C-contiguous; out[c] = combine over a, b of x[a, c, b], for task t's
+    share of the channels c."""
     a_n, c_n, b_n = x.shape
-    for c in range(c_n):
+    lo, hi = span(t, tasks, c_n)
+    for c in range(lo, hi):
         acc = _identity(op)
         for a in range(a_n):
             acc = _combine(op, acc, _row(op, x[a, c]))
         out[c] = _finish(op, acc, a_n * b_n)
 
 
-@kernel(parallel=True)
-def _rows_parallel(op, x, out):
-    """As ``_rows_serial``, one channel c per task (``prange`` over C)."""
-    a_n, c_n, b_n = x.shape
-    for c in prange(c_n):
-        acc = _identity(op)
-        for a in range(a_n):
-            acc = _combine(op, acc, _row(op, x[a, c]))
-        out[c] = _finish(op, acc, a_n * b_n)
-
-
-@kernel(parallel=True)
-def _rows_split(op, x, out, chunks):
-    """x: (C, B), few long rows: each row is cut into ``chunks`` pieces reduced by separate
-    threads, then the pieces of each row are combined."""
-    rows, n = x.shape
-    step = (n + chunks - 1) // chunks
+@kernel
+def _split_task(op, x, part, t, tasks):
+    """x: (C, B), a few long rows: part[c, t] = row c's piece t of ``tasks`` combined (sums
+    for MEAN); ``_rows_task`` over part finishes them."""
     inner = SUM if op == MEAN else op
-    part = np.empty((rows, chunks))
-    for t in prange(rows * chunks):
-        r = t // chunks
-        lo = min(n, (t % chunks) * step)
-        hi = min(n, lo + step)
-        part[r, t % chunks] = _row(inner, x[r, lo:hi])
-    for r in range(rows):
-        out[r] = _finish(op, _row(inner, part[r]), n)
+    lo, hi = span(t, tasks, x.shape[1])
+    for r in range(x.shape[0]):
+        part[r, t] = _row(inner, x[r, lo:hi])
 
 
 @kernel
@@ -170,14 +153,9 @@ def _cols_serial(op, x, out):
 
 
 @kernel
-def _argreduce_serial(op, x, out):
-    for r in range(x.shape[0]):
-        out[r] = _argrow(op, x[r])
-
-
-@kernel(parallel=True)
-def _argreduce_parallel(op, x, out):
-    for r in prange(x.shape[0]):
+def _argreduce_task(op, x, out, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for r in range(lo, hi):
         out[r] = _argrow(op, x[r])
 
 
@@ -244,22 +222,29 @@ def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool,
         x3 = rows2d.reshape(1, rows2d.shape[0], rows2d.shape[1])
     a_n, c_n, b_n = x3.shape
     out = np.empty(c_n, dtype=out_dtype or x.dtype)
-    big = x3.size >= PARALLEL_MIN
+    tasks = tasks_for(x3.size)
     if b_n == 1:  # reduce leading dims only: vectorise along the kept ones
         x2 = x3.reshape(a_n, c_n)
-        # one thread: the loop runs at memory speed (NumPy's own np.sum(0) speed), and a
-        # prange over column blocks measured 3-8x *slower* on 2 cores, (2048, 512) to
-        # (100000, 64): its parfor body did not vectorise
+        # one thread: the loop runs at memory speed (NumPy's own np.sum(0) speed), and the
+        # former parallel twin over column blocks measured 3-8x *slower* on 2 cores,
+        # (2048, 512) to (100000, 64): its parfor body did not vectorise
         _cols_serial(op, x2, out)
-    elif not big:
-        _rows_serial(op, x3, out)
-    elif c_n >= 8:
-        _rows_parallel(op, x3, out)
-    elif a_n == 1:  # a few long rows
-        _rows_split(op, x3.reshape(c_n, b_n), out, min(_CHUNKS, b_n))
+    elif tasks > 1 and c_n < 8 and a_n == 1:  # a few long rows: each task a piece of every row
+        _split(op, x3.reshape(c_n, b_n), out, tasks)
     else:
-        _rows_parallel(op, x3, out)
+        run_tasks(_rows_task, (op, x3, out), tasks)
     return out.reshape(final)
+
+
+def _split(op: int, x2: np.ndarray, out: np.ndarray, tasks: int) -> None:
+    """out[c] = op over the long row x2[c], each of ``tasks`` tasks reducing a piece of every
+    row into float64 partials that one serial pass then combines (and divides, for MEAN)."""
+    part = np.empty((x2.shape[0], tasks))
+    run_tasks(_split_task, (op, x2, part), tasks)
+    inner = SUM if op == MEAN else op
+    acc = np.empty(x2.shape[0])
+    _rows_task(inner, part.reshape(1, *part.shape), acc, 0, 1)
+    out[...] = acc / x2.shape[1] if op == MEAN else acc
 
 
 def argreduce(op: int, x: np.ndarray, axis: int | None, keepdim: bool) -> np.ndarray:
@@ -271,6 +256,5 @@ def argreduce(op: int, x: np.ndarray, axis: int | None, keepdim: bool) -> np.nda
         rows2d, kept = _as_rows(x, (axis,))
         final = _keepdim_shape(x.shape, (axis,)) if keepdim else kept
     out = np.empty(rows2d.shape[0], dtype=np.int64)
-    run = _argreduce_parallel if rows2d.size >= PARALLEL_MIN else _argreduce_serial
-    run(op, rows2d, out)
+    run_tasks(_argreduce_task, (op, rows2d, out), tasks_for(rows2d.size))
     return out.reshape(final)

@@ -6,7 +6,8 @@ C-contiguous) as (A, L, B): A the product of the dims before the scanned one,
 L its length, B the product of the dims after it.  One kernel covers every
 case: for each a, ``out[a, l, :] = out[a, l - 1, :] + x[a, l, :]``, so the
 inner loop runs along B through contiguous memory (it vectorises), and a scan
-over the last dim is the case B == 1.
+over the last dim is the case B == 1.  Parallel strategy: a task kernel
+(``tasks.run_tasks``), each task a contiguous run of a's.
 
 Accumulation is in float64 for float inputs (a float32 running sum of many
 terms stays accurate, as PyTorch's CPU cumsum does) and in int64 for integers.
@@ -14,9 +15,9 @@ terms stays accurate, as PyTorch's CPU cumsum does) and in int64 for integers.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
+from .tasks import run_tasks, span, tasks_for
 
 
 @kernel(inline="always")
@@ -36,17 +37,11 @@ def _scan_block(x, out, a, reverse, zero, mul):
 
 
 @kernel
-def _scan_serial(x, out, reverse, zero, mul):
+def _scan_task(x, out, reverse, zero, mul, t, tasks):
     """x, out: (A, L, B) C-contiguous; out = running sum (product if ``mul``) of x along L
-    (from the end if reverse)."""
-    for a in range(x.shape[0]):
-        _scan_block(x, out, a, reverse, zero, mul)
-
-
-@kernel(parallel=True)
-def _scan_parallel(x, out, reverse, zero, mul):
-    """As ``_scan_serial``, one a per task (``prange`` over A)."""
-    for a in prange(x.shape[0]):
+    (from the end if reverse), over task t's share of A (a task kernel, ``tasks.run_tasks``)."""
+    lo, hi = span(t, tasks, x.shape[0])
+    for a in range(lo, hi):
         _scan_block(x, out, a, reverse, zero, mul)
 
 
@@ -89,6 +84,11 @@ def _cumprod_grad(x, y, g, dx):
             _cumprod_grad_column(x, y, g, dx, a, b)
 
 
+def _tasks(x3: np.ndarray) -> int:
+    """Tasks for a scan of (A, L, B) ``x3``: a task owns whole a's, so one when A < 2."""
+    return tasks_for(x3.size) if x3.shape[0] >= 2 else 1
+
+
 def cumsum(x: np.ndarray, axis: int, reverse: bool = False, out_dtype=None) -> np.ndarray:
     """Running sum of x along ``axis`` (from the last element backwards when ``reverse``).
 
@@ -101,8 +101,7 @@ def cumsum(x: np.ndarray, axis: int, reverse: bool = False, out_dtype=None) -> n
     x3 = np.ascontiguousarray(x).reshape(a_n, shape[axis], b_n)
     out = np.empty(x3.shape, dtype=out_dtype or x.dtype)
     zero = 0.0 if out.dtype.kind == "f" else np.int64(0)
-    run = _scan_parallel if x3.size >= PARALLEL_MIN and a_n >= 2 else _scan_serial
-    run(x3, out, bool(reverse), zero, False)
+    run_tasks(_scan_task, (x3, out, bool(reverse), zero, False), _tasks(x3))
     return out.reshape(shape)
 
 
@@ -119,8 +118,7 @@ def cumprod(x: np.ndarray, axis: int, out_dtype=None) -> np.ndarray:
     x3 = _acb(x, axis)
     out = np.empty(x3.shape, dtype=out_dtype or x.dtype)
     one = 1.0 if out.dtype.kind == "f" else np.int64(1)
-    run = _scan_parallel if x3.size >= PARALLEL_MIN and x3.shape[0] >= 2 else _scan_serial
-    run(x3, out, False, one, True)
+    run_tasks(_scan_task, (x3, out, False, one, True), _tasks(x3))
     return out.reshape(x.shape)
 
 

@@ -5,14 +5,14 @@ the C-contiguous input as (A, n, B) without copying, ``n`` being the
 softmax dim, A the dims before it and B those after:
 
 - B == 1 (dim is last, the usual case): each of the A rows is contiguous;
-  a task handles one row.
-- B > 1 (e.g. dim=1 of NCHW): a task handles one a and a block of up to
+  a work item is one row.
+- B > 1 (e.g. dim=1 of NCHW): a work item is one a and a block of up to
   ``_BLOCK`` columns b, keeping the running max / sum of its columns in a small
   buffer, so every inner loop still walks contiguous memory.
 
 Numerically stable: the max is subtracted before exp, so logits of +-1000
-stay finite; sums accumulate in float64.  Parallel strategy: ``prange`` over
-tasks (rows, or (a, column-block) pairs).
+stay finite; sums accumulate in float64.  Parallel strategy: task kernels
+(``tasks.run_tasks``), each task a contiguous run of work items.
 
 Backward uses the forward output y:
 softmax ``dx = y * (g - sum(g * y))``, log_softmax ``dx = g - exp(y) * sum(g)``.
@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
 from ..opcodes import SOFTMAX
+from .tasks import run_tasks, span, tasks_for
 
 _BLOCK = 128
 
@@ -84,7 +84,7 @@ def _fwd_cols(op, x, y, a, b0, b1):
 
 
 @kernel(inline="always")
-def _fwd_task(op, x, y, t):
+def _fwd_item(op, x, y, t):
     inner = x.shape[2]
     if inner == 1:
         _fwd_row(op, x, y, t)
@@ -96,15 +96,11 @@ def _fwd_task(op, x, y, t):
 
 
 @kernel
-def _fwd_serial(op, x, y, tasks):
-    for t in range(tasks):
-        _fwd_task(op, x, y, t)
-
-
-@kernel(parallel=True)
-def _fwd_parallel(op, x, y, tasks):
-    for t in prange(tasks):
-        _fwd_task(op, x, y, t)
+def _fwd_task(op, x, y, items, t, tasks):
+    """Task t's share of the ``items`` work items (rows, or (a, column-block) pairs)."""
+    lo, hi = span(t, tasks, items)
+    for i in range(lo, hi):
+        _fwd_item(op, x, y, i)
 
 
 @kernel(inline="always")
@@ -143,7 +139,7 @@ def _bwd_cols(op, y, g, dx, a, b0, b1):
 
 
 @kernel(inline="always")
-def _bwd_task(op, y, g, dx, t):
+def _bwd_item(op, y, g, dx, t):
     inner = y.shape[2]
     if inner == 1:
         _bwd_row(op, y, g, dx, t)
@@ -155,19 +151,14 @@ def _bwd_task(op, y, g, dx, t):
 
 
 @kernel
-def _bwd_serial(op, y, g, dx, tasks):
-    for t in range(tasks):
-        _bwd_task(op, y, g, dx, t)
-
-
-@kernel(parallel=True)
-def _bwd_parallel(op, y, g, dx, tasks):
-    for t in prange(tasks):
-        _bwd_task(op, y, g, dx, t)
+def _bwd_task(op, y, g, dx, items, t, tasks):
+    lo, hi = span(t, tasks, items)
+    for i in range(lo, hi):
+        _bwd_item(op, y, g, dx, i)
 
 
 def _view3(x: np.ndarray, dim: int) -> tuple[np.ndarray, int]:
-    """x as a C-contiguous (A, n, B) array around ``dim``, and the number of tasks."""
+    """x as a C-contiguous (A, n, B) array around ``dim``, and the number of work items."""
     x = np.ascontiguousarray(x)
     a = math.prod(x.shape[:dim])
     b = math.prod(x.shape[dim + 1:])
@@ -180,22 +171,20 @@ def softmax_fwd(op: int, x: np.ndarray, dim: int) -> np.ndarray:
 
     Returns a new C-contiguous array of x's shape and dtype.
     """
-    x3, tasks = _view3(x, dim)
+    x3, items = _view3(x, dim)
     y = np.empty(x3.shape, dtype=x.dtype)
     if y.size:
-        run = _fwd_parallel if y.size >= PARALLEL_MIN and tasks > 1 else _fwd_serial
-        run(op, x3, y, tasks)
+        run_tasks(_fwd_task, (op, x3, y, items), tasks_for(y.size) if items > 1 else 1)
     return y.reshape(x.shape)
 
 
 def softmax_bwd(op: int, y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
     """Input gradient of ``softmax_fwd`` from its output ``y`` and the upstream ``g``."""
-    y3, tasks = _view3(y, dim)
+    y3, items = _view3(y, dim)
     g3, _ = _view3(g, dim)
     dx = np.empty(y3.shape, dtype=g.dtype)
     if dx.size:
-        run = _bwd_parallel if dx.size >= PARALLEL_MIN and tasks > 1 else _bwd_serial
-        run(op, y3, g3, dx, tasks)
+        run_tasks(_bwd_task, (op, y3, g3, dx, items), tasks_for(dx.size) if items > 1 else 1)
     return dx.reshape(y.shape)
 
 
@@ -205,7 +194,8 @@ def softmax_bwd(op: int, y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
 # with an optional additive float mask (Bm, L, S), Bm = 1 (shared) or B, and an
 # optional causal mask (key j > query i is left out, PyTorch's top-left tril).
 # A fully masked row gives NaN, as PyTorch's math path.  Backward from y:
-# dx = scale * y * (g - sum(g * y)).  Parallel strategy: prange over the B*L rows.
+# dx = scale * y * (g - sum(g * y)).  Parallel strategy: task kernels, each task a
+# contiguous run of the B*L rows.
 
 
 @kernel(inline="always")
@@ -236,14 +226,9 @@ def _attn_fwd_row(x, scale, mask, has_mask, causal, y, r):
 
 
 @kernel
-def _attn_fwd_serial(x, scale, mask, has_mask, causal, y):
-    for r in range(x.shape[0] * x.shape[1]):
-        _attn_fwd_row(x, scale, mask, has_mask, causal, y, r)
-
-
-@kernel(parallel=True)
-def _attn_fwd_parallel(x, scale, mask, has_mask, causal, y):
-    for r in prange(x.shape[0] * x.shape[1]):
+def _attn_fwd_task(x, scale, mask, has_mask, causal, y, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0] * x.shape[1])
+    for r in range(lo, hi):
         _attn_fwd_row(x, scale, mask, has_mask, causal, y, r)
 
 
@@ -260,14 +245,9 @@ def _attn_bwd_row(y, g, scale, dx, r):
 
 
 @kernel
-def _attn_bwd_serial(y, g, scale, dx):
-    for r in range(y.shape[0] * y.shape[1]):
-        _attn_bwd_row(y, g, scale, dx, r)
-
-
-@kernel(parallel=True)
-def _attn_bwd_parallel(y, g, scale, dx):
-    for r in prange(y.shape[0] * y.shape[1]):
+def _attn_bwd_task(y, g, scale, dx, t, tasks):
+    lo, hi = span(t, tasks, y.shape[0] * y.shape[1])
+    for r in range(lo, hi):
         _attn_bwd_row(y, g, scale, dx, r)
 
 
@@ -281,8 +261,8 @@ def attn_softmax_fwd(x: np.ndarray, scale: float, mask, causal: bool) -> np.ndar
     m = np.ascontiguousarray(mask, x.dtype) if has_mask else np.zeros((1, 1, 1), x.dtype)
     y = np.empty(x.shape, dtype=x.dtype)
     if y.size:
-        run = _attn_fwd_parallel if y.size >= PARALLEL_MIN else _attn_fwd_serial
-        run(x, float(scale), m, has_mask, bool(causal), y)
+        run_tasks(_attn_fwd_task, (x, float(scale), m, has_mask, bool(causal), y),
+                  tasks_for(y.size))
     return y
 
 
@@ -291,6 +271,5 @@ def attn_softmax_bwd(y: np.ndarray, g: np.ndarray, scale: float) -> np.ndarray:
     g = np.ascontiguousarray(g, y.dtype)
     dx = np.empty(y.shape, dtype=y.dtype)
     if dx.size:
-        run = _attn_bwd_parallel if dx.size >= PARALLEL_MIN else _attn_bwd_serial
-        run(y, g, float(scale), dx)
+        run_tasks(_attn_bwd_task, (y, g, float(scale), dx), tasks_for(dx.size))
     return dx

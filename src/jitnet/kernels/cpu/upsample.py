@@ -15,21 +15,22 @@ i form one range [lo, hi) per tap.  Each task then owns what it writes: no
 races when parallel, no atomics on CUDA, and the same summation order on both
 devices.  There is no per-element formula to share with CUDA beyond this
 weighted sum; the index and weight formulas live once, on the host.
-Parallel strategy: ``prange`` over P.
+Parallel strategy: a task kernel (``tasks.run_tasks``), each task a contiguous
+run of the P planes.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import PARALLEL_MIN, kernel
+from .._jit import kernel
+from .tasks import run_tasks, span, tasks_for
 
 # Q > 1: rows are indexed inside one (n, Q) plane, so the inner loop over Q vectorises.
 # Q == 1 (resizing the last axis): the plane is one row, indexed flat; the 2-D form paid a
 # loop of length 1 per output (measured ~2-3x slower there, on a loaded machine).
 
 @kernel(inline="always")
-def _fwd_task(x, y, idx, wts, p):
+def _fwd_plane(x, y, idx, wts, p):
     taps, n_out = idx.shape
     q_len = x.shape[2]
     xp, yp = x[p], y[p]
@@ -52,19 +53,14 @@ def _fwd_task(x, y, idx, wts, p):
 
 
 @kernel
-def _fwd_serial(x, y, idx, wts):
-    for p in range(x.shape[0]):
-        _fwd_task(x, y, idx, wts, p)
-
-
-@kernel(parallel=True)
-def _fwd_parallel(x, y, idx, wts):
-    for p in prange(x.shape[0]):
-        _fwd_task(x, y, idx, wts, p)
+def _fwd_task(x, y, idx, wts, t, tasks):
+    lo, hi = span(t, tasks, x.shape[0])
+    for p in range(lo, hi):
+        _fwd_plane(x, y, idx, wts, p)
 
 
 @kernel(inline="always")
-def _bwd_task(g, gx, lo, hi, wts, p):
+def _bwd_plane(g, gx, lo, hi, wts, p):
     taps, n_in = lo.shape
     q_len = g.shape[2]
     gp, op = g[p], gx[p]
@@ -88,15 +84,10 @@ def _bwd_task(g, gx, lo, hi, wts, p):
 
 
 @kernel
-def _bwd_serial(g, gx, lo, hi, wts):
-    for p in range(g.shape[0]):
-        _bwd_task(g, gx, lo, hi, wts, p)
-
-
-@kernel(parallel=True)
-def _bwd_parallel(g, gx, lo, hi, wts):
-    for p in prange(g.shape[0]):
-        _bwd_task(g, gx, lo, hi, wts, p)
+def _bwd_task(g, gx, lo, hi, wts, t, tasks):
+    p0, p1 = span(t, tasks, g.shape[0])
+    for p in range(p0, p1):
+        _bwd_plane(g, gx, lo, hi, wts, p)
 
 
 def _check(op: str, ok: bool, *arrays) -> None:
@@ -116,8 +107,8 @@ def resample_fwd(x: np.ndarray, idx: np.ndarray, wts: np.ndarray) -> np.ndarray:
            x, idx, wts)
     x = np.ascontiguousarray(x)
     y = np.empty((x.shape[0], idx.shape[1], x.shape[2]), dtype=x.dtype)
-    run = _fwd_parallel if y.size >= PARALLEL_MIN else _fwd_serial
-    run(x, y, np.ascontiguousarray(idx), np.ascontiguousarray(wts, dtype=x.dtype))
+    run_tasks(_fwd_task, (x, y, np.ascontiguousarray(idx),
+                          np.ascontiguousarray(wts, dtype=x.dtype)), tasks_for(y.size))
     return y
 
 
@@ -128,7 +119,6 @@ def resample_bwd(g: np.ndarray, lo: np.ndarray, hi: np.ndarray, wts: np.ndarray)
            wts.shape == (lo.shape[0], g.shape[1]), g, lo, hi, wts)
     g = np.ascontiguousarray(g)
     gx = np.empty((g.shape[0], lo.shape[1], g.shape[2]), dtype=g.dtype)
-    run = _bwd_parallel if g.size >= PARALLEL_MIN else _bwd_serial
-    run(g, gx, np.ascontiguousarray(lo), np.ascontiguousarray(hi),
-        np.ascontiguousarray(wts, dtype=g.dtype))
+    run_tasks(_bwd_task, (g, gx, np.ascontiguousarray(lo), np.ascontiguousarray(hi),
+                          np.ascontiguousarray(wts, dtype=g.dtype)), tasks_for(g.size))
     return gx
