@@ -4,7 +4,7 @@
 # In notebook 1 we saw that `x * y` calls a `Function`, which calls a *kernel*.
 # Kernels are where the arithmetic happens. In jitnet they are short Python
 # functions that [Numba](https://numba.pydata.org) compiles to machine code:
-# `@njit` for the CPU (with `parallel=True` to spread loops over cores) and
+# `@njit` for the CPU (a loop each thread runs on its share of the work) and
 # `@cuda.jit` for NVIDIA GPUs.
 #
 # This notebook follows `relu` from the tensor method down to its loop, reads

@@ -36,7 +36,7 @@ import numpy as np
 
 def workload(models: Sequence[str], train_batch: int = 32, eval_batch: int = 256) -> None:
     """One Adam training step and one no-grad evaluation of each CLI model on random 8x8
-    digit-shaped images: the kernels (and array sizes, hence serial or parallel twins)
+    digit-shaped images: the kernels (and array sizes, hence one task or one per thread)
     a default ``jitnet train`` runs."""
     import jitnet as jn
 
@@ -121,12 +121,9 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
     import threading
     from collections import deque
 
-    # a shared queue, so a worker that drew cheap kernels takes the next one; the
-    # kernels called from Python directly (serial twins, conv tasks) go first, so that
-    # by the time a parallel twin compiles, the kernel it calls is usually in the disk
-    # cache already and is loaded instead of compiled a second time
-    order = sorted(range(len(entries)), key=lambda i: entries[i][0].endswith("_parallel"))
-    todo = deque(order)
+    # a shared queue, so a worker that drew cheap kernels takes the next one (no order
+    # matters: a task kernel and its parallel launcher compile independently)
+    todo = deque(range(len(entries)))
     lock = threading.Lock()
     totals: list[float] = []
     errors: list[str] = []

@@ -1,4 +1,8 @@
-"""The one decorator every CPU kernel uses: ``@kernel`` or ``@kernel(parallel=True)``.
+"""The one decorator every CPU kernel uses: ``@kernel`` (or ``@kernel(inline="always")`` for a
+helper compiled into its callers).
+
+There is no parallel variant: a kernel that runs on several threads is a *task kernel*
+(``kernels/cpu/tasks.py``), one serial function that each thread runs on its share.
 
 It is ``numba.njit(cache=True)``, except that when no cache directory can be
 written (a read-only install with no writable home), Numba refuses to build the
@@ -31,8 +35,8 @@ from numba.core.caching import CompileResultCacheImpl, FunctionCache, IndexDataC
 SCALAR_DIR = Path(__file__).resolve().parent / "scalar"
 
 PARALLEL_MIN = 1 << 15
-"""Below this many elements a kernel runs its serial twin: waking Numba's thread
-pool costs about 10 us, more than the work on small arrays."""
+"""Below this many elements a kernel runs as one task on the calling thread: waking
+Numba's thread pool costs about 10 us, more than the work on small arrays."""
 
 
 def scalar_stamp(directory: Path = SCALAR_DIR) -> str:
@@ -136,7 +140,7 @@ def recorded() -> list:
     return list(_recorded)
 
 
-def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
+def kernel(fn=None, *, inline: str = "never",
            error_model: str = "numpy", recipe: tuple | None = None):
     """Compile ``fn`` with Numba in nopython mode, cached on disk where possible.
 
@@ -149,7 +153,7 @@ def kernel(fn=None, *, parallel: bool = False, inline: str = "never",
     def wrap(f):
         # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
         # never a ZeroDivisionError out of a gradient formula
-        opts = dict(parallel=parallel, fastmath=False, inline=inline, nogil=True,
+        opts = dict(fastmath=False, inline=inline, nogil=True,
                     error_model=error_model)
         disp = numba.njit(cache=False, **opts)(f)
         key = f"{f.__module__}:{f.__qualname__}"

@@ -16,8 +16,8 @@ function with the original file and line numbers (tracebacks and ``inspect``
 still point at the formula).  ``unary_fwd`` fixed at RELU is two lines.
 
 ``instantiate(template, name, **names)`` makes a cached CPU kernel from a plain
-loop function whose free names (the formula it calls, the serial kernel a
-parallel twin runs) are given per instance.  Numba keys its disk cache on the
+loop function whose free names (the formula it calls, the optimizer's loop and
+record) are given per instance.  Numba keys its disk cache on the
 function's bytecode, qualified name and closure; an instance is a new function
 object over the template's code with its own globals and ``__qualname__``, so
 each instance has its own cache files and reloads from them in the next
@@ -166,8 +166,7 @@ def fixed_scalar(fn, **consts):
     return scalar(fix_args(fn, **consts))
 
 
-def instantiate(template, name: str, *, parallel: bool = False, recipe: tuple | None = None,
-                **names):
+def instantiate(template, name: str, *, recipe: tuple | None = None, **names):
     """A cached CPU kernel named ``name``: ``template``'s code with its free ``names`` bound.
 
     ``template`` is a plain function in a kernel module; the values in ``names`` replace
@@ -176,4 +175,4 @@ def instantiate(template, name: str, *, parallel: bool = False, recipe: tuple | 
     kernel (``jitnet.warmup`` compiles recorded kernels in worker processes).
     """
     f = with_globals(template, names, qualname=name)
-    return kernel(f, parallel=parallel, recipe=recipe)
+    return kernel(f, recipe=recipe)

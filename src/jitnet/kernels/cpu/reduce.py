@@ -226,7 +226,7 @@ def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool,
     if b_n == 1:  # reduce leading dims only: vectorise along the kept ones
         x2 = x3.reshape(a_n, c_n)
         # one thread: the loop runs at memory speed (NumPy's own np.sum(0) speed), and the
-        # former parallel twin over column blocks measured 3-8x *slower* on 2 cores,
+        # former parallel version over column blocks measured 3-8x *slower* on 2 cores,
         # (2048, 512) to (100000, 64): its parfor body did not vectorise
         _cols_serial(op, x2, out)
     elif tasks > 1 and c_n < 8 and a_n == 1:  # a few long rows: each task a piece of every row
