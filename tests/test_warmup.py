@@ -93,14 +93,24 @@ def test_train_warms_up_only_a_cold_cache(monkeypatch):
 
     from jitnet import warmup
 
-    calls = []
-    monkeypatch.setattr(warmup, "warm", lambda models, **kw: calls.append(models))
+    calls, found = [], []
+    monkeypatch.setattr(warmup, "warm", lambda models, entries, **kw: calls.append(
+        (models, entries)))
+    monkeypatch.setattr(warmup, "discover_in_background",
+                        lambda models, **kw: found.append(models) or "future")
     args = argparse.Namespace(model="cnn", no_warmup=False, no_progress=True, batch_size=32)
+
+    def train_start():  # what cmd_train does: discovery first, the warm-up after the header
+        discovery = cli._start_discovery(args)
+        if discovery is not None:
+            cli._warm_first(args, discovery)
+
     monkeypatch.setattr(warmup, "needs_warmup", lambda m: True)
-    cli._warm_first(args)
+    train_start()
     args.no_warmup = True
-    cli._warm_first(args)
+    train_start()
     args.no_warmup = False
     monkeypatch.setattr(warmup, "needs_warmup", lambda m: False)
-    cli._warm_first(args)
-    assert calls == [["cnn"]]
+    train_start()
+    assert found == [["cnn"]]
+    assert calls == [(["cnn"], "future")]

@@ -224,6 +224,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.out = str(out)
         return train_autoencoder(args)
     jn.manual_seed(args.seed)
+    discovery = _start_discovery(args) if world == 1 and args.device == "cpu" else None
     try:
         train_set, test_set = load_data(args.data, args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -250,8 +251,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"(cosine), {args.device}, seed {args.seed}"
               + (f", {world} ranks" if world > 1 else "")
               + (f"; resuming {out}" if args.resume else ""), flush=True)
-    if world == 1 and args.device == "cpu":
-        _warm_first(args)
+    if discovery is not None:
+        _warm_first(args, discovery)
     history = fit(model, train_loader,
                   optimizer, jn.nn.CrossEntropyLoss(), epochs=args.epochs,
                   val_loader=DataLoader(test_set, batch_size=256),
@@ -589,17 +590,29 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warm_first(args: argparse.Namespace) -> None:
+def _start_discovery(args: argparse.Namespace):
+    """On a cold kernel cache, start discovering the model's kernels (a child process) while
+    ``jitnet train`` loads its data; None when there is nothing to warm up."""
+    from . import warmup
+
+    try:
+        if args.no_warmup or not warmup.needs_warmup(args.model):
+            return None
+        return warmup.discover_in_background([args.model], train_batch=args.batch_size)
+    except (RuntimeError, OSError) as exc:  # never fatal: the kernels compile on first use
+        print(f"jitnet train: note: parallel warm-up skipped ({exc})", file=sys.stderr)
+        return None
+
+
+def _warm_first(args: argparse.Namespace, discovery) -> None:
     """``jitnet train`` on a cold kernel cache: compile the model's kernels on every core
     before training (one bar, "compiling kernels (first run only)"), so the first epoch
     neither waits on one core nor carries compile time in its ETA."""
     from . import warmup
 
     try:
-        if args.no_warmup or not warmup.needs_warmup(args.model):
-            return
-        warmup.warm([args.model], progress=not args.no_progress,
-                    train_batch=args.batch_size)
+        warmup.warm([args.model], progress=not args.no_progress, train_batch=args.batch_size,
+                    entries=discovery)
     except (RuntimeError, OSError) as exc:  # never fatal: the kernels compile on first use
         print(f"jitnet train: note: parallel warm-up skipped ({exc})", file=sys.stderr)
 

@@ -200,15 +200,32 @@ def needs_warmup(model: str) -> bool:
     return marker is not None and not marker.exists()
 
 
+def discover_in_background(models: Sequence[str], train_batch: int = 32):
+    """Start ``discover(models, train_batch)`` on a thread (its work is a child process);
+    returns a ``concurrent.futures.Future`` of the entries, for ``warm(entries=...)``.
+    ``jitnet train`` starts it first and loads its data meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jitnet-discover")
+    future = pool.submit(discover, models, train_batch)
+    pool.shutdown(wait=False)
+    return future
+
+
 def warm(models: Sequence[str], jobs: int | None = None, progress: bool = True,
-         out=None, train_batch: int = 32) -> dict:
+         out=None, train_batch: int = 32, entries=None) -> dict:
     """Discover and compile the kernels of ``models`` (CLI model names) on ``jobs``
-    processes (default: every core), with a tqdm bar when ``progress``.  Returns
-    ``{"kernels": n, "jobs": processes, "seconds": wall, "compile_seconds": summed}``."""
+    processes (default: every core), with a tqdm bar when ``progress``.  ``entries``: a
+    ``discover_in_background`` future (or its result) to use instead of discovering here.
+    Returns ``{"kernels": n, "jobs": processes, "seconds": wall, "compile_seconds":
+    summed}``."""
     from .training import _tqdm
 
     t0 = time.perf_counter()
-    entries = discover(models, train_batch)
+    if entries is None:
+        entries = discover(models, train_batch)
+    elif hasattr(entries, "result"):
+        entries = entries.result()
     jobs = min(jobs or os.cpu_count() or 1, max(1, len(entries)))
     tqdm = _tqdm() if progress else None
     bar = tqdm(total=len(entries), desc="compiling kernels (first run only)", unit="kernel",
