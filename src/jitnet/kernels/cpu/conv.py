@@ -290,6 +290,15 @@ def _dummy(dtype) -> np.ndarray:
     return a
 
 
+def _dummy4(dtype) -> np.ndarray:
+    """A (1, 1, 1, 1) stand-in for an input the kernel will not read (one signature)."""
+    key = ("x", dtype)
+    a = _NO_BIAS.get(key)
+    if a is None:
+        a = _NO_BIAS[key] = np.zeros((1, 1, 1, 1), dtype=dtype)
+    return a
+
+
 def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
     """(O, N*L) GEMM output -> new (N, O, L) array, adding ``bias[o]`` (if given) on the way.
 
@@ -509,34 +518,41 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndar
     return out.reshape((g.n, o, g.oh, g.ow))
 
 
-def conv2d_bwd(grad: np.ndarray, x: np.ndarray, w: np.ndarray, g, need_x: bool,
+def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,
                need_w: bool) -> tuple:
     """Gradients of ``conv2d_fwd`` for the upstream ``grad`` (N, O, OH, OW): (dx or None,
     dw or None, db), db the bias gradient (grad summed over N, OH, OW, in float64).
+    ``x`` is read only for dw: it may be None when ``need_w`` is False (the transposed
+    convolution's forward pass is this dx alone).
 
     Per chunk: the chunk's gradient reordered to (O, m*L) (its bias sums on the
     way), cols rebuilt from x (not kept from the forward pass: memory), dW
     accumulated per task, then dcols = W^T @ G into the same buffer and folded
     into dx.  The tasks' partial dW and db are summed at the end.
     """
-    _check("conv2d_bwd", x, (g.n, g.c, g.h, g.w))
+    if x is None:
+        if need_w:
+            raise ValueError("conv2d_bwd: the weight gradient needs the input x, got None")
+    else:
+        _check("conv2d_bwd", x, (g.n, g.c, g.h, g.w))
+    dtype = grad.dtype
     if not runtime._state["applied"]:
         runtime.apply_cpu_settings()  # BLAS to one thread: it runs inside our parallel tasks
-    tasks, nb = _plan(g, w.shape[0], x.dtype.itemsize)
+    tasks, nb = _plan(g, w.shape[0], dtype.itemsize)
     if tasks == 0:
         from .. import conv_gemm, cpu
 
         return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w)
-    x = np.ascontiguousarray(x)
+    x = _dummy4(dtype) if x is None else np.ascontiguousarray(x)
     grad = np.ascontiguousarray(grad).reshape((g.n, -1, g.oh * g.ow))
     o = w.shape[0]
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))
-    dx = np.empty(x.shape if need_x else (1, 1, 1, 1), dtype=x.dtype)
-    dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
+    dx = np.empty((g.n, g.c, g.h, g.w) if need_x else (1, 1, 1, 1), dtype=dtype)
+    dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
     run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts),
               tasks)
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
         if need_w else None
-    gb = db_parts.sum(axis=0).astype(x.dtype)
+    gb = db_parts.sum(axis=0).astype(dtype)
     return (dx if need_x else None), gw, gb
