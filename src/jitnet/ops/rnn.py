@@ -14,6 +14,7 @@ forward and backward are linear in the sequence length.
 from __future__ import annotations
 
 from ..autograd import Function
+from ..kernels import opcodes as oc
 from ..tensor import Tensor
 
 
@@ -28,9 +29,9 @@ def _prev_states(k, hs, h0, reverse: bool):
 def _weight_grads(k, need_w, need_b, dgh, h_prev, w_shape):
     """dW_hh = sum_t dgh_t^T h_{t-1} and db_hh = sum dgh, each one call over all steps.
 
-    h_prev (L, N, H): the state each step started from.  db is a product with a row of
-    ones (one GEMV: ~30x faster than the column reduction kernel on a (L*N, G*H)
-    gradient).
+    h_prev (L, N, H): the state each step started from.  db is the column sum of the
+    (L*N, G*H) gradient (the serial column reduction: 0.1 ms for (2048, 512), where a
+    GEMV with a row of ones took 1 ms).
     """
     length, n, g = dgh.shape[0], dgh.shape[1], dgh.shape[2]
     flat_g = k.reshape(dgh, (1, length * n, g))
@@ -39,8 +40,7 @@ def _weight_grads(k, need_w, need_b, dgh, h_prev, w_shape):
         hp = k.reshape(h_prev, (1, length * n, w_shape[1]))
         dw = k.reshape(k.bmm(flat_g, hp, trans_a=True), w_shape)
     if need_b:
-        ones = k.full((1, length * n), 1, dgh.dtype)
-        db = k.reshape(k.step_matmul(ones, k.reshape(flat_g, (length * n, g)), False), (g,))
+        db = k.reduce(oc.SUM, k.reshape(dgh, (length * n, g)), (0,), False)
     return dw, db
 
 
