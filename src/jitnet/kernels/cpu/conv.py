@@ -90,20 +90,23 @@ def _valid_range(off, step, size, n_out):
 # Inner loops run over 1-D views indexed from 0 (``d[j] = s[j]``): with a computed
 # offset (``cols[row, o + j]``) Numba must wrap negative indices on every access,
 # which blocks vectorisation and made these copies ~7x slower than memcpy.
+# ``_zero``/``_copy``/``_add`` are kernels of their own, not inlined: Numba inlines by
+# deep-copying the callee's IR at every call site (a dozen here), ~1 s of a first run's
+# compile; compiled once, LLVM still inlines them where it pays (no slower, measured).
 
-@kernel(inline="always")
+@kernel
 def _zero(a):
     for j in range(a.shape[0]):
         a[j] = 0
 
 
-@kernel(inline="always")
+@kernel
 def _copy(d, s):
     for j in range(d.shape[0]):
         d[j] = s[j]
 
 
-@kernel(inline="always")
+@kernel
 def _add(d, s):
     for j in range(d.shape[0]):
         d[j] += s[j]
