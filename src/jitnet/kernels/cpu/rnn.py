@@ -232,11 +232,29 @@ def _copy_rows(dst, src):
             d[j] = r[j]
 
 
+@kernel(inline="always")
+def _fwd_start(gi_all, w_hh, h0, t, tasks):
+    """A forward task's (length, lo, hi, gh): its samples [lo, hi) and the buffer of their
+    rows of h @ W_hh^T."""
+    lo, hi = span(t, tasks, h0.shape[0])
+    return gi_all.shape[0], lo, hi, np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+
+
+@kernel(inline="always")
+def _bwd_start(length_of, state0, dh0, t, tasks):
+    """A backward task's (length, lo, hi, dh, scratch): its samples [lo, hi), dh =
+    dh0[lo:hi] zeroed (dL/dh of the step being run; at the end dL/dh0), and an (m, H)
+    scratch buffer."""
+    lo, hi = span(t, tasks, state0.shape[0])
+    dh = dh0[lo:hi]
+    _zero_rows(dh)
+    return (length_of.shape[0], lo, hi, dh,
+            np.empty((hi - lo, state0.shape[1]), dtype=state0.dtype))
+
+
 @kernel
 def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, hs, t, tasks):
-    length = gi_all.shape[0]
-    lo, hi = span(t, tasks, h0.shape[0])
-    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
     for s in range(length):
         ti, tp = _order(s, length, reverse)
@@ -248,10 +266,7 @@ def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, hs, t, tasks):
 
 @kernel
 def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, t, tasks):
-    length = hs.shape[0]
-    lo, hi = span(t, tasks, hs.shape[1])
-    dh = dh0[lo:hi]  # dL/dh of the step being run, and at the end dL/dh0
-    _zero_rows(dh)
+    length, lo, hi, dh, _ = _bwd_start(hs, dh0, dh0, t, tasks)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti = _order(s, length, reverse)[0]
@@ -263,9 +278,7 @@ def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, t, tasks):
 
 @kernel
 def _lstm_seq_fwd_task(gi_all, w_hh, b, h0, c0, reverse, out, cs, saved, t, tasks):
-    length = gi_all.shape[0]
-    lo, hi = span(t, tasks, h0.shape[0])
-    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
     ti = 0
     for s in range(length):
@@ -281,12 +294,9 @@ def _lstm_seq_fwd_task(gi_all, w_hh, b, h0, c0, reverse, out, cs, saved, t, task
 
 @kernel
 def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, t, tasks):
-    length = saved.shape[0]
-    lo, hi = span(t, tasks, c0.shape[0])
-    dh, dc = dh0[lo:hi], dc0[lo:hi]  # dL/dh, dL/dc of the step being run; at the end of h0, c0
-    _zero_rows(dh)
+    length, lo, hi, dh, dc_prev = _bwd_start(saved, c0, dh0, t, tasks)
+    dc = dc0[lo:hi]  # dL/dc of the step being run; at the end dL/dc0
     _copy_rows(dc, g[length, lo:hi])
-    dc_prev = np.empty((hi - lo, c0.shape[1]), dtype=c0.dtype)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti, tp = _order(s, length, reverse)
@@ -300,9 +310,7 @@ def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, t, tas
 
 @kernel
 def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, hs, saved, t, tasks):
-    length = gi_all.shape[0]
-    lo, hi = span(t, tasks, h0.shape[0])
-    gh = np.empty((hi - lo, w_hh.shape[0]), dtype=gi_all.dtype)
+    length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
     for s in range(length):
         ti, tp = _order(s, length, reverse)
@@ -315,11 +323,7 @@ def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, hs, saved, t, tasks):
 
 @kernel
 def _gru_seq_bwd_task(saved, hs, h0, g, w_hh, reverse, dgi, dgh, dh0, t, tasks):
-    length = saved.shape[0]
-    lo, hi = span(t, tasks, h0.shape[0])
-    dh = dh0[lo:hi]
-    _zero_rows(dh)
-    dh_z = np.empty((hi - lo, h0.shape[1]), dtype=h0.dtype)
+    length, lo, hi, dh, dh_z = _bwd_start(saved, h0, dh0, t, tasks)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti, tp = _order(s, length, reverse)
