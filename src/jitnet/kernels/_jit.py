@@ -103,6 +103,13 @@ _recorded: dict = {}
 _call_depth = threading.local()
 
 
+def _note(key: str, recipe, args: tuple) -> None:
+    """Record the Numba signature of a call of kernel ``key`` with ``args``."""
+    from numba.core.typing.typeof import Purpose, typeof
+
+    _recorded.setdefault((key, recipe, tuple(typeof(a, Purpose.argument) for a in args)), None)
+
+
 def _recording(f, key: str, recipe):
     """``f`` (run as Python under NUMBA_DISABLE_JIT) noting the Numba signature of every
     call made from Python, i.e. every signature a jitted run would compile for ``f``."""
@@ -111,10 +118,7 @@ def _recording(f, key: str, recipe):
     def call(*args, **kwargs):
         depth = getattr(_call_depth, "n", 0)
         if depth == 0 and not kwargs:
-            from numba.core.typing.typeof import Purpose, typeof
-
-            sig = tuple(typeof(a, Purpose.argument) for a in args)
-            _recorded.setdefault((key, recipe, sig), None)
+            _note(key, recipe, args)
         _call_depth.n = depth + 1
         try:
             return f(*args, **kwargs)
@@ -129,10 +133,7 @@ def note_call(f, args: tuple, recipe=None) -> None:
     kernel ``f`` called with ``args`` where the Python run does not call it (a parallel
     launcher that jitted code runs and plain Python replaces by a loop)."""
     if os.environ.get("JITNET_RECORD_KERNELS"):
-        from numba.core.typing.typeof import Purpose, typeof
-
-        sig = tuple(typeof(a, Purpose.argument) for a in args)
-        _recorded.setdefault((f"{f.__module__}:{f.__qualname__}", recipe, sig), None)
+        _note(f"{f.__module__}:{f.__qualname__}", recipe, args)
 
 
 def recorded() -> list:

@@ -10,6 +10,19 @@ import numpy as np
 
 from .._indexing import torch_split as _torch_split
 
+_PLACEHOLDERS: dict = {}
+
+
+def placeholder(dtype, shape: tuple = (1,), fill: float = 0) -> np.ndarray:
+    """A cached array standing for an absent optional argument of a kernel (a bias, a
+    weight, an unused optimizer state, an input a pass does not read), so the kernel keeps
+    one compiled signature.  Shared by every caller: kernels never write to it."""
+    key = (np.dtype(dtype), shape, fill)
+    a = _PLACEHOLDERS.get(key)
+    if a is None:
+        a = _PLACEHOLDERS[key] = np.full(shape, fill, dtype=dtype)
+    return a
+
 
 def empty(shape, dtype) -> np.ndarray:
     return np.empty(shape, dtype=dtype)

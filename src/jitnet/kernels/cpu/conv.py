@@ -73,6 +73,7 @@ import numpy as np
 from ... import runtime
 from .._jit import kernel
 from ..opcodes import SUM
+from .array import placeholder
 from .blas import gemm
 from .reduce import _row
 from .tasks import num_threads, run_tasks, span, tasks_for
@@ -104,6 +105,16 @@ def _zero(a):
 def _copy(d, s):
     for j in range(d.shape[0]):
         d[j] = s[j]
+
+
+@kernel(inline="always")
+def _copy_bias(d, s, b, has_bias):
+    """d = s + b (a channel's bias) or d = s: one block of the GEMM output into NCHW."""
+    if has_bias:
+        for j in range(d.shape[0]):
+            d[j] = s[j] + b
+    else:
+        _copy(d, s)
 
 
 @kernel
@@ -265,14 +276,7 @@ def _to_nchw_block(y, out, bias, has_bias, t):
     n_img, o_ch, length = out.shape
     n = t // o_ch
     o = t - n * o_ch
-    d = out[n, o]
-    s = y[o, n * length:(n + 1) * length]
-    if has_bias:
-        b = bias[o]
-        for j in range(length):
-            d[j] = s[j] + b
-    else:
-        _copy(d, s)
+    _copy_bias(out[n, o], y[o, n * length:(n + 1) * length], bias[o], has_bias)
 
 
 @kernel
@@ -280,26 +284,6 @@ def _to_nchw_task(y, out, bias, has_bias, t, tasks):
     lo, hi = span(t, tasks, out.shape[0] * out.shape[1])
     for i in range(lo, hi):
         _to_nchw_block(y, out, bias, has_bias, i)
-
-
-_NO_BIAS = {}
-
-
-def _dummy(dtype) -> np.ndarray:
-    """A 1-element stand-in for an absent optional array (keeps one compiled signature)."""
-    a = _NO_BIAS.get(dtype)
-    if a is None:
-        a = _NO_BIAS[dtype] = np.zeros(1, dtype=dtype)
-    return a
-
-
-def _dummy4(dtype) -> np.ndarray:
-    """A (1, 1, 1, 1) stand-in for an input the kernel will not read (one signature)."""
-    key = ("x", dtype)
-    a = _NO_BIAS.get(key)
-    if a is None:
-        a = _NO_BIAS[key] = np.zeros((1, 1, 1, 1), dtype=dtype)
-    return a
 
 
 def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
@@ -312,7 +296,7 @@ def gemm_to_nchw(y: np.ndarray, n: int, bias: np.ndarray | None) -> np.ndarray:
     o = y.shape[0]
     out = np.empty((n, o, y.shape[1] // n), dtype=y.dtype)
     has_bias = bias is not None
-    b = np.ascontiguousarray(bias, dtype=y.dtype) if has_bias else _dummy(y.dtype)
+    b = np.ascontiguousarray(bias, dtype=y.dtype) if has_bias else placeholder(y.dtype)
     run_tasks(_to_nchw_task, (y, out, b, has_bias), tasks_for(out.size))
     return out
 
@@ -408,14 +392,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         # (O, m*L) -> out[n0:n0+m] (m, O, L), the bias added on the way; y is in cache
         for j in range(m):
             for o in range(groups * og):
-                d = out[n0 + j, o]
-                s = y[o, j * length:(j + 1) * length]
-                if has_bias:
-                    b = bias[o]
-                    for q in range(length):
-                        d[q] = s[q] + b
-                else:
-                    _copy(d, s)
+                _copy_bias(out[n0 + j, o], y[o, j * length:(j + 1) * length], bias[o],
+                           has_bias)
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -516,7 +494,7 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndar
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))
     out = np.empty((g.n, o, g.oh * g.ow), dtype=x.dtype)
     has_bias = b is not None
-    bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else _dummy(x.dtype)
+    bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else placeholder(x.dtype)
     run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb), tasks)
     return out.reshape((g.n, o, g.oh, g.ow))
 
@@ -546,7 +524,7 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
         from .. import conv_gemm, cpu
 
         return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w)
-    x = _dummy4(dtype) if x is None else np.ascontiguousarray(x)
+    x = placeholder(dtype, (1, 1, 1, 1)) if x is None else np.ascontiguousarray(x)
     grad = np.ascontiguousarray(grad).reshape((g.n, -1, g.oh * g.ow))
     o = w.shape[0]
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))

@@ -34,6 +34,7 @@ import numpy as np
 from .._jit import kernel, scalar
 from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE
 from ..scalar import loss as SL
+from .array import placeholder
 from .tasks import run_tasks, span, tasks_for
 
 # --------------------------------------------------------------------- class losses
@@ -97,21 +98,10 @@ def _class_fwd_task(op, x, target, weight, has_weight, ignore_index, eps, lse, l
     sums[t, 2] = bad
 
 
-_DUMMY: dict = {}
-
-
-def _dummy(dtype) -> np.ndarray:
-    """A 1-element stand-in for an absent optional array (keeps one compiled signature)."""
-    a = _DUMMY.get(dtype)
-    if a is None:
-        a = _DUMMY[dtype] = np.ones(1, dtype=dtype)
-    return a
-
-
 def _opt(a, like: np.ndarray):
     """(array, present?) for an optional array argument, cast to like's dtype."""
     if a is None:
-        return _dummy(like.dtype), False
+        return placeholder(like.dtype, fill=1), False
     return np.ascontiguousarray(a, dtype=like.dtype), True
 
 

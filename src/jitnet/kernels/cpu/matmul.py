@@ -40,19 +40,9 @@ import numpy as np
 
 from ... import runtime
 from .._jit import kernel
+from .array import placeholder
 from .blas import gemm
 from .tasks import num_threads, run_tasks, span
-
-_DUMMY: dict = {}
-
-
-def _dummy(dtype) -> np.ndarray:
-    """The (1, 1, 1) array that stands for ``part`` when K is not split (one signature)."""
-    d = _DUMMY.get(dtype)
-    if d is None:
-        d = _DUMMY[dtype] = np.empty((1, 1, 1), dtype=dtype)
-    return d
-
 
 PARALLEL_FLOPS = 1 << 21
 """Products below this many multiply-adds run on one thread: one BLAS call takes
@@ -127,7 +117,8 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
     threads = num_threads()
     nb = a.shape[0]
     if nb * m * n * kk < PARALLEL_FLOPS or threads == 1:
-        run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, 1, 1, 1, _dummy(out.dtype)), 1)
+        no_part = placeholder(out.dtype, (1, 1, 1))  # K is not split: part is not touched
+        run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, 1, 1, 1, no_part), 1)
         return out
     # Which split: measured on the GEMMs of LeNet-5 and the digits CNN (2 cores).
     rows = cols = chunks = 1
@@ -139,7 +130,8 @@ def bmm(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = Fal
         rows = threads  # enough rows for every thread
     else:  # few rows, many columns: blocks of op(b) of ~64 KiB
         cols = -(-n // min(4096, max(128, (16384 // kk + 63) // 64 * 64)))
-    part = np.empty((nb * chunks, m, n), dtype=out.dtype) if chunks > 1 else _dummy(out.dtype)
+    part = (np.empty((nb * chunks, m, n), dtype=out.dtype) if chunks > 1
+            else placeholder(out.dtype, (1, 1, 1)))
     run_tasks(_bmm_task, (a, b, out, trans_a, trans_b, rows, cols, chunks, part), threads)
     if chunks > 1:
         np.sum(part.reshape(nb, chunks, m, n), axis=1, out=out)

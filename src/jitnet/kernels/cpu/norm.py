@@ -23,6 +23,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..opcodes import SUM
+from .array import placeholder
 from .reduce import _row
 from .tasks import run_tasks, span, tasks_for
 
@@ -85,16 +86,10 @@ def _fwd_task(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum,
                      save_mean, save_invstd, c)
 
 
-_DUMMY: dict = {}
-
-
 def _opt(a, dtype):
-    """(array, present?) for an optional per-channel array; absent ones get a 1-element dummy."""
+    """(array, present?) for an optional per-channel array; absent ones get a placeholder."""
     if a is None:
-        d = _DUMMY.get(dtype)
-        if d is None:
-            d = _DUMMY[dtype] = np.zeros(1, dtype=dtype)
-        return d, False
+        return placeholder(dtype), False
     return a, True
 
 

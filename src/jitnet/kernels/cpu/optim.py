@@ -26,6 +26,7 @@ import numpy as np
 from .._jit import kernel, scalar
 from .._partial import instantiate
 from ..scalar import optim as f
+from .array import placeholder
 from .tasks import run_tasks, span, tasks_for
 
 _sgd = scalar(f.sgd)
@@ -151,9 +152,6 @@ _ADADELTA = _kernels("adadelta", _adadelta_loop, f.AdadeltaArgs)
 
 # ---------------------------------------------------------------- the table's functions
 
-_EMPTY: dict = {}
-
-
 def _flat(op: str, param: np.ndarray, grad: np.ndarray, h, record) -> tuple:
     """param and grad as flat views, checked (grad copied when not contiguous)."""
     if not isinstance(h, record):
@@ -171,10 +169,7 @@ def _flat(op: str, param: np.ndarray, grad: np.ndarray, h, record) -> tuple:
 
 def _placeholder(dtype) -> np.ndarray:
     """The empty array that stands for a state an optimizer or option does not use."""
-    dummy = _EMPTY.get(dtype)
-    if dummy is None:
-        dummy = _EMPTY[dtype] = np.empty(0, dtype=dtype)
-    return dummy
+    return placeholder(dtype, (0,))
 
 
 def _state(op: str, name: str, s: np.ndarray | None, param: np.ndarray,
