@@ -138,12 +138,15 @@ print(relu_map, relu_grad)
 # %% [markdown]
 # Why one kernel instead of a serial loop and a parallel (`prange`) twin?
 # Numba compiles a function *into* every function that calls it, so a `prange`
-# twin would compile the whole loop body a second time. The launcher instead
-# calls the task's machine code through its address (read `run_tasks` and its
-# module docstring): the loop compiles once, and a parallel call only adds a
-# tiny launcher per argument signature.
+# twin would compile the whole loop body a second time. Instead `@task` (or
+# `tasks.forking`, for a template) puts a *fork* in front of the loop: called
+# with `t = -1`, the kernel runs `tasks` copies of itself on Numba's thread
+# pool, each calling the kernel's own machine code with its `t`. One compile
+# serves the serial call and the parallel one. Here is what is compiled for
+# relu's map, and `run_tasks`, which picks the call:
 
 # %%
+print(tasks.forking(elementwise._map_loop).forked_source)
 print(inspect.getsource(tasks.run_tasks))
 
 # %% [markdown]

@@ -94,10 +94,9 @@ def _compile_entry(entry: tuple) -> tuple[str, float]:
     """Worker task: compile (or load) one recorded kernel signature into the disk cache."""
     key, recipe, sig = entry
     t0 = time.perf_counter()
-    if key == "jitnet.kernels.cpu.tasks:_launch":
-        from .kernels.cpu import tasks
+    from .kernels.cpu import tasks
 
-        tasks.num_threads()  # the launcher links the thread pool's symbols: start the pool
+    tasks.num_threads()  # a task kernel's fork links the thread pool's symbols: start it
     _dispatcher(key, recipe).compile(sig)
     return key, time.perf_counter() - t0
 
@@ -122,7 +121,7 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
     from collections import deque
 
     # a shared queue, so a worker that drew cheap kernels takes the next one (no order
-    # matters: a task kernel and its parallel launcher compile independently)
+    # matters: every recorded kernel compiles on its own)
     todo = deque(range(len(entries)))
     lock = threading.Lock()
     totals: list[float] = []

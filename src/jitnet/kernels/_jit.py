@@ -15,10 +15,12 @@ Cache invalidation covers ``kernels/scalar/``.  Numba stamps a cached kernel
 with its own source file only, so a kernel that inlines a formula from
 ``kernels/scalar/*.py`` would keep loading the old machine code after the
 formula is edited (the same holds for the op-code constants of ``opcodes.py``
-and the compile options here).  ``kernel`` therefore gives every kernel a cache
-whose source stamp is the pair (Numba's own stamp, a hash of every file in
-``kernels/scalar/`` and of ``opcodes.py``, ``_jit.py`` and ``_partial.py``): editing any of them
-invalidates every cached CPU kernel.
+and the compile options here), and a kernel that calls a kernel of another file
+(``blas.gemm``, ``reduce._row``) or forks through ``tasks.py``'s intrinsic
+holds that code too.  ``kernel`` therefore gives every kernel a cache whose
+source stamp is the pair (Numba's own stamp, a hash of every file in
+``kernels/scalar/`` and ``kernels/cpu/`` and of ``opcodes.py``, ``_jit.py``
+and ``_partial.py``): editing any of them invalidates every cached CPU kernel.
 """
 from __future__ import annotations
 
@@ -41,11 +43,13 @@ Numba's thread pool costs about 10 us, more than the work on small arrays."""
 
 def scalar_stamp(directory: Path = SCALAR_DIR) -> str:
     """SHA-256 over the names and contents of the ``*.py`` files in ``directory`` and of the
-    files every kernel also depends on: ``opcodes.py`` (its constants are folded into the
-    kernels), this one (the compile options) and ``_partial.py`` (which rewrites formulas)."""
+    files every kernel also depends on: the CPU kernels (which call each other), ``opcodes.py``
+    (its constants are folded into the kernels), this one (the compile options) and
+    ``_partial.py`` (which rewrites formulas)."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    shared = [here / "_jit.py", here / "opcodes.py", here / "_partial.py"]
+    shared = sorted((here / "cpu").glob("*.py")) + [here / "_jit.py", here / "opcodes.py",
+                                                    here / "_partial.py"]
     for path in sorted(Path(directory).glob("*.py")) + shared:
         h.update(path.name.encode())
         h.update(b"\0")
@@ -126,14 +130,6 @@ def _recording(f, key: str, recipe):
             _call_depth.n = depth
 
     return call
-
-
-def note_call(f, args: tuple, recipe=None) -> None:
-    """Under ``JITNET_RECORD_KERNELS``, note the signature a jitted run would compile for the
-    kernel ``f`` called with ``args`` where the Python run does not call it (a parallel
-    launcher that jitted code runs and plain Python replaces by a loop)."""
-    if os.environ.get("JITNET_RECORD_KERNELS"):
-        _note(f"{f.__module__}:{f.__qualname__}", recipe, args)
 
 
 def recorded() -> list:

@@ -76,7 +76,7 @@ from ..opcodes import SUM
 from .array import placeholder
 from .blas import gemm
 from .reduce import _row
-from .tasks import num_threads, run_tasks, span, tasks_for
+from .tasks import num_threads, run_tasks, span, task, tasks_for
 
 
 @kernel(inline="always")
@@ -175,7 +175,7 @@ def _im2col_task(x, cols, n0, n_img, t, g):
         _zero(dst[hi:])
 
 
-@kernel
+@task
 def _im2col_batch(x, cols, g, t, tasks):
     """Task t's share of the whole batch's im2col: a contiguous run of the (tap row, image)
     segments, one ``_im2col_task`` each."""
@@ -246,7 +246,7 @@ def _col2im_task(cols, dx, n0, t, g):
                 _add(plane[i * sh + hoff, lo * sw + woff:(hi - 1) * sw + woff + 1:sw], src)
 
 
-@kernel
+@task
 def _col2im_batch(cols, dx, g, t, tasks):
     """Task t's share of the whole batch's col2im: a contiguous run of the N*C planes of
     dx, one ``_col2im_task`` each."""
@@ -279,7 +279,7 @@ def _to_nchw_block(y, out, bias, has_bias, t):
     _copy_bias(out[n, o], y[o, n * length:(n + 1) * length], bias[o], has_bias)
 
 
-@kernel
+@task
 def _to_nchw_task(y, out, bias, has_bias, t, tasks):
     lo, hi = span(t, tasks, out.shape[0] * out.shape[1])
     for i in range(lo, hi):
@@ -309,7 +309,7 @@ def _to_gemm_channel(g, out, gb, o):
     gb[o] = _row(SUM, out[o])  # four-lane float64 sum
 
 
-@kernel
+@task
 def _to_gemm_task(g, out, gb, t, tasks):
     lo, hi = span(t, tasks, g.shape[1])
     for o in range(lo, hi):
@@ -330,7 +330,7 @@ def nchw_to_gemm(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, gb
 
 
-@kernel
+@task
 def _bias_add_task(y, bias, t, tasks):
     lo, hi = span(t, tasks, y.shape[0])
     for r in range(lo, hi):
@@ -360,7 +360,7 @@ def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # The tasks are kernels of their own (``tasks.run_tasks``): one compile serves the serial
 # call and every thread of the parallel one.
 
-@kernel
+@task
 def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
@@ -398,7 +398,7 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
 
-@kernel
+@task
 def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, task, tasks):
     """One task's share of the backward pass: dx of its images, and its partial sums of dW
     (dw_parts[task], (O, taps/groups)) and of the bias gradient (db_parts[task], (O,),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -29,7 +29,7 @@ def uniform_hash(seed, i):
     return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@kernel
+@task
 def _mask_task(out, p, seed, t, tasks):
     """Task t's share of the mask: element i keeps its own hash of (seed, i)."""
     lo, hi = span(t, tasks, out.shape[0])
@@ -49,7 +49,7 @@ def bernoulli_mask(n: int, p: float, seed: int) -> np.ndarray:
     return out
 
 
-@kernel
+@task
 def _scale_task(x, mask, scale, out, t, tasks):
     """Task t's share of the rows: out[r] = x[r] * scale, or 0 where mask[r] is 0."""
     lo, hi = span(t, tasks, x.shape[0])

@@ -18,7 +18,7 @@ import numpy as np
 from .._partial import fixed_scalar, instantiate
 from ..opcodes import UNARY_NAMES
 from ..scalar import elementwise as S
-from .tasks import run_tasks, span, tasks_for
+from .tasks import forking, run_tasks, span, tasks_for
 
 # One kernel per op.  ``unary_fwd`` / ``unary_grad`` are op-code switches (one
 # source for both devices); each op's CPU kernels are instantiated from the two
@@ -68,9 +68,9 @@ def op_kernels(op: int) -> tuple:
             if ks is None:
                 name = _OP_NAMES.get(op, str(op))
                 recipe = (f"{__name__}:op_kernels", op)
-                m = instantiate(_map_loop, f"_map_{name}", recipe=recipe,
+                m = instantiate(forking(_map_loop), f"_map_{name}", recipe=recipe,
                                 fwd=fixed_scalar(S.unary_fwd, op=op))
-                g = instantiate(_grad_loop, f"_grad_{name}", recipe=recipe,
+                g = instantiate(forking(_grad_loop), f"_grad_{name}", recipe=recipe,
                                 grad=fixed_scalar(S.unary_grad, op=op))
                 ks = (m, g)
                 _made[op] = ks

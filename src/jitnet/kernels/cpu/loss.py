@@ -35,7 +35,7 @@ from .._jit import kernel, scalar
 from ..opcodes import BCE, CROSS_ENTROPY, REDUCE_MEAN, REDUCE_NONE
 from ..scalar import loss as SL
 from .array import placeholder
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 # --------------------------------------------------------------------- class losses
 
@@ -81,7 +81,7 @@ def _class_fwd_sample(op, x, target, weight, has_weight, ignore_index, eps, lse,
     return 0
 
 
-@kernel
+@task
 def _class_fwd_task(op, x, target, weight, has_weight, ignore_index, eps, lse, loss, wt, sums,
                     t, tasks):
     """Task t's share of the samples; sums[t] = (its sum of losses, of target weights, its
@@ -174,7 +174,7 @@ def _class_bwd_sample(op, x, target, weight, has_weight, w_total, ignore_index, 
         dx[n, t, col] = -w_t * gs
 
 
-@kernel
+@task
 def _class_bwd_task(op, x, target, weight, has_weight, w_total, ignore_index, eps, lse, g,
                     g_full, scale, dx, t, tasks):
     lo, hi = span(t, tasks, lse.shape[0])
@@ -223,7 +223,7 @@ def _pw_fwd_elem(op, x, y, w, has_w, pw, has_pw, p0, out, i):
     return 0
 
 
-@kernel
+@task
 def _pw_fwd_task(op, x, y, w, has_w, pw, has_pw, p0, out, sums, t, tasks):
     """Task t's share of the elements; sums[t] = (its sum of losses, its count of BCE
     inputs outside [0, 1]).  The arrays are viewed from the share's start (indexed from 0:
@@ -276,7 +276,7 @@ def _pw_bwd_elem(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, i
         gy[i] = gi * dy
 
 
-@kernel
+@task
 def _pw_bwd_task(op, x, y, w, has_w, pw, has_pw, p0, g, g_full, scale, gx, gy, t, tasks):
     """Task t's share of the elements, viewed from its start as in ``_pw_fwd_task`` (g is
     one value unless ``g_full``, gy empty unless the target's gradient is wanted)."""

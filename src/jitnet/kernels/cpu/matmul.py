@@ -42,7 +42,7 @@ from ... import runtime
 from .._jit import kernel
 from .array import placeholder
 from .blas import gemm
-from .tasks import num_threads, run_tasks, span
+from .tasks import num_threads, run_tasks, span, task
 
 PARALLEL_FLOPS = 1 << 21
 """Products below this many multiply-adds run on one thread: one BLAS call takes
@@ -58,7 +58,7 @@ def _op_block(x, trans, r0, r1, c0, c1):
     return x[r0:r1, c0:c1]
 
 
-@kernel
+@task
 def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, part, t, tasks):
     """Task t of ``tasks``: its share of the (matrix, row block, column block, chunk of K)
     blocks, each one single-threaded GEMM on blocks of the operands used in place

@@ -25,7 +25,7 @@ from .._jit import kernel
 from ..opcodes import SUM
 from .array import placeholder
 from .reduce import _row
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 
 @kernel(inline="always")
@@ -77,7 +77,7 @@ def _fwd_channel(x, y, w, has_w, b, has_b, rm, rv, has_running, training, moment
             dst[j] = src[j] * scale + shift
 
 
-@kernel
+@task
 def _fwd_task(x, y, w, has_w, b, has_b, rm, rv, has_running, training, momentum, eps,
               save_mean, save_invstd, t, tasks):
     lo, hi = span(t, tasks, x.shape[1])
@@ -144,7 +144,7 @@ def _bwd_channel(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, c
             ds[j] = scale * gs[j] + (a * xs[j] + b0)
 
 
-@kernel
+@task
 def _bwd_task(x, g, dx, w, has_w, save_mean, save_invstd, training, gw, gb, t, tasks):
     lo, hi = span(t, tasks, x.shape[1])
     for c in range(lo, hi):
@@ -200,7 +200,7 @@ def _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, 
             out[j] = row[j] * scale + shift
 
 
-@kernel
+@task
 def _gn_fwd_task(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, save_invstd,
                  t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
@@ -245,7 +245,7 @@ def _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, 
     gb[c] = sb
 
 
-@kernel
+@task
 def _gn_bwd_task(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
                  want_params, t, tasks):
     """Task t's share of the rows of dx and, with ``want_params``, of the channels of gw and

@@ -27,7 +27,7 @@ from .._jit import kernel, scalar
 from .._partial import instantiate
 from ..scalar import optim as f
 from .array import placeholder
-from .tasks import run_tasks, span, tasks_for
+from .tasks import forking, run_tasks, span, tasks_for
 
 _sgd = scalar(f.sgd)
 _moments = scalar(f.moments)
@@ -137,7 +137,7 @@ def _adadelta_loop(p, g, sq, acc, _s2, h):
 
 def _kernels(name: str, loop_fn, rec):
     """The task kernel ``_<name>_step`` of one optimizer."""
-    return instantiate(_task_template, f"_{name}_step", loop=loop_fn, record=rec)
+    return instantiate(forking(_task_template), f"_{name}_step", loop=loop_fn, record=rec)
 
 
 _SGD = _kernels("sgd", _sgd_loop, f.SGDArgs)

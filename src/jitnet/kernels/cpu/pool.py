@@ -25,7 +25,7 @@ import numpy as np
 
 from .._jit import kernel, scalar
 from ..scalar import pool as f
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 _taps = scalar(f.taps)
 _window = scalar(f.window)
@@ -69,7 +69,7 @@ def _max_plane(x, y, idx, p, g):
             arg_out[i, j] = arg
 
 
-@kernel
+@task
 def _max_task(x, y, idx, g, t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
     for p in range(lo, hi):
@@ -111,7 +111,7 @@ def _max_bwd_plane(g, idx, dx, p):
             dx[p, q] += g[p, r]
 
 
-@kernel
+@task
 def _max_bwd_task(g, idx, dx, t, tasks):
     lo, hi = span(t, tasks, g.shape[0])
     for p in range(lo, hi):
@@ -146,7 +146,7 @@ def _avg_plane(x, y, p, g, count_include_pad, divisor_override, adaptive):
                                         divisor_override)
 
 
-@kernel
+@task
 def _avg_task(x, y, g, count_include_pad, divisor_override, adaptive, t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
     for p in range(lo, hi):
@@ -184,7 +184,7 @@ def _avg_bwd_plane(gy, dx, p, g, count_include_pad, divisor_override, adaptive):
                     dx[p, ih, iw] += v
 
 
-@kernel
+@task
 def _avg_bwd_task(gy, dx, g, count_include_pad, divisor_override, adaptive, t, tasks):
     lo, hi = span(t, tasks, gy.shape[0])
     for p in range(lo, hi):

@@ -57,7 +57,7 @@ from numba.extending import intrinsic
 
 from .._jit import kernel, scalar
 from ..scalar import quant as f
-from .tasks import num_threads, run_tasks, span, tasks_for
+from .tasks import num_threads, run_tasks, span, task, tasks_for
 
 _row_scale = scalar(f.row_scale)
 _quantize = scalar(f.quantize)
@@ -269,7 +269,7 @@ def _quantize_row(x, q, scale, m, zero_point):
         q[m, k] = _quantize(x[m, k], inv) + zero_point
 
 
-@kernel
+@task
 def _quantize_task(x, q, scale, zero_point, t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
     for m in range(lo, hi):
@@ -392,7 +392,7 @@ def _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1):
                                                           sb[n + j]) + bias[n + j])
 
 
-@kernel
+@task
 def _gemm_task(a, b, colsum, out, sa, sb, bias, vnni_k, t, tasks):
     """Task t's share of the cache tiles of out."""
     tiles = ((a.shape[0] + ROWS - 1) // ROWS) * ((b.shape[0] + COLS - 1) // COLS)
@@ -402,7 +402,7 @@ def _gemm_task(a, b, colsum, out, sa, sb, bias, vnni_k, t, tasks):
         _tile(a, b, colsum, out, sa, sb, bias, vnni_k, m0, m1, n0, n1)
 
 
-@kernel
+@task
 def _linear_task(x, xq, xs, b, colsum, out, sb, bias, vnni_k, t, tasks):
     """The whole quantized Linear for task t's band of rows (whole MR-row blocks, the last
     band what is left): it quantizes them (u8, zero point 128) and computes their outputs

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..opcodes import ARGMAX, MAX, MEAN, MIN, PROD, SUM
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 
 @kernel(inline="always")
@@ -106,7 +106,7 @@ def _finish(op, acc, count):
     return acc
 
 
-@kernel
+@task
 def _rows_task(op, x, out, t, tasks):
     """x: (A, C, B) C-contiguous; out[c] = combine over a, b of x[a, c, b], for task t's
     share of the channels c."""
@@ -119,7 +119,7 @@ def _rows_task(op, x, out, t, tasks):
         out[c] = _finish(op, acc, a_n * b_n)
 
 
-@kernel
+@task
 def _split_task(op, x, part, t, tasks):
     """x: (C, B), a few long rows: part[c, t] = row c's piece t of ``tasks`` combined (sums
     for MEAN); ``_rows_task`` over part finishes them."""
@@ -152,7 +152,7 @@ def _cols_serial(op, x, out):
 
 
 
-@kernel
+@task
 def _argreduce_task(op, x, out, t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
     for r in range(lo, hi):

@@ -27,7 +27,7 @@ from ... import runtime
 from .._jit import kernel, scalar
 from ..scalar import rnn as S
 from .blas import gemm
-from .tasks import num_threads, run_tasks, span
+from .tasks import num_threads, run_tasks, span, task
 
 _lstm_fwd = scalar(S.lstm_fwd, S.tanh_)
 _lstm_bwd = scalar(S.lstm_bwd)
@@ -252,7 +252,7 @@ def _bwd_start(length_of, state0, dh0, t, tasks):
             np.empty((hi - lo, state0.shape[1]), dtype=state0.dtype))
 
 
-@kernel
+@task
 def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, hs, t, tasks):
     length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
@@ -264,7 +264,7 @@ def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, hs, t, tasks):
         raise RuntimeError("rnn: BLAS refused an operand")
 
 
-@kernel
+@task
 def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, t, tasks):
     length, lo, hi, dh, _ = _bwd_start(hs, dh0, dh0, t, tasks)
     bad = 0
@@ -276,7 +276,7 @@ def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, t, tasks):
         raise RuntimeError("rnn: BLAS refused an operand")
 
 
-@kernel
+@task
 def _lstm_seq_fwd_task(gi_all, w_hh, b, h0, c0, reverse, out, cs, saved, t, tasks):
     length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
@@ -292,7 +292,7 @@ def _lstm_seq_fwd_task(gi_all, w_hh, b, h0, c0, reverse, out, cs, saved, t, task
         raise RuntimeError("lstm: BLAS refused an operand")
 
 
-@kernel
+@task
 def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, t, tasks):
     length, lo, hi, dh, dc_prev = _bwd_start(saved, c0, dh0, t, tasks)
     dc = dc0[lo:hi]  # dL/dc of the step being run; at the end dL/dc0
@@ -308,7 +308,7 @@ def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, t, tas
         raise RuntimeError("lstm: BLAS refused an operand")
 
 
-@kernel
+@task
 def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, hs, saved, t, tasks):
     length, lo, hi, gh = _fwd_start(gi_all, w_hh, h0, t, tasks)
     bad = 0
@@ -321,7 +321,7 @@ def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, hs, saved, t, tasks):
         raise RuntimeError("gru: BLAS refused an operand")
 
 
-@kernel
+@task
 def _gru_seq_bwd_task(saved, hs, h0, g, w_hh, reverse, dgi, dgh, dh0, t, tasks):
     length, lo, hi, dh, dh_z = _bwd_start(saved, h0, dh0, t, tasks)
     bad = 0

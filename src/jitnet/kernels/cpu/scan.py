@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 
 @kernel(inline="always")
@@ -36,7 +36,7 @@ def _scan_block(x, out, a, reverse, zero, mul):
             out[a, ell, b] = acc[b]
 
 
-@kernel
+@task
 def _scan_task(x, out, reverse, zero, mul, t, tasks):
     """x, out: (A, L, B) C-contiguous; out = running sum (product if ``mul``) of x along L
     (from the end if reverse), over task t's share of A (a task kernel, ``tasks.run_tasks``)."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..opcodes import SOFTMAX
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 _BLOCK = 128
 
@@ -95,7 +95,7 @@ def _fwd_item(op, x, y, t):
         _fwd_cols(op, x, y, a, b0, min(b0 + _BLOCK, inner))
 
 
-@kernel
+@task
 def _fwd_task(op, x, y, items, t, tasks):
     """Task t's share of the ``items`` work items (rows, or (a, column-block) pairs)."""
     lo, hi = span(t, tasks, items)
@@ -150,7 +150,7 @@ def _bwd_item(op, y, g, dx, t):
         _bwd_cols(op, y, g, dx, a, b0, min(b0 + _BLOCK, inner))
 
 
-@kernel
+@task
 def _bwd_task(op, y, g, dx, items, t, tasks):
     lo, hi = span(t, tasks, items)
     for i in range(lo, hi):
@@ -225,7 +225,7 @@ def _attn_fwd_row(x, scale, mask, has_mask, causal, y, r):
         y[b, i, j] = 0.0
 
 
-@kernel
+@task
 def _attn_fwd_task(x, scale, mask, has_mask, causal, y, t, tasks):
     lo, hi = span(t, tasks, x.shape[0] * x.shape[1])
     for r in range(lo, hi):
@@ -244,7 +244,7 @@ def _attn_bwd_row(y, g, scale, dx, r):
         dx[b, i, j] = scale * y[b, i, j] * (g[b, i, j] - s)
 
 
-@kernel
+@task
 def _attn_bwd_task(y, g, scale, dx, t, tasks):
     lo, hi = span(t, tasks, y.shape[0] * y.shape[1])
     for r in range(lo, hi):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel
-from .tasks import run_tasks, span, tasks_for
+from .tasks import run_tasks, span, task, tasks_for
 
 # Q > 1: rows are indexed inside one (n, Q) plane, so the inner loop over Q vectorises.
 # Q == 1 (resizing the last axis): the plane is one row, indexed flat; the 2-D form paid a
@@ -52,7 +52,7 @@ def _fwd_plane(x, y, idx, wts, p):
                 yp[j, q] += wt * xp[it, q]
 
 
-@kernel
+@task
 def _fwd_task(x, y, idx, wts, t, tasks):
     lo, hi = span(t, tasks, x.shape[0])
     for p in range(lo, hi):
@@ -83,7 +83,7 @@ def _bwd_plane(g, gx, lo, hi, wts, p):
                     op[i, q] += wt * gp[j, q]
 
 
-@kernel
+@task
 def _bwd_task(g, gx, lo, hi, wts, t, tasks):
     p0, p1 = span(t, tasks, g.shape[0])
     for p in range(p0, p1):
