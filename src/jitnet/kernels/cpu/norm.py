@@ -193,6 +193,13 @@ def _gn_fwd_row(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean, 
     save_invstd[r] = invstd
     c0 = (r % groups) * cg_n
     out = y[r]
+    if groups == 1 and length == 1:
+        # layer norm (one element per channel): one loop over the row, indexed from 0 so
+        # it vectorises, instead of a loop of length 1 per channel
+        for j in range(m):
+            out[j] = (row[j] - mean) * (invstd * (w[j] if has_w else 1.0)) + \
+                (b[j] if has_b else 0.0)
+        return
     for cg in range(cg_n):
         scale = invstd * (w[c0 + cg] if has_w else 1.0)
         shift = (b[c0 + cg] if has_b else 0.0) - mean * scale
@@ -210,12 +217,47 @@ def _gn_fwd_task(x, y, w, has_w, b, has_b, groups, cg_n, length, eps, save_mean,
 
 
 @kernel(inline="always")
+def _ln_sums(x, g, w, has_w, mean):
+    """(sum g*w, sum g*w*(x - mean)) over 1-D rows, in float64, four accumulators each."""
+    n = x.shape[0]
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    q = n - n % 4
+    for j in range(0, q, 4):
+        g0 = g[j] * (w[j] if has_w else 1.0)
+        g1 = g[j + 1] * (w[j + 1] if has_w else 1.0)
+        g2 = g[j + 2] * (w[j + 2] if has_w else 1.0)
+        g3 = g[j + 3] * (w[j + 3] if has_w else 1.0)
+        a0 += g0
+        a1 += g1
+        a2 += g2
+        a3 += g3
+        b0 += g0 * (x[j] - mean)
+        b1 += g1 * (x[j + 1] - mean)
+        b2 += g2 * (x[j + 2] - mean)
+        b3 += g3 * (x[j + 3] - mean)
+    for j in range(q, n):
+        gj = g[j] * (w[j] if has_w else 1.0)
+        a0 += gj
+        b0 += gj * (x[j] - mean)
+    return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+
+
+@kernel(inline="always")
 def _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r):
     m = x.shape[1]
     mean, invstd = save_mean[r], save_invstd[r]
     c0 = (r % groups) * cg_n
     s1 = 0.0
     s2 = 0.0
+    if groups == 1 and length == 1:  # layer norm: loops over the row (see _gn_fwd_row)
+        xr, gr, dr = x[r], g[r], dx[r]
+        s1, s2 = _ln_sums(xr, gr, w, has_w, mean)
+        k1 = s1 / m
+        k2 = s2 * invstd * invstd / m
+        for j in range(m):
+            dr[j] = invstd * (gr[j] * (w[j] if has_w else 1.0) - k1 - (xr[j] - mean) * k2)
+        return
     for cg in range(cg_n):
         wc = w[c0 + cg] if has_w else 1.0
         for j in range(cg * length, (cg + 1) * length):
@@ -247,13 +289,30 @@ def _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, 
 
 @task
 def _gn_bwd_task(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, gw, gb,
-                 want_params, t, tasks):
+                 want_params, parts, t, tasks):
     """Task t's share of the rows of dx and, with ``want_params``, of the channels of gw and
-    gb: the two read only x, g and the statistics, so they need no barrier between them."""
+    gb: the two read only x, g and the statistics, so they need no barrier between them.
+
+    Layer norm (one group, one element per channel) sums gw and gb row by row instead,
+    into the task's float64 partials ``parts[t]`` (2, C), in the pass over its rows:
+    a channel's elements are a column, one float per 4-byte stride of every row, which
+    the channel loop read C times over."""
     lo, hi = span(t, tasks, x.shape[0])
+    by_rows = want_params and groups == 1 and length == 1
+    if by_rows:
+        pw, pb = parts[t, 0], parts[t, 1]
+        for j in range(pw.shape[0]):
+            pw[j] = 0.0
+            pb[j] = 0.0
     for r in range(lo, hi):
         _gn_bwd_row(x, g, dx, w, has_w, groups, cg_n, length, save_mean, save_invstd, r)
-    if want_params:
+        if by_rows:
+            mean, invstd = save_mean[r], save_invstd[r]
+            xr, gr = x[r], g[r]
+            for j in range(pw.shape[0]):
+                pw[j] += gr[j] * (xr[j] - mean) * invstd
+                pb[j] += gr[j]
+    if want_params and not by_rows:
         lo, hi = span(t, tasks, groups * cg_n)
         for c in range(lo, hi):
             _gn_bwd_channel(x, g, groups, cg_n, length, save_mean, save_invstd, gw, gb, c)
@@ -296,8 +355,14 @@ def group_norm_bwd(x: np.ndarray, g: np.ndarray, groups: int, channels_per_group
     dx = np.empty(x.shape, dtype=dt)
     gw = np.zeros(c, dtype=dt)
     gb = np.zeros(c, dtype=dt)
+    tasks = tasks_for(x.size) if rows > 1 else 1
+    by_rows = want_params and groups == 1 and m == channels_per_group  # layer norm
+    parts = np.empty((tasks, 2, c)) if by_rows else placeholder(np.float64, (1, 1, 1))
     if x.size:
         run_tasks(_gn_bwd_task, (x, g, dx, w, has_w, int(groups), int(channels_per_group),
                                  m // channels_per_group, save_mean, save_invstd, gw, gb,
-                                 bool(want_params)), tasks_for(x.size) if rows > 1 else 1)
+                                 bool(want_params), parts), tasks)
+        if by_rows:
+            total = parts.sum(axis=0)
+            gw[:], gb[:] = total[0], total[1]
     return dx, (gw if want_params else None), (gb if want_params else None)

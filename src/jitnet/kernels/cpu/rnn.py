@@ -15,18 +15,17 @@ Arrays: ``gi_all`` (L, N, G*H) the input projection of every step (biases
 (step ``t`` is read).  The per-step kernels run on one thread; the sequence
 kernels (``*_seq_*``, below) split the samples over the threads.  float32 data runs the
 formulas with ``fast`` (a rational tanh, see ``kernels/scalar/rnn.py``), decided
-at compile time from the dtype (``_single``).
+at compile time from the dtype (``fastmath.is_single``).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from ... import runtime
 from .._jit import kernel, scalar
 from ..scalar import rnn as S
 from .blas import gemm
+from .fastmath import is_single
 from .tasks import num_threads, run_tasks, span, task
 
 _lstm_fwd = scalar(S.lstm_fwd, S.tanh_)
@@ -50,21 +49,6 @@ def _step_matmul_kernel(a, w, out, trans_w):
 # ~200 us per LSTM step of 64x128 units before, see bench/bench_seq.py).  An absent
 # b_hh arrives as zeros, so the loops have no branch.
 
-@intrinsic
-def _single(typingctx, x):
-    """True for a float32 array, as a constant of the compiled code: the formulas then use
-    the rational tanh (``fast``) and LLVM drops the other branch before it vectorises.  A
-    run-time flag left both branches in the loop, which then did not vectorise (an LSTM
-    step of 64x128 units: 0.65 ms against 0.24 ms with a flag and no views)."""
-    if not isinstance(x, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return context.get_constant(types.boolean, x.dtype == types.float32)
-
-    return types.boolean(x), codegen
-
-
 @kernel(inline="always")
 def _gate(rows, k, hid):
     """Gate k's block ``rows[k*hid:(k+1)*hid]`` of a 1-D row of stacked gates."""
@@ -77,7 +61,7 @@ def _gate(rows, k, hid):
 @kernel(inline="always")
 def _elman_rows(gi, gh, b, relu, h):
     """h = act(gi + gh + b) for rows (m, H)."""
-    fast = _single(h)
+    fast = is_single(h)
     for n in range(h.shape[0]):
         x, y, hn = gi[n], gh[n], h[n]
         for j in range(hn.shape[0]):
@@ -97,7 +81,7 @@ def _elman_bwd_rows(h, go, dh, relu, dgates):
 def _lstm_rows(gi, gh, b, c_prev, h, c, saved):
     """One LSTM step for rows: gi, gh (m, 4H), b (4H,), c_prev (m, H) -> h, c (m, H),
     saved (m, 5H) = (i, f, g, o, tanh(c))."""
-    fast = _single(h)
+    fast = is_single(h)
     hid = c_prev.shape[1]
     b0, b1, b2, b3 = _gate(b, 0, hid), _gate(b, 1, hid), _gate(b, 2, hid), _gate(b, 3, hid)
     for n in range(c_prev.shape[0]):
@@ -136,7 +120,7 @@ def _lstm_bwd_rows(saved, c_prev, go, dh, dc, dgates, dc_prev):
 def _gru_rows(gi, gh, b, h_prev, h, saved):
     """One GRU step for rows: gi, gh (m, 3H), b (3H,), h_prev (m, H) -> h (m, H), saved
     (m, 4H) = (r, z, n, W_hn h + b_hn)."""
-    fast = _single(h)
+    fast = is_single(h)
     hid = h_prev.shape[1]
     b0, b1, b2 = _gate(b, 0, hid), _gate(b, 1, hid), _gate(b, 2, hid)
     for n in range(h_prev.shape[0]):

@@ -24,7 +24,9 @@ import math
 import numpy as np
 
 from .._jit import kernel
-from ..opcodes import SOFTMAX
+from ..opcodes import SOFTMAX, SUM
+from .fastmath import exp_, is_single
+from .reduce import _row
 from .tasks import run_tasks, span, task, tasks_for
 
 _BLOCK = 128
@@ -199,30 +201,48 @@ def softmax_bwd(op: int, y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
 
 
 @kernel(inline="always")
+def _nan_max(a, b):
+    """max(a, b), NaN if either is (as torch.max)."""
+    return a if (a > b or a != a) else b
+
+
+@kernel(inline="always")
+def _row_max(row):
+    """Max of a non-empty 1-D row (NaN if any), with four running maxima: one is a chain of
+    dependent compare-and-selects, four pipeline."""
+    n = row.shape[0]
+    m0 = m1 = m2 = m3 = row[0]
+    q = n - n % 4
+    for j in range(0, q, 4):
+        m0 = _nan_max(row[j], m0)
+        m1 = _nan_max(row[j + 1], m1)
+        m2 = _nan_max(row[j + 2], m2)
+        m3 = _nan_max(row[j + 3], m3)
+    for j in range(q, n):
+        m0 = _nan_max(row[j], m0)
+    return _nan_max(_nan_max(m0, m1), _nan_max(m2, m3))
+
+
+@kernel(inline="always")
 def _attn_fwd_row(x, scale, mask, has_mask, causal, y, r):
     queries, keys = x.shape[1], x.shape[2]
     b = r // queries
     i = r - b * queries
-    mb = b if mask.shape[0] > 1 else 0
+    # 1-D views indexed from 0 (no wrap-around test per access) and an exp made of
+    # arithmetic for float32: the exp loop vectorises (fastmath.py)
+    xr, yr, mr = x[b, i], y[b, i], mask[b if mask.shape[0] > 1 else 0, i]
+    fast = is_single(x)
     stop = min(i + 1, keys) if causal else keys
-    m = -math.inf
     for j in range(stop):
-        v = x[b, i, j] * scale
-        if has_mask:
-            v += mask[mb, i, j]
-        y[b, i, j] = v
-        if v > m or v != v:
-            m = v
-    s = 0.0
+        yr[j] = xr[j] * scale + (mr[j] if has_mask else 0.0)
+    m = _row_max(yr[:stop])
     for j in range(stop):
-        e = math.exp(y[b, i, j] - m)
-        y[b, i, j] = e
-        s += e
-    inv = 1.0 / s
+        yr[j] = exp_(yr[j] - m, fast)
+    inv = 1.0 / _row(SUM, yr[:stop])
     for j in range(stop):
-        y[b, i, j] *= inv
+        yr[j] *= inv
     for j in range(stop, keys):
-        y[b, i, j] = 0.0
+        yr[j] = 0.0
 
 
 @task
