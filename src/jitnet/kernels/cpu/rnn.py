@@ -441,6 +441,8 @@ def gru_cell_bwd(saved: np.ndarray, h_prev: np.ndarray, g_out: np.ndarray, t: in
 def _seq_tasks(n: int, hid: int) -> int:
     """Tasks for a recurrence over n samples: one per thread when every thread gets a few
     samples' worth of work (a step's GEMM and pass for fewer are cheaper than a wake-up)."""
+    if not runtime._state["applied"]:
+        runtime.apply_cpu_settings()  # SciPy's BLAS to one thread: it runs inside our tasks
     threads = num_threads()
     return threads if n >= 4 * threads and n * hid >= 2048 else 1
 
