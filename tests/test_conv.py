@@ -183,6 +183,19 @@ def test_linear_values_gradcheck_and_fused_bias(rng):
     assert F.linear(jn.zeros(5), jn.zeros(4, 5)).shape == (4,)
 
 
+@pytest.mark.parametrize("rows", [7, 2100])  # a GEMV with ones, or the column-sum reduction
+def test_linear_bias_grad_small_and_big(rng, rows):
+    from jitnet.ops.linear import BIG_BIAS_GRAD
+
+    x, w, b = (rng.standard_normal((rows, 16)), rng.standard_normal((128, 16)),
+               rng.standard_normal(128))
+    assert (rows * 128 >= BIG_BIAS_GRAD) == (rows > 1000)
+    g = rng.standard_normal((rows, 128))
+    bt = t64(b)
+    F.linear(t64(x, False), t64(w, False), bt).backward(jn.tensor(g))
+    np.testing.assert_allclose(bt.grad.numpy(), g.sum(0), rtol=1e-12, atol=1e-10)
+
+
 @requires_torch
 def test_linear_matches_torch(rng):
     torch = pytest.importorskip("torch")

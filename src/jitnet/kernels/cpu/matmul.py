@@ -58,29 +58,6 @@ def _op_block(x, trans, r0, r1, c0, c1):
     return x[r0:r1, c0:c1]
 
 
-@kernel(inline="always")
-def _vec_mat(a, trans_a, b, k0, k1, c0, c1, out):
-    """out[c0:c1] = sum over k in [k0, k1) of op(a)[0, k] * b[k, c0:c1]: a row vector times a
-    matrix (a linear layer's bias gradient, a row of ones times the output gradient), in
-    row sweeps of b that vectorise.  BLAS's GEMM packed all of b first for a single output
-    row: 0.43 ms for (1, 2048) @ (2048, 512), against 0.06 ms for this."""
-    for j in range(c0, c1):
-        out[j] = 0
-    dst = out[c0:c1]
-    k4 = k0 + (k1 - k0) // 4 * 4
-    for k in range(k0, k4, 4):  # four rows of b per sweep of dst: a quarter of its stores
-        v0, v1 = (a[k, 0], a[k + 1, 0]) if trans_a else (a[0, k], a[0, k + 1])
-        v2, v3 = (a[k + 2, 0], a[k + 3, 0]) if trans_a else (a[0, k + 2], a[0, k + 3])
-        r0, r1, r2, r3 = b[k, c0:c1], b[k + 1, c0:c1], b[k + 2, c0:c1], b[k + 3, c0:c1]
-        for j in range(dst.shape[0]):
-            dst[j] += (v0 * r0[j] + v1 * r1[j]) + (v2 * r2[j] + v3 * r3[j])
-    for k in range(k4, k1):
-        v = a[k, 0] if trans_a else a[0, k]
-        row = b[k, c0:c1]
-        for j in range(dst.shape[0]):
-            dst[j] += v * row[j]
-
-
 @task
 def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, part, t, tasks):
     """Task t of ``tasks``: its share of the (matrix, row block, column block, chunk of K)
@@ -112,9 +89,6 @@ def _bmm_task(a, b, out, trans_a, trans_b, row_blocks, col_blocks, k_chunks, par
         if r0 >= r1 or c0 >= c1:
             continue
         dst = out[i] if k_chunks == 1 else part[i * k_chunks + kc]
-        if m == 1 and not trans_b and c1 - c0 >= 128:  # narrower rows: BLAS is faster
-            _vec_mat(a[i], trans_a, b[i], k0, k1, c0, c1, dst[0])
-            continue
         bad |= gemm(_op_block(a[i], trans_a, r0, r1, k0, k1),
                     _op_block(b[i], trans_b, k0, k1, c0, c1), dst[r0:r1, c0:c1], trans_a,
                     trans_b, 0.0)
