@@ -66,7 +66,7 @@ _LN2_LO = np.float32(-2.12194440e-4)
 _P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
 _HALF, _ONE = np.float32(0.5), np.float32(1.0)
-_LO32, _HI32 = np.float32(-104.0), np.float32(88.72283935546875)
+_LO32, _HI32 = np.float32(EXP_LO), np.float32(EXP_HI)
 
 
 @kernel(inline="always")

@@ -14,7 +14,8 @@ transposed and copied into that form first.  Two kernels cover every case:
   float64 partials then combined in one serial pass.
 - B == 1, "columns": out[c] = combine over a of x[a, c]: the inner loop runs
   along c through contiguous memory into an accumulator row, which LLVM
-  vectorises.  One thread (it runs at memory speed; see ``reduce``).
+  vectorises.  Each task owns a run of rows a; the tasks' float64 partial rows
+  are combined in NumPy (``_combine_parts``).
 
 Float sums accumulate in float64 (float32 sums of millions of terms stay
 accurate), four lanes at a time so the adds pipeline; integer sums are exact
@@ -122,7 +123,7 @@ def _rows_task(op, x, out, t, tasks):
 @task
 def _split_task(op, x, part, t, tasks):
     """x: (C, B), a few long rows: part[c, t] = row c's piece t of ``tasks`` combined (sums
-    for MEAN); ``_rows_task`` over part finishes them."""
+    for MEAN); ``_combine_parts`` over the tasks finishes them."""
     inner = SUM if op == MEAN else op
     lo, hi = span(t, tasks, x.shape[1])
     for r in range(x.shape[0]):
@@ -260,13 +261,10 @@ def reduce(op: int, x: np.ndarray, axes: tuple[int, ...], keepdim: bool,
 
 def _split(op: int, x2: np.ndarray, out: np.ndarray, tasks: int) -> None:
     """out[c] = op over the long row x2[c], each of ``tasks`` tasks reducing a piece of every
-    row into float64 partials that one serial pass then combines (and divides, for MEAN)."""
+    row into float64 partials, then combined over the tasks (and divided, for MEAN)."""
     part = np.empty((x2.shape[0], tasks))
     run_tasks(_split_task, (op, x2, part), tasks)
-    inner = SUM if op == MEAN else op
-    acc = np.empty(x2.shape[0])
-    _rows_task(inner, part.reshape(1, *part.shape), acc, 0, 1)
-    out[...] = acc / x2.shape[1] if op == MEAN else acc
+    out[...] = _combine_parts(op, part.T, x2.shape[1])
 
 
 def argreduce(op: int, x: np.ndarray, axis: int | None, keepdim: bool) -> np.ndarray:

@@ -24,9 +24,9 @@ import math
 import numpy as np
 
 from .._jit import kernel
-from ..opcodes import SOFTMAX, SUM
+from ..opcodes import MAX, SOFTMAX, SUM
 from .fastmath import exp_, is_single
-from .reduce import _row
+from .reduce import _combine, _row
 from .tasks import run_tasks, span, task, tasks_for
 
 _BLOCK = 128
@@ -201,12 +201,6 @@ def softmax_bwd(op: int, y: np.ndarray, g: np.ndarray, dim: int) -> np.ndarray:
 
 
 @kernel(inline="always")
-def _nan_max(a, b):
-    """max(a, b), NaN if either is (as torch.max)."""
-    return a if (a > b or a != a) else b
-
-
-@kernel(inline="always")
 def _row_max(row):
     """Max of a non-empty 1-D row (NaN if any), with four running maxima: one is a chain of
     dependent compare-and-selects, four pipeline."""
@@ -214,13 +208,13 @@ def _row_max(row):
     m0 = m1 = m2 = m3 = row[0]
     q = n - n % 4
     for j in range(0, q, 4):
-        m0 = _nan_max(row[j], m0)
-        m1 = _nan_max(row[j + 1], m1)
-        m2 = _nan_max(row[j + 2], m2)
-        m3 = _nan_max(row[j + 3], m3)
+        m0 = _combine(MAX, m0, row[j])  # reduce's max: a NaN, once met, wins
+        m1 = _combine(MAX, m1, row[j + 1])
+        m2 = _combine(MAX, m2, row[j + 2])
+        m3 = _combine(MAX, m3, row[j + 3])
     for j in range(q, n):
-        m0 = _nan_max(row[j], m0)
-    return _nan_max(_nan_max(m0, m1), _nan_max(m2, m3))
+        m0 = _combine(MAX, m0, row[j])
+    return _combine(MAX, _combine(MAX, m0, m1), _combine(MAX, m2, m3))
 
 
 @kernel(inline="always")
