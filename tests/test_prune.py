@@ -44,7 +44,9 @@ def _check_same(jm, tm, names=("weight",)):
     (tm(torch.tensor(x)) ** 2).sum().backward()
     for (nj, pj), (nt, pt) in zip(jm.named_parameters(), tm.named_parameters()):
         assert nj == nt
-        np.testing.assert_allclose(pj.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-5)
+        # float32 sums: an entry's error scales with the largest (terms cancel), not its own
+        scale = max(1.0, float(np.abs(pt.grad.numpy()).max()))
+        np.testing.assert_allclose(pj.grad.numpy(), pt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale)
 
 
 @pytest.mark.parametrize("amount", [0.3, 7, 0.0, 1.0])

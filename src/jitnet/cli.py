@@ -469,7 +469,10 @@ def _runtime_rows() -> list[tuple[str, str]]:
 
     runtime.apply_cpu_settings()
     s = runtime.settings()
-    return [("blas", s["blas"]), ("allocator", s["allocator"])]
+    from .kernels import ahead
+
+    return [("blas", s["blas"]), ("allocator", s["allocator"]),
+            ("compile ahead", ahead.status())]
 
 
 def cmd_info(args: argparse.Namespace) -> int:

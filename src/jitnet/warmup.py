@@ -34,47 +34,91 @@ from pathlib import Path
 import numpy as np
 
 
-def workload(models: Sequence[str], train_batch: int = 32, eval_batch: int = 256) -> None:
-    """One Adam training step and one no-grad evaluation of each CLI model on random 8x8
-    digit-shaped images: the kernels (and array sizes, hence one task or one per thread)
-    a default ``jitnet train`` runs."""
+def _train_step(name: str, batch: int, rng) -> None:
+    """One Adam step of CLI model ``name`` on random 8x8 digit-shaped images."""
     import jitnet as jn
 
     from .cli import build_model
 
+    model = build_model(name, (1, 8, 8))
+    optimizer = jn.optim.Adam(model.parameters(), lr=1e-3)
+    x = jn.tensor(rng.standard_normal((batch, 1, 8, 8)).astype(np.float32))
+    y = jn.tensor(rng.integers(0, 10, batch))
+    loss = jn.nn.CrossEntropyLoss()(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    loss.item()
+    return model
+
+
+def _evaluate(model, batch: int, rng) -> None:
+    """One no-grad evaluation of ``model`` (predicted classes) on a random batch."""
+    import jitnet as jn
+
+    model.eval()
+    with jn.no_grad():
+        x = jn.tensor(rng.standard_normal((batch, 1, 8, 8)).astype(np.float32))
+        jn.argmax(model(x), 1).numpy()
+
+
+def workload(models: Sequence[str], train_batch: int = 32, eval_batch: int = 256) -> None:
+    """One Adam training step and one no-grad evaluation of each CLI model on random 8x8
+    digit-shaped images: the kernels (and array sizes, hence one task or one per thread)
+    a default ``jitnet train`` runs."""
     rng = np.random.default_rng(0)
-    loss_fn = jn.nn.CrossEntropyLoss()
     for name in models:
-        model = build_model(name, (1, 8, 8))
-        optimizer = jn.optim.Adam(model.parameters(), lr=1e-3)
-        x = jn.tensor(rng.standard_normal((train_batch, 1, 8, 8)).astype(np.float32))
-        y = jn.tensor(rng.integers(0, 10, train_batch))
-        loss = loss_fn(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss.item()
-        model.eval()
-        with jn.no_grad():
-            x = jn.tensor(rng.standard_normal((eval_batch, 1, 8, 8)).astype(np.float32))
-            jn.argmax(model(x), 1).numpy()
+        _evaluate(_train_step(name, train_batch, rng), eval_batch, rng)
 
 
-def discover(models: Sequence[str], train_batch: int = 32) -> list[tuple]:
-    """The (kernel key, recipe, signature) triples ``workload(models, train_batch)``
-    compiles, found by running it as plain Python in a child process (module docstring)."""
+def _sections(models: Sequence[str], train_batch: int = 32, eval_batch: int = 256) -> list:
+    """Run as plain Python (``NUMBA_DISABLE_JIT=1``, recording): per model, the recorded
+    entries of its training step and of its evaluation, each model on its own record."""
+    from .kernels import _jit
+
+    rng = np.random.default_rng(0)
+    groups = []
+    for name in models:
+        _jit._recorded.clear()
+        model = _train_step(name, train_batch, rng)
+        step = _jit.recorded()
+        _evaluate(model, eval_batch, rng)
+        groups.append((name, step, _jit.recorded()[len(step):]))
+    return groups
+
+
+def _discover(mode: str, models: Sequence[str], train_batch: int):
+    """Run ``python -m jitnet.warmup MODE`` (``--discover`` or ``--sections``) as plain
+    Python in a child process and return what it recorded."""
     with tempfile.TemporaryDirectory(prefix="jitnet-discover-") as tmp:
         out = Path(tmp) / "entries.pkl"
         env = dict(os.environ, NUMBA_DISABLE_JIT="1", JITNET_RECORD_KERNELS="1")
         env.pop("NUMBA_ENABLE_CUDASIM", None)
         proc = subprocess.run(
-            [sys.executable, "-m", "jitnet.warmup", "--discover", str(out), str(train_batch),
+            [sys.executable, "-m", "jitnet.warmup", mode, str(out), str(train_batch),
              *models],
             env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"jitnet warmup: discovering kernels failed: {last}")
         return pickle.loads(out.read_bytes())
+
+
+def discover(models: Sequence[str], train_batch: int = 32) -> list[tuple]:
+    """The (kernel key, recipe, signature) triples ``workload(models, train_batch)``
+    compiles, found by running it as plain Python in a child process (module docstring)."""
+    return _discover("--discover", models, train_batch)
+
+
+def manifest(models: Sequence[str] | None = None) -> dict:
+    """The compile-ahead manifest (``kernels/ahead.py``): per CLI model, the signatures of
+    one training step and of one evaluation, discovered as ``discover`` does."""
+    import numba
+
+    from .cli import MODELS
+
+    return {"numba": numba.__version__, "python": sys.version_info[:2],
+            "groups": _discover("--sections", models or MODELS, 32)}
 
 
 def _dispatcher(key: str, recipe: tuple | None):
@@ -131,7 +175,7 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
         with open(log, "w") as err:
             proc = subprocess.Popen([sys.executable, "-m", "jitnet.warmup", "--serve",
                                      str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=err, text=True)
+                                    stderr=err, text=True, env=env)
             try:
                 while True:
                     with lock:
@@ -155,6 +199,9 @@ def compile_entries(entries: Sequence[tuple], jobs: int,
             with lock:
                 errors.append(text[-1] if text else f"exit code {rc}")
 
+    from .kernels import ahead
+
+    env = dict(os.environ, **{ahead.ENV: "0"})  # the workers are the helpers here
     with tempfile.TemporaryDirectory(prefix="jitnet-warmup-") as tmp:
         path = Path(tmp) / "entries.pkl"
         path.write_bytes(pickle.dumps(list(entries)))
@@ -252,6 +299,21 @@ def _main(argv: list[str]) -> int:
         from .kernels import _jit
 
         out.write_bytes(pickle.dumps(_jit.recorded()))
+        return 0
+    if argv[:1] == ["--sections"]:  # the manifest's discovery child (see manifest)
+        out, batch, models = Path(argv[1]), int(argv[2]), argv[3:]
+        out.write_bytes(pickle.dumps(_sections(models, train_batch=batch)))
+        return 0
+    if argv[:1] == ["--write-manifest"]:  # developers: after changing kernel signatures
+        from .kernels import ahead
+
+        ahead.MANIFEST.write_bytes(pickle.dumps(manifest(argv[1:] or None)))
+        print(f"wrote {ahead.MANIFEST}")
+        return 0
+    if argv[:1] == ["--ahead"]:  # the compile-ahead helper (kernels/ahead.py)
+        from .kernels import ahead
+
+        ahead.serve(argv[1])
         return 0
     if argv[:1] == ["--serve"]:  # a compile worker (see compile_entries)
         entries = pickle.loads(Path(argv[1]).read_bytes())

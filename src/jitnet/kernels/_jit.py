@@ -34,6 +34,8 @@ from pathlib import Path
 import numba
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, IndexDataCacheFile
 
+from . import ahead
+
 SCALAR_DIR = Path(__file__).resolve().parent / "scalar"
 
 PARALLEL_MIN = 1 << 15
@@ -165,6 +167,8 @@ def kernel(fn=None, *, inline: str = "never",
             pass
         if inline == "never":
             KERNELS[key] = disp
+            if isinstance(disp._cache, ScalarAwareCache):
+                disp.compile = ahead.compiling(disp, key)  # first runs: ahead.py
         return disp
 
     return wrap(fn) if fn is not None else wrap

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.extending import intrinsic
 
 from .._jit import kernel
@@ -58,6 +58,16 @@ def _pow2(typingctx, n):
         return builder.bitcast(bits, ir.FloatType())
 
     return types.float32(n), codegen
+
+
+if config.DISABLE_JIT:  # plain Python (warm-up discovery, debugging): intrinsics cannot run
+    def is_single(x):  # noqa: F811
+        """``is_single`` for NUMBA_DISABLE_JIT=1 runs only."""
+        return x.dtype == np.float32
+
+    def _pow2(n):  # noqa: F811
+        """``_pow2`` for NUMBA_DISABLE_JIT=1 runs only."""
+        return np.float32(2.0) ** np.float32(n)
 
 
 _LOG2E = np.float32(1.44269504088896341)

@@ -224,7 +224,9 @@ def _attn_fwd_row(x, scale, mask, has_mask, causal, y, r):
     i = r - b * queries
     # 1-D views indexed from 0 (no wrap-around test per access) and an exp made of
     # arithmetic for float32: the exp loop vectorises (fastmath.py)
-    xr, yr, mr = x[b, i], y[b, i], mask[b if mask.shape[0] > 1 else 0, i]
+    # no mask: the (1, 1, 1) stand-in's only row, never read (and no view past its end)
+    xr, yr = x[b, i], y[b, i]
+    mr = mask[b if mask.shape[0] > 1 else 0, i if has_mask else 0]
     fast = is_single(x)
     stop = min(i + 1, keys) if causal else keys
     for j in range(stop):
