@@ -98,6 +98,7 @@ def test_cold_start_warm_cache(benchmark, lib, cache_root):
 def test_cold_start_empty_cache(benchmark, lib, cache_root):
     """Process start to end of the first LeNet-5 step, every kernel compiled from scratch."""
     benchmark.group = "cold start, empty Numba cache (first run ever)"
+    benchmark.extra_info["target_torch"] = 3.0
     to_step, counter = [], iter(range(1000))
 
     def fresh_dir():

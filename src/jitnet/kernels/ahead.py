@@ -168,6 +168,11 @@ def _start(first: str) -> None:
         if pid == 0:  # the helper: never returns into the caller's program
             try:
                 os.close(w)
+                # let go of the caller's stdout/stderr: a pipe reading them (a shell's `|`,
+                # subprocess.run) ends when the caller does, not when the helper does
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
                 serve(first, os.fdopen(r))
             finally:
                 os._exit(0)
