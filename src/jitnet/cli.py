@@ -466,11 +466,10 @@ def _distributed_status() -> str:
 def _runtime_rows() -> list[tuple[str, str]]:
     """jitnet.runtime's settings, applied as the first matrix product would apply them."""
     from . import runtime
+    from .kernels import ahead
 
     runtime.apply_cpu_settings()
     s = runtime.settings()
-    from .kernels import ahead
-
     return [("blas", s["blas"]), ("allocator", s["allocator"]),
             ("compile ahead", ahead.status())]
 

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 
-def _train_step(name: str, batch: int, rng) -> None:
-    """One Adam step of CLI model ``name`` on random 8x8 digit-shaped images."""
+def _train_step(name: str, batch: int, rng):
+    """One Adam step of CLI model ``name`` on random 8x8 digit-shaped images; returns the
+    model."""
     import jitnet as jn
 
     from .cli import build_model

@@ -11,7 +11,7 @@ into Numba's disk cache, **from the end of the step backwards**: the optimizer,
 then the backward kernels, while this process compiles the forward.  The two
 meet in the middle; when this process reaches a kernel the helper has already
 compiled, Numba loads it from the cache in milliseconds.  On LeNet-5's first
-step (2 cores) the wait goes from 8.0 to about 5 s (``bench/compile_profile.py``).
+step (2 vCPUs) the wait goes from 8.0-10.0 to 6.1-6.8 s (``bench/compile_profile.py``).
 
 Nothing here changes what runs, only who compiles it first:
 
@@ -26,10 +26,11 @@ Nothing here changes what runs, only who compiles it first:
   ``jitnet.warmup`` discovers them.  ``python -m jitnet.warmup --write-manifest``
   rewrites it; ``tests/test_ahead.py`` fails when it is stale.  A kernel not in
   it simply compiles where it is called, as it always did.
-- **The helper** (``python -m jitnet.warmup --ahead``) hears which kernels this
-  process starts compiling, on its stdin, and picks the manifest group that
+- **The helper** (forked; ``python -m jitnet.warmup --ahead`` where forking is not
+  safe) hears which kernels this process starts compiling, on a pipe, and picks
+  the manifest group that
   matches them best.  It exits when that group is compiled, or at once when
-  this process exits (its stdin closes; Numba writes cache files atomically,
+  this process exits (the pipe closes; Numba writes cache files atomically,
   so stopping mid-compile leaves no half-written file).
 
 It starts only where it can help: more than one CPU, a writable disk cache
@@ -55,7 +56,8 @@ WAIT_S = 300.0
 """The longest this process waits for the helper's compile of one kernel before it
 compiles the kernel itself (a compile takes seconds; this only bounds a hung helper)."""
 
-_state: dict = {"role": "main", "proc": None, "ruled_out": None, "manifest": None}
+_UNKNOWN = "not checked yet"
+_state: dict = {"role": "main", "proc": None, "ruled_out": _UNKNOWN, "manifest": None}
 _lock = threading.Lock()
 _depth = threading.local()
 
@@ -75,7 +77,7 @@ def _lock_path(disp, name: str) -> Path:
 def claim(disp, name: str, wait: bool):
     """Hold the lock of kernel signature ``name`` while the body compiles it; yields
     whether it is held.  ``wait``: wait (up to ``WAIT_S``) for the other process's compile
-    of it to end first.  Without a helper in the game it is free and yields True."""
+    of it to end first.  No lock file (an unwritable folder): yields True, unguarded."""
     import fcntl
 
     try:
@@ -136,8 +138,14 @@ def _cached(disp, sig: tuple) -> bool:
         return True
 
 
+def _ruled_out() -> str | None:
+    """Why no helper can run in this process, or None (checked once)."""
+    if _state["ruled_out"] is _UNKNOWN:
+        _state["ruled_out"] = _rule_out()
+    return _state["ruled_out"]
+
+
 def _rule_out() -> str | None:
-    """Why no helper can ever run in this process, or None."""
     if os.environ.get(ENV, "1") == "0":
         return f"off ({ENV}=0)"
     try:
@@ -179,12 +187,7 @@ def _start(first: str) -> None:
         os.close(r)
         _state["proc"] = _Helper(pid, os.fdopen(w, "w"))
         return
-    import jitnet
-
-    root = str(Path(jitnet.__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    env[ENV] = "0"  # the helper's own compiles never start another helper
+    env = dict(os.environ, **{ENV: "0"})  # the helper's compiles never start another
     try:
         _state["proc"] = subprocess.Popen(
             [sys.executable, "-m", "jitnet.warmup", "--ahead", first], stdin=subprocess.PIPE,
@@ -212,10 +215,8 @@ def _top_level_miss(disp, name: str, sig: tuple) -> None:
         if _state["proc"] is not None:
             _tell(name)
             return
-        if _state["role"] != "main" or _state["ruled_out"] is not None:
-            return
-        _state["ruled_out"] = _rule_out()
-        if _state["ruled_out"] is None and _known(name) and not _cached(disp, sig):
+        if _state["role"] == "main" and _ruled_out() is None and _known(name) and \
+                not _cached(disp, sig):
             _start(name)
 
 
@@ -251,7 +252,7 @@ def status() -> str:
     """For ``jitnet info``: whether a first compile would start the helper."""
     if _state["proc"] is not None:
         return f"on (helper process {_state['proc'].pid})"
-    return _state["ruled_out"] or _rule_out() or f"on ({ENV}=1, starts at a first compile)"
+    return _ruled_out() or f"on ({ENV}=1, starts at a first compile)"
 
 
 def serve(first: str, stream=None) -> None:
