@@ -152,8 +152,11 @@ def kernel(fn=None, *, inline: str = "never",
     def wrap(f):
         # error_model="numpy": x / 0 is inf or NaN (IEEE, as PyTorch and the CUDA kernels),
         # never a ZeroDivisionError out of a gradient formula
+        # no_cfunc_wrapper: a kernel is called from Python (the CPython wrapper) or from
+        # another kernel (Numba's own calling convention), never as a C function pointer,
+        # so the C wrapper Numba would generate, optimise and cache for each is dead code
         opts = dict(fastmath=False, inline=inline, nogil=True,
-                    error_model=error_model)
+                    error_model=error_model, no_cfunc_wrapper=True)
         disp = numba.njit(cache=False, **opts)(f)
         key = f"{f.__module__}:{f.__qualname__}"
         if not hasattr(disp, "py_func"):  # NUMBA_DISABLE_JIT=1: njit returns f itself

@@ -167,12 +167,15 @@ def _im2col_task(x, cols, n0, n_img, t, g):
                 for j in range(hi, ow):
                     seg[i * ow + j] = 0
         return
+    flat = plane.reshape(h * w)
     for i in range(i0, i1):
-        dst = seg[i * ow:(i + 1) * ow]
-        src = plane[i * sh + hoff]
-        _zero(dst[:lo])
-        _copy(dst[lo:hi], src[lo * sw + woff:(hi - 1) * sw + woff + 1:sw])
-        _zero(dst[hi:])
+        base, src = i * ow, (i * sh + hoff) * w + woff
+        for j in range(lo):
+            seg[base + j] = 0
+        for j in range(lo, hi):
+            seg[base + j] = flat[src + j * sw]
+        for j in range(hi, ow):
+            seg[base + j] = 0
 
 
 @task
