@@ -173,8 +173,10 @@ def _im2col_task(x, cols, n0, n_img, t, g):
         _copy(seg[d0:d0 + length], flat[s0:s0 + length])
         if lo > 0 or hi < ow:
             for i in range(i0, i1):
-                _zero(seg[i * ow:i * ow + lo])
-                _zero(seg[i * ow + hi:(i + 1) * ow])
+                for j in range(lo):
+                    seg[i * ow + j] = 0
+                for j in range(hi, ow):
+                    seg[i * ow + j] = 0
         return
     for i in range(i0, i1):
         dst = seg[i * ow:(i + 1) * ow]
@@ -302,8 +304,10 @@ def _col2im_task(cols, dx, n0, t, g):
                 # is scratch), then add the block in one long vectorised loop.
                 if lo > 0 or hi < ow:
                     for i in range(i0, i1):
-                        _zero(seg[i * ow:i * ow + lo])
-                        _zero(seg[i * ow + hi:(i + 1) * ow])
+                        for j in range(lo):
+                            seg[i * ow + j] = 0
+                        for j in range(hi, ow):
+                            seg[i * ow + j] = 0
                 q0, q1 = i0 * ow + lo, (i1 - 1) * ow + hi
                 d0 = (i0 + hoff) * wp + lo + woff
                 _add(plane.reshape(hp * wp)[d0:d0 + q1 - q0], seg[q0:q1])
