@@ -33,9 +33,10 @@ def forward(k, x, w, b, g):
     return k.reshape(out, (g.n, o, g.oh, g.ow))
 
 
-def backward(k, grad, x, w, g, need_x: bool, need_w: bool):
+def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
     """Gradients of ``forward`` for the upstream ``grad`` (N, O, OH, OW): (dx or None,
-    dw or None, db) where db = grad summed over (N, OH, OW)."""
+    dw or None, db) where db = grad summed over (N, OH, OW); ``dx_init`` (C,) or None is
+    added to every pixel of dx's channel c (the transposed convolution's bias)."""
     o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
     length = g.n * g.oh * g.ow
     wm = k.reshape(w, (g.groups, o // g.groups, taps))
@@ -51,5 +52,5 @@ def backward(k, grad, x, w, g, need_x: bool, need_w: bool):
         gw = k.reshape(k.contiguous(k.permute(gwt, (0, 2, 1))), w.shape)
     if need_x:
         gcols = k.bmm(wm, gm, trans_a=True)
-        gx = k.col2im(k.reshape(gcols, (g.c * g.kh * g.kw, length)), g)
+        gx = k.col2im(k.reshape(gcols, (g.c * g.kh * g.kw, length)), g, dx_init)
     return gx, gw, gbias

@@ -144,8 +144,8 @@ def _phase(k, d, p, s):
     return phase, (r - phase) // s
 
 
-@kernel
-def _im2col_task(x, cols, n0, n_img, t, g):
+@kernel(inline="always")
+def _im2col_segment(x, cols, n0, n_img, t, g):
     """Write the oh*ow segment of image n (of the n_img images n0, n0 + 1, ... that cols
     holds) in cols row (c, ki, kj).  ``x`` is the input at stride 1 and its phase planes
     (``phases``) at a larger stride: either way every tap row is a unit-stride shifted copy
@@ -158,8 +158,11 @@ def _im2col_task(x, cols, n0, n_img, t, g):
     lo, hi = _valid_range(woff, 1, wp, ow)
     i0, i1 = _valid_range(hoff, 1, hp, oh)
     seg = cols[row, n * oh * ow:(n + 1) * oh * ow]
-    _zero(seg[:i0 * ow])  # output rows whose tap falls in the top/bottom padding
-    _zero(seg[i1 * ow:])
+    for q in range(i0 * ow):  # output rows whose tap falls in the top/bottom padding
+        seg[q] = 0
+    tail = seg[i1 * ow:]
+    for q in range(tail.shape[0]):
+        tail[q] = 0
     if i1 <= i0:
         return
     plane = x[n0 + n, (c * sh + a) * sw + b]
@@ -170,7 +173,9 @@ def _im2col_task(x, cols, n0, n_img, t, g):
         s0 = (i0 + hoff) * wp + woff + lo
         d0 = i0 * ow + lo
         length = (i1 - i0 - 1) * ow + hi - lo
-        _copy(seg[d0:d0 + length], flat[s0:s0 + length])
+        dst, src = seg[d0:d0 + length], flat[s0:s0 + length]
+        for q in range(length):
+            dst[q] = src[q]
         if lo > 0 or hi < ow:
             for i in range(i0, i1):
                 for j in range(lo):
@@ -185,13 +190,21 @@ def _im2col_task(x, cols, n0, n_img, t, g):
         _zero(dst[hi:])
 
 
+@kernel
+def _im2col_task(x, cols, n0, n_img, t0, t1, g):
+    """Segments t0 .. t1-1 of ``_im2col_segment``: one call per run of segments (a call per
+    segment, passing the arrays and the geometry each time, cost a third of a stride-2 unfold
+    of small planes)."""
+    for t in range(t0, t1):
+        _im2col_segment(x, cols, n0, n_img, t, g)
+
+
 @task
 def _im2col_batch(x, cols, g, t, tasks):
     """Task t's share of the whole batch's im2col: a contiguous run of the (tap row, image)
     segments, one ``_im2col_task`` each."""
     lo, hi = span(t, tasks, g.n * g.c * g.kh * g.kw)
-    for i in range(lo, hi):
-        _im2col_task(x, cols, 0, g.n, i, g)
+    _im2col_task(x, cols, 0, g.n, lo, hi, g)
 
 
 @task
@@ -276,17 +289,20 @@ def im2col(x: np.ndarray, g) -> np.ndarray:
 
 
 @kernel
-def _col2im_task(cols, dx, n0, t, g):
+def _col2im_task(cols, dx, n0, t, g, init):
     """Sum every tap's column values back into plane (n0 + n, c), (n, c) = divmod(t, C), of
-    dx, where cols holds images n0, n0 + 1, ...  ``dx`` holds the planes themselves at
-    stride 1 and their phase planes (``phases``; ``unphase`` interleaves them) at a larger
-    stride, so every tap adds a unit-stride block."""
+    dx, starting from init[c], where cols holds images n0, n0 + 1, ...  ``dx`` holds the
+    planes themselves at stride 1 and their phase planes (``phases``; ``unphase``
+    interleaves them) at a larger stride, so every tap adds a unit-stride block."""
     c_in, kh, kw, sh, sw, oh, ow = g.c, g.kh, g.kw, g.sh, g.sw, g.oh, g.ow
     hp, wp = dx.shape[2], dx.shape[3]
     n = t // c_in
     c = t - n * c_in
+    start = init[c]
     for q in range(sh * sw):
-        _zero(dx[n0 + n, c * sh * sw + q].reshape(hp * wp))
+        flat = dx[n0 + n, c * sh * sw + q].reshape(hp * wp)
+        for e in range(hp * wp):
+            flat[e] = start
     for ki in range(kh):
         a, hoff = _phase(ki, g.dh, g.ph, sh)
         i0, i1 = _valid_range(hoff, 1, hp, oh)
@@ -317,16 +333,24 @@ def _col2im_task(cols, dx, n0, t, g):
 
 
 @task
-def _col2im_batch(cols, dx, g, t, tasks):
+def _col2im_batch(cols, dx, g, init, t, tasks):
     """Task t's share of the whole batch's col2im: a contiguous run of the N*C planes of
     dx, one ``_col2im_task`` each."""
     lo, hi = span(t, tasks, g.n * g.c)
     for i in range(lo, hi):
-        _col2im_task(cols, dx, 0, i, g)
+        _col2im_task(cols, dx, 0, i, g, init)
 
 
-def col2im(cols: np.ndarray, g) -> np.ndarray:
-    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
+def _start_values(init, c: int, dtype) -> np.ndarray:
+    """The (C,) values col2im's planes start from: ``init`` or zeros."""
+    if init is None:
+        return np.zeros(c, dtype=dtype)
+    return np.ascontiguousarray(init, dtype=dtype).reshape(c)
+
+
+def col2im(cols: np.ndarray, g, init: np.ndarray | None = None) -> np.ndarray:
+    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps,
+    each plane of channel c starting from ``init[c]`` (``init`` (C,), default 0).
 
     The adjoint of ``im2col`` (the input gradient of a convolution).  ``cols``
     is scratch: entries that fall in the padding may be overwritten with 0
@@ -337,7 +361,8 @@ def col2im(cols: np.ndarray, g) -> np.ndarray:
     _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
     cols = np.ascontiguousarray(cols)
     dx = np.empty(_phase_shape(g), dtype=cols.dtype)
-    run_tasks(_col2im_batch, (cols, dx, g), tasks_for(cols.size))
+    run_tasks(_col2im_batch, (cols, dx, g, _start_values(init, g.c, cols.dtype)),
+              tasks_for(cols.size))
     return unphase(dx, g)
 
 
@@ -446,8 +471,7 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         cols = cbuf[:taps * width].reshape((taps, width))
         # one image: its (O, L) block of out is the GEMM's output, no reorder needed
         y = out[n0] if m == 1 else ybuf[:groups * og * width].reshape((groups * og, width))
-        for t in range(taps * m):
-            _im2col_task(x, cols, n0, m, t, g)
+        _im2col_task(x, cols, n0, m, 0, taps * m, g)
         for gi in range(groups):
             bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
                         False, 0.0)
@@ -469,7 +493,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
 
 
 @task
-def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, task, tasks):
+def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db_parts, task,
+                   tasks):
     """One task's share of the backward pass: dx of its images, and its partial sums of dW
     (dw_parts[task], (O, taps/groups)) and of the bias gradient (db_parts[task], (O,),
     float64)."""
@@ -498,8 +523,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, t
             db_part[o] += _row(SUM, gm[o])
         cols = cbuf[:taps * width].reshape((taps, width))
         if need_w:
-            for t in range(taps * m):
-                _im2col_task(x, cols, n0, m, t, g)
+            _im2col_task(x, cols, n0, m, 0, taps * m, g)
             # dW (O, taps) += G (O, m*L) @ cols^T: K = m*L, the long side, is the inner
             # dimension BLAS likes; cols^T is a transpose flag, not a copy
             for gi in range(groups):
@@ -512,7 +536,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts, t
                 bad |= gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
                             True, False, 0.0)
             for t in range(m * g.c):
-                _col2im_task(cols, dx, n0, t, g)
+                _col2im_task(cols, dx, n0, t, g, dx_init)
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -570,11 +594,12 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndar
 
 
 def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,
-               need_w: bool) -> tuple:
+               need_w: bool, dx_init: np.ndarray | None = None) -> tuple:
     """Gradients of ``conv2d_fwd`` for the upstream ``grad`` (N, O, OH, OW): (dx or None,
     dw or None, db), db the bias gradient (grad summed over N, OH, OW, in float64).
     ``x`` is read only for dw: it may be None when ``need_w`` is False (the transposed
-    convolution's forward pass is this dx alone).
+    convolution's forward pass is this dx alone, plus its bias: ``dx_init`` (C,), added to
+    every pixel of channel c as col2im's start value, so it costs no pass of its own).
 
     Per chunk: the chunk's gradient reordered to (O, m*L) (its bias sums on the
     way), cols rebuilt from x (not kept from the forward pass: memory), dW
@@ -593,7 +618,7 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
     if tasks == 0:
         from .. import conv_gemm, cpu
 
-        return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w)
+        return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w, dx_init)
     x = placeholder(dtype, (1, 1, 1, 1)) if x is None else phases(np.ascontiguousarray(x), g)
     grad = np.ascontiguousarray(grad).reshape((g.n, -1, g.oh * g.ow))
     o = w.shape[0]
@@ -601,8 +626,8 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
     dx = np.empty(_phase_shape(g) if need_x else (1, 1, 1, 1), dtype=dtype)
     dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
-    run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, dx, dw_parts, db_parts),
-              tasks)
+    run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, dx,
+                               _start_values(dx_init, g.c, dtype), dw_parts, db_parts), tasks)
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
         if need_w else None
     gb = db_parts.sum(axis=0).astype(dtype)

@@ -71,8 +71,9 @@ def im2col(x, g):
 
 
 @cuda.jit
-def _col2im_kernel(cols, dx, g, total):
-    """dx[n, c, ih, iw] = sum of the cols entries of every tap whose window reads that pixel.
+def _col2im_kernel(cols, dx, g, init, has_init, total):
+    """dx[n, c, ih, iw] = init[c] + the cols entries of every tap whose window reads that
+    pixel.
 
     Tap (ki, kj) reads (ih, iw) from output pixel (i, j) with i*sh = ih + ph - ki*dh
     (and the same along w): only taps where that division is exact and in range count.
@@ -90,7 +91,7 @@ def _col2im_kernel(cols, dx, g, total):
         t //= h
         c = t % c_in
         n = t // c_in
-        acc = cols[0] * 0
+        acc = init[c] if has_init else cols[0] * 0
         for ki in range(kh):
             hi = ih + ph - ki * dh
             if hi < 0 or hi % sh != 0:
@@ -109,14 +110,16 @@ def _col2im_kernel(cols, dx, g, total):
         dx[e] = acc
 
 
-def col2im(cols, g):
-    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps.
+def col2im(cols, g, init=None):
+    """Fold ``cols`` (C*kh*kw, N*oh*ow) back into a new (N, C, H, W) array, summing overlaps,
+    each plane of channel c starting from ``init[c]`` (``init`` (C,), default 0).
 
     The adjoint of ``im2col`` (the input gradient of a convolution); ``cols`` is only read.
     """
     _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
     dx = A.empty((g.n, g.c, g.h, g.w), cols.dtype)
-    launch(_col2im_kernel, dx.size, A.flat(cols), A.flat(dx), g, dx.size)
+    start, has_init = A.opt(None if init is None else A.flat(init), cols.dtype)
+    launch(_col2im_kernel, dx.size, A.flat(cols), A.flat(dx), g, start, has_init, dx.size)
     return dx
 
 
@@ -197,8 +200,9 @@ def conv2d_fwd(x, w, b, g):
     return conv_gemm.forward(cuda, x, w, b, g)
 
 
-def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool):
-    """Gradients of ``conv2d_fwd``: (dx or None, dw or None, db) (``kernels/conv_gemm.py``)."""
+def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
+    """Gradients of ``conv2d_fwd``: (dx or None, dw or None, db), ``dx_init`` (C,) added to
+    dx's channels (``kernels/conv_gemm.py``)."""
     from .. import conv_gemm, cuda
 
-    return conv_gemm.backward(cuda, grad, x, w, g, need_x, need_w)
+    return conv_gemm.backward(cuda, grad, x, w, g, need_x, need_w, dx_init)
