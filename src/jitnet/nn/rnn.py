@@ -2,10 +2,11 @@
 ``LSTMCell``, ``GRUCell``.
 
 The input projection of every time step is one GEMM (``F.linear`` over the
-whole sequence).  Each family then runs its recurrence in one Function per
-layer and direction (``ops/rnn.py``): per step one GEMM and one fused cell
-kernel, forward and backward.  PyTorch's gate order,
-parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and init
+whole sequence; for RNN and LSTM without b_ih, which the cell kernel adds with
+b_hh, so both biases cost one add and one gradient sum).  Each family then runs
+its recurrence in one Function per layer and direction (``ops/rnn.py``): per
+step one GEMM and one fused cell kernel, forward and backward.  PyTorch's gate
+order, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and init
 U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), so a PyTorch state_dict loads.
 """
 from __future__ import annotations
@@ -107,17 +108,18 @@ class RNNBase(Module):
     def _direction(self, x: Tensor, layer: int, reverse: bool, h0: Tensor, c0):
         """One layer, one direction: (output (L, N, H), h_n (N, H), c_n (N, H) or None)."""
         w_ih, w_hh, b_ih, b_hh = self._params(layer, reverse)
-        gi = F.linear(x, w_ih, b_ih)  # every step's input projection in one GEMM
         steps = x.shape[0]
         last = 0 if reverse else steps - 1
-        if self.mode == "LSTM":
-            y = lstm_layer(gi, w_hh, b_hh, h0, c0, reverse)
-            return y[:steps], y[last], y[steps]
-        if self.mode == "GRU":
-            y = gru_layer(gi, w_hh, b_hh, h0, reverse)
+        if self.mode == "GRU":  # b_in sits outside r * (W_hn h + b_hn): it stays in gi
+            y = gru_layer(F.linear(x, w_ih, b_ih), w_hh, b_hh, h0, reverse)
             return y, y[last], None
+        # every step's input projection in one GEMM; b_ih joins b_hh in the cell kernel
+        gi = F.linear(x, w_ih, None)
+        if self.mode == "LSTM":
+            y = lstm_layer(gi, w_hh, b_hh, h0, c0, reverse, b_ih)
+            return y[:steps], y[last], y[steps]
         y = rnn_layer(gi, w_hh, b_hh, h0, "tanh" if self.mode == "RNN_TANH" else "relu",
-                      reverse)
+                      reverse, b_ih)
         return y, y[last], None
 
     def _run(self, input: Tensor, hx, cx):
@@ -325,8 +327,9 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unbatched = self._prepare(input, [hx])
-        gi = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
-        h = rnn_layer(gi, self.weight_hh, self.bias_hh, h, self.nonlinearity)[0]
+        gi = F.linear(x, self.weight_ih, None).unsqueeze(0)
+        h = rnn_layer(gi, self.weight_hh, self.bias_hh, h, self.nonlinearity,
+                      b_ih=self.bias_ih)[0]
         return h.squeeze(0) if unbatched else h
 
 
@@ -341,8 +344,8 @@ class LSTMCell(RNNCellBase):
             raise TypeError(f"LSTMCell: hx must be a tuple (h, c), got {type(hx).__name__}")
         x, (h, c), unbatched = self._prepare(input, list(hx) if hx is not None else
                                              [None, None])
-        gi = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
-        y = lstm_layer(gi, self.weight_hh, self.bias_hh, h, c)
+        gi = F.linear(x, self.weight_ih, None).unsqueeze(0)
+        y = lstm_layer(gi, self.weight_hh, self.bias_hh, h, c, b_ih=self.bias_ih)
         h, c = y[0], y[1]
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 

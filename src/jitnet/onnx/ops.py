@@ -210,9 +210,11 @@ def _matmul(g, rec, alt):
 def _rnn_layer(g, rec, alt):
     # the Elman recurrence unrolled over the example's length: per step a Gather of the input
     # projection, one Gemm with W_hh (+ b_hh), an Add and the nonlinearity
-    gi_t, w_t, b_t, h0_t, relu, reverse = rec.args
+    gi_t, w_t, b_t, h0_t, relu, reverse, b_ih_t = rec.args
     gi, w, h = g.value(gi_t), g.value(w_t), g.value(h0_t)
     bias = [g.value(b_t)] if b_t is not None else []
+    if b_ih_t is not None:  # the input bias the layer adds itself: once, into every step's x
+        gi = g.node("Add", [gi, g.value(b_ih_t)])
     steps = _shape(gi_t)[0]
     outs = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):

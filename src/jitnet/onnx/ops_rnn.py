@@ -70,19 +70,21 @@ def _permutation(g, order, hidden: int, dtype) -> str:
                      "W_perm")
 
 
-def _loop_node(g, rec, mode: str, states) -> list:
-    """The ONNX node for an LSTMLayer / GRULayer record: X = the traced input projection."""
+def _loop_node(g, rec, mode: str, states, reverse: bool, b_ih_t=None) -> list:
+    """The ONNX node for an LSTMLayer / GRULayer record: X = the traced input projection,
+    b_ih_t the input bias the layer adds itself (``lstm_layer(..., b_ih=)``) or None."""
     gi_t, w_hh_t, b_hh_t = rec.args[:3]
-    reverse = rec.args[-1]
     hidden = int(w_hh_t.shape[1])
     order = ORDER[mode]
     gates = len(order)
     dtype = gi_t._data.dtype
     w = _permutation(g, order, hidden, dtype)
     r = _reordered(g, w_hh_t, order, hidden)
-    if b_hh_t is not None:
-        rb = _reordered(g, b_hh_t, order, hidden)
-        b = g.node("Concat", [g.literal(np.zeros((1, gates * hidden), dtype), "Wb"), rb], axis=1)
+    if b_hh_t is not None or b_ih_t is not None:
+        wb, rb = (_reordered(g, t, order, hidden) if t is not None else
+                  g.literal(np.zeros((1, gates * hidden), dtype), "zero_bias")
+                  for t in (b_ih_t, b_hh_t))
+        b = g.node("Concat", [wb, rb], axis=1)
     else:
         b = ""
     inits = [g.axes_op("Unsqueeze", [g.value(s)], [0]) for s in states]
@@ -93,14 +95,15 @@ def _loop_node(g, rec, mode: str, states) -> list:
 
 @register_function(rnn.LSTMLayer)
 def _lstm_layer(g, rec, alt):
-    y, _, y_c = _loop_node(g, rec, "LSTM", rec.args[3:5])
+    # args: gi_all, w_hh, b_hh, h0, c0, reverse, b_ih
+    y, _, y_c = _loop_node(g, rec, "LSTM", rec.args[3:5], rec.args[5], rec.args[6])
     # jitnet's result stacks every h_t and then c_n: (L + 1, N, H)
     return [g.node("Concat", [g.axes_op("Squeeze", [y], [1]), y_c], axis=0)]
 
 
 @register_function(rnn.GRULayer)
 def _gru_layer(g, rec, alt):
-    y, _ = _loop_node(g, rec, "GRU", rec.args[3:4])
+    y, _ = _loop_node(g, rec, "GRU", rec.args[3:4], rec.args[4])  # gi, w_hh, b_hh, h0, rev
     return [g.axes_op("Squeeze", [y], [1])]
 
 

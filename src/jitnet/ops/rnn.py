@@ -18,37 +18,55 @@ from ..kernels import opcodes as oc
 from ..tensor import Tensor
 
 
-def _prev_states(k, hs, h0, reverse: bool):
-    """(L, N, H) stack of the state each step started from: h0 then hs[t-1] (forward), or
-    hs[t+1] then h0 last (reverse)."""
-    length = hs.shape[0]
-    return k.stack([h0 if t == (length - 1 if reverse else 0) else
-                    k.getitem(hs, t + 1 if reverse else t - 1) for t in range(length)], 0)
+def _weight_grads(k, need_w, need_b, dgh, hs, h0, reverse: bool, w_shape):
+    """dW_hh = sum_t dgh_t^T h_prev(t) and db_hh = sum dgh, each over all steps at once.
 
-
-def _weight_grads(k, need_w, need_b, dgh, h_prev, w_shape):
-    """dW_hh = sum_t dgh_t^T h_{t-1} and db_hh = sum dgh, each one call over all steps.
-
-    h_prev (L, N, H): the state each step started from.  db is the column sum of the
-    (L*N, G*H) gradient (the serial column reduction: 0.1 ms for (2048, 512), where a
-    GEMV with a row of ones took 1 ms).
+    h_prev(t), the state step t started from, is h0 for the first step run and hs of the
+    step before otherwise, so the sum is one GEMM of aligned views of dgh and hs (the
+    L-1 steps that started from an earlier output, hs shifted by one step) plus one
+    (N-row) GEMM for the step that started from h0: no (L, N, H) stack of previous states
+    is built (that stack cost 0.24 ms of a 32-step LSTM backward).  db is the column sum
+    of the (L*N, G*H) gradient (the serial column reduction: 0.1 ms for (2048, 512),
+    where a GEMV with a row of ones took 1 ms).
     """
     length, n, g = dgh.shape[0], dgh.shape[1], dgh.shape[2]
-    flat_g = k.reshape(dgh, (1, length * n, g))
     dw = db = None
     if need_w:
-        hp = k.reshape(h_prev, (1, length * n, w_shape[1]))
-        dw = k.reshape(k.bmm(flat_g, hp, trans_a=True), w_shape)
+        first = length - 1 if reverse else 0
+        dw = k.bmm(k.reshape(k.getitem(dgh, first), (1, n, g)), k.reshape(h0, (1, n, w_shape[1])),
+                   trans_a=True)
+        if length > 1:
+            # forward: step t >= 1 started from hs[t-1]; reverse: step t < L-1 from hs[t+1]
+            grads = k.getitem(dgh, slice(0, length - 1) if reverse else slice(1, length))
+            prev = k.getitem(hs, slice(1, length) if reverse else slice(0, length - 1))
+            rest = k.bmm(k.reshape(grads, (1, (length - 1) * n, g)),
+                         k.reshape(prev, (1, (length - 1) * n, w_shape[1])), trans_a=True)
+            dw = k.binary("add", rest, dw)
+        dw = k.reshape(dw, w_shape)
     if need_b:
         db = k.reduce(oc.SUM, k.reshape(dgh, (length * n, g)), (0,), False)
     return dw, db
 
 
+def _both_biases(k, b_hh, b_ih):
+    """The one bias the cell kernel adds: b_hh + b_ih (either may be None)."""
+    if b_ih is None or b_hh is None:
+        return b_hh if b_ih is None else b_ih
+    return k.binary("add", b_hh, b_ih)
+
+
+def _bias_grads(k, need_hh: bool, need_ih: bool, db):
+    """(db_hh, db_ih): the same column sum for both (a copy for the second, so the two
+    parameters' .grad never share memory)."""
+    return (db if need_hh else None), ((k.copy(db) if need_hh else db) if need_ih else None)
+
+
 class RNNLayer(Function):
     @staticmethod
-    def forward(ctx, gi_all, w_hh, b_hh, h0, relu, reverse):
+    def forward(ctx, gi_all, w_hh, b_hh, h0, relu, reverse, b_ih):
         k = ctx.k
-        hs = k.rnn_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), b_hh, h0, relu, reverse)
+        hs = k.rnn_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), _both_biases(k, b_hh, b_ih),
+                           h0, relu, reverse)
         ctx.saved = (w_hh, hs, h0, relu, reverse)
         return hs
 
@@ -57,17 +75,18 @@ class RNNLayer(Function):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, hs, h0, relu, reverse = ctx.saved
         dg_all, dh = k.rnn_seq_bwd(hs, k.contiguous(g), w_hh, relu, reverse)
-        dw, db = _weight_grads(k, need[1], need[2], dg_all, _prev_states(k, hs, h0, reverse),
+        dw, db = _weight_grads(k, need[1], need[2] or need[6], dg_all, hs, h0, reverse,
                                tuple(w_hh.shape))
-        return dg_all, dw, db, dh, None, None
+        db_hh, db_ih = _bias_grads(k, need[2], need[6], db)
+        return dg_all, dw, db_hh, dh, None, None, db_ih
 
 
 class LSTMLayer(Function):
     @staticmethod
-    def forward(ctx, gi_all, w_hh, b_hh, h0, c0, reverse):
+    def forward(ctx, gi_all, w_hh, b_hh, h0, c0, reverse, b_ih):
         k = ctx.k
-        out, cs, saved = k.lstm_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh), b_hh, h0, c0,
-                                        reverse)
+        out, cs, saved = k.lstm_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh),
+                                        _both_biases(k, b_hh, b_ih), h0, c0, reverse)
         ctx.saved = (w_hh, out, h0, c0, cs, saved, reverse)
         return out
 
@@ -77,9 +96,10 @@ class LSTMLayer(Function):
         w_hh, out, h0, c0, cs, saved, reverse = ctx.saved
         dg_all, dh, dc = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse)
         hs = k.getitem(out, slice(0, saved.shape[0]))
-        dw, db = _weight_grads(k, need[1], need[2], dg_all, _prev_states(k, hs, h0, reverse),
+        dw, db = _weight_grads(k, need[1], need[2] or need[6], dg_all, hs, h0, reverse,
                                tuple(w_hh.shape))
-        return dg_all, dw, db, dh, dc, None
+        db_hh, db_ih = _bias_grads(k, need[2], need[6], db)
+        return dg_all, dw, db_hh, dh, dc, None, db_ih
 
 
 class GRULayer(Function):
@@ -95,39 +115,43 @@ class GRULayer(Function):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, hs, h0, saved, reverse = ctx.saved
         dgi, dgh, dh = k.gru_seq_bwd(saved, hs, h0, k.contiguous(g), w_hh, reverse)
-        dw, db = _weight_grads(k, need[1], need[2], dgh, _prev_states(k, hs, h0, reverse),
-                               tuple(w_hh.shape))
+        dw, db = _weight_grads(k, need[1], need[2], dgh, hs, h0, reverse, tuple(w_hh.shape))
         return dgi, dw, db, dh, None
 
 
 def rnn_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,
-              nonlinearity: str = "tanh", reverse: bool = False) -> Tensor:
-    """The Elman recurrence h_t = act(gi_all[t] + h_{t-1} W_hh^T + b_hh) over a sequence, one
-    layer and one direction.
+              nonlinearity: str = "tanh", reverse: bool = False,
+              b_ih: Tensor | None = None) -> Tensor:
+    """The Elman recurrence h_t = act(gi_all[t] + h_{t-1} W_hh^T + b_hh + b_ih) over a
+    sequence, one layer and one direction.
 
-    gi_all (L, N, H): ``x W_ih^T + b_ih`` of every step; w_hh (H, H); b_hh (H,)
-    or None; h0 (N, H); ``nonlinearity`` ``"tanh"`` or ``"relu"``.  Returns the
-    (L, N, H) h_t of every step, in time order (also when ``reverse`` runs the
-    recurrence from t = L-1 down).  Shapes are the caller's to check.
+    gi_all (L, N, H): ``x W_ih^T`` of every step (``+ b_ih`` when the caller added it and
+    passes b_ih=None); w_hh (H, H); b_hh, b_ih (H,) or None; h0 (N, H);
+    ``nonlinearity`` ``"tanh"`` or ``"relu"``.  Returns the (L, N, H) h_t of every
+    step, in time order (also when ``reverse`` runs the recurrence from t = L-1 down).
+    Handing b_ih here rather than to the input projection saves a pass over gi_all
+    forward and a column sum backward (both biases' gradients are the same sum).
+    Shapes are the caller's to check.
     """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_layer: unknown nonlinearity {nonlinearity!r} (expected 'tanh' "
                          "or 'relu')")
-    return RNNLayer.apply(gi_all, w_hh, b_hh, h0, nonlinearity == "relu", bool(reverse))
+    return RNNLayer.apply(gi_all, w_hh, b_hh, h0, nonlinearity == "relu", bool(reverse), b_ih)
 
 
 def lstm_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor,
-               reverse: bool = False) -> Tensor:
+               reverse: bool = False, b_ih: Tensor | None = None) -> Tensor:
     """The LSTM recurrence over a sequence, one layer and one direction.
 
-    gi_all (L, N, 4H): ``x W_ih^T + b_ih`` of every step, gates in PyTorch's
-    order (i, f, g, o); w_hh (4H, H); b_hh (4H,) or None; h0, c0 (N, H).
+    gi_all (L, N, 4H): ``x W_ih^T`` of every step, gates in PyTorch's order (i, f, g,
+    o), ``+ b_ih`` unless b_ih is handed here (as ``rnn_layer``: the cheaper way);
+    w_hh (4H, H); b_hh, b_ih (4H,) or None; h0, c0 (N, H).
     Returns one (L + 1, N, H) tensor: rows 0..L-1 are h_t of every step (in
     time order, also when ``reverse`` runs the recurrence from t = L-1 down),
     row L is the last cell state c_n.  Shapes are the caller's to check
     (``nn.LSTM`` does, with PyTorch's messages).
     """
-    return LSTMLayer.apply(gi_all, w_hh, b_hh, h0, c0, bool(reverse))
+    return LSTMLayer.apply(gi_all, w_hh, b_hh, h0, c0, bool(reverse), b_ih)
 
 
 def gru_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,
