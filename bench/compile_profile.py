@@ -4,8 +4,8 @@
     python bench/compile_profile.py --warm     # a second run on the cache the first one filled
     python bench/compile_profile.py --torch    # PyTorch's cold start, for the ratio
 
-The workload is ``bench_coldstart.py``'s (import, build LeNet-5, forward, backward,
-one Adam step on a 64-image batch).  It runs in a child process whose
+The workload is ``bench_coldstart.py``'s (``coldstart_child.py``: import, build LeNet-5,
+forward, backward, one Adam step on a 64-image batch).  It runs in a child process whose
 ``NUMBA_CACHE_DIR`` is a new empty directory, so nothing is cached.  The child
 wraps ``numba.core.dispatcher.Dispatcher.compile`` and times every call,
 *exclusive* of nested compiles (a kernel that calls another jitted function
@@ -73,31 +73,13 @@ def _child(lib: str) -> None:
     t0 = time.perf_counter()
     sys.path.insert(0, str(HERE))
     table = _install_timer() if lib == "jitnet" else {}
-    import numpy as np
-    from models import lenet5
+    from coldstart_child import first_step, load
 
-    if lib == "torch":
-        import torch as mod
-        import torch.nn
-        import torch.optim  # noqa: F401
-    else:
-        import jitnet as mod
-        import jitnet.nn
-        import jitnet.optim  # noqa: F401
+    mod = load(lib)
     t_import = time.perf_counter()
-    rng = np.random.default_rng(0)
-    x = mod.tensor(rng.standard_normal((64, 1, 28, 28)).astype(np.float32))
-    y = mod.tensor(rng.integers(0, 10, 64))
-    model = lenet5(mod.nn)
-    opt = mod.optim.Adam(model.parameters(), lr=1e-3)
-    loss = mod.nn.functional.cross_entropy(model(x), y)
-    t_fwd = time.perf_counter()
-    loss.backward()
-    t_bwd = time.perf_counter()
-    opt.step()
-    opt.zero_grad()
-    loss.item()
-    t_end = time.perf_counter()
+    marks = {}
+    first_step(mod, lambda phase: marks.setdefault(phase, time.perf_counter()))
+    t_fwd, t_bwd, t_end = marks["forward"], marks["backward"], time.perf_counter()
     rows = sorted(table.items(), key=lambda kv: -kv[1][0])
     if rows:
         print(f"{'seconds':>8} {'compiled':>8} {'loaded':>6}  function  [first needed by]")
