@@ -127,6 +127,12 @@ def test_fast_tanh_is_float32_accurate():
     np.testing.assert_allclose(fast, np.tanh(x), atol=2.7e-7, rtol=0)
     assert np.all(np.abs(fast) <= 1.0) and np.all(np.sign(fast) == np.sign(x))
     assert formulas.tanh_(0.3, False) == np.tanh(0.3)
+    # as the CPU compiles it for float32 data: every constant and operation in float32
+    tanh32 = jn.kernels._jit.with_globals(formulas.tanh_, formulas.FLOAT32)
+    x32 = x.astype(np.float32)
+    fast32 = np.array([tanh32(v, True) for v in x32])
+    assert fast32.dtype == np.float32
+    np.testing.assert_allclose(fast32, np.tanh(x32.astype(np.float64)), atol=3.3e-7, rtol=0)
 
 
 def test_dropout_between_layers_only_in_training(rng):

@@ -22,18 +22,25 @@ from __future__ import annotations
 import numpy as np
 
 from ... import runtime
-from .._jit import kernel, scalar
+from .._jit import kernel, scalar, with_globals
 from ..scalar import rnn as S
 from .blas import gemm
 from .fastmath import is_single
 from .tasks import num_threads, run_tasks, span, task
 
-_lstm_fwd = scalar(S.lstm_fwd, S.tanh_)
-_lstm_bwd = scalar(S.lstm_bwd)
-_gru_fwd = scalar(S.gru_fwd, S.tanh_)
-_gru_bwd = scalar(S.gru_bwd)
-_elman_fwd = scalar(S.elman_fwd, S.tanh_)
-_elman_bwd = scalar(S.elman_bwd)
+
+def _formula(fn, *helpers):
+    """``scalar`` of a cell formula with its constants as float32 (``S.FLOAT32``): float32
+    data then stays float32 inside it, float64 data stays float64 (kernels/scalar/rnn.py)."""
+    return scalar(with_globals(fn, S.FLOAT32), *(with_globals(h, S.FLOAT32) for h in helpers))
+
+
+_lstm_fwd = _formula(S.lstm_fwd, S.tanh_)
+_lstm_bwd = _formula(S.lstm_bwd)
+_gru_fwd = _formula(S.gru_fwd, S.tanh_)
+_gru_bwd = _formula(S.gru_bwd)
+_elman_fwd = _formula(S.elman_fwd, S.tanh_)
+_elman_bwd = _formula(S.elman_bwd)
 
 
 @kernel
