@@ -58,7 +58,9 @@ def _both_biases(k, b_hh, b_ih):
 def _bias_grads(k, need_hh: bool, need_ih: bool, db):
     """(db_hh, db_ih): the same column sum for both (a copy for the second, so the two
     parameters' .grad never share memory)."""
-    return (db if need_hh else None), ((k.copy(db) if need_hh else db) if need_ih else None)
+    if not need_ih:
+        return (db if need_hh else None), None
+    return (db, k.copy(db)) if need_hh else (None, db)
 
 
 class RNNLayer(Function):
