@@ -8,9 +8,10 @@ first kernel whose speed depends on them -- or explicitly by
 - **jitnet's threads**: Numba's thread pool runs every parallel CPU kernel.
   ``jitnet.set_num_threads(n)`` / ``jitnet.get_num_threads()`` are Numba's;
   ``NUMBA_NUM_THREADS`` sets the pool's size before start-up.
-- **BLAS's threads**: the BLAS library SciPy ships (the one Numba's ``np.dot``
-  calls inside the matrix-product kernels) is set to one thread, through
-  ``threadpoolctl``.  jitnet splits large products over its own threads, one
+- **BLAS's threads**: the BLAS library the matrix-product kernels call
+  (``kernels/cpu/blas_library``: SciPy's OpenBLAS, or MKL with the ``mkl``
+  extra, bound to its sequential layer) runs on one thread; SciPy's is set so
+  through ``threadpoolctl``.  jitnet splits large products over its own threads, one
   single-threaded GEMM per task; OpenBLAS's own pool would otherwise spin next
   to Numba's and take turns with it (measured: 2x slower products on 2 cores).
   NumPy's BLAS, a separate library in the wheels, is left alone.
@@ -23,6 +24,8 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+
+from .kernels.cpu import blas_library
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
@@ -118,4 +121,5 @@ def settings() -> dict[str, str]:
 
     return {"threads": f"{numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS} "
                        "(jitnet.set_num_threads)",
-            "blas": _state["blas"], "allocator": _state["allocator"]}
+            "blas": f"{blas_library.name()}; SciPy's BLAS: {_state['blas']}",
+            "allocator": _state["allocator"]}

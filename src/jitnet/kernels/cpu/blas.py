@@ -12,10 +12,10 @@ kernel expands into Numba's layout dispatch (C/F/any, copies for the rest,
 shape checks with formatted messages) and compiles a helper per type
 combination.  That was the largest single item of a first run's compile time
 (``bench/compile_profile.py``: ~2.3 s of helpers for LeNet-5 alone, and the
-kernels calling them several seconds more).  This module calls the same BLAS
-through the same entry point (``numba_xxgemm``, Numba's C helper that looks up
-SciPy's ``sgemm``/``dgemm``), so the speed is the same; the call site is a few
-integer operations.
+kernels calling them several seconds more).  This module calls the BLAS
+function directly (``jitnet_sgemm``/``jitnet_dgemm``, bound by ``blas_library``
+to SciPy's OpenBLAS or to Intel MKL), so the call site is a few integer
+operations.
 
 Row-major to column-major: BLAS is Fortran-ordered.  A row-major (r, s) matrix
 with row stride ``ld`` *is* the column-major (s, r) matrix with leading
@@ -32,6 +32,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
 from .._jit import kernel
+from . import blas_library
 
 _CHAR = ir.IntType(8)
 _VOIDP = ir.IntType(8).as_pointer()
@@ -39,41 +40,42 @@ _VOIDP = ir.IntType(8).as_pointer()
 
 @intrinsic
 def _xxgemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    """numba_xxgemm(kind, transa, transb, m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc)
-    on the data pointers of arrays a, b, c (one float dtype); returns the int32 status."""
+    """jitnet_sgemm / jitnet_dgemm (Fortran BLAS ``?gemm``: every argument by pointer,
+    32-bit integers) on the data pointers of arrays a, b, c of one float dtype."""
     if not (isinstance(a, types.Array) and a.dtype in (types.float32, types.float64)
             and b == a.copy(layout=b.layout) and c == a.copy(layout=c.layout)):
         return None
-    sig = types.int32(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    kind = ord("s" if a.dtype == types.float32 else "d")
+    sig = types.void(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    symbol = "jitnet_sgemm" if a.dtype == types.float32 else "jitnet_dgemm"
 
     def codegen(context, builder, signature, args):
         (ta, tb, vm, vn, vk, valpha, va, vlda, vb, vldb, vbeta, vc, vldc) = args
-        intp = context.get_value_type(types.intp)
-        fnty = ir.FunctionType(ir.IntType(32), [_CHAR, _CHAR, _CHAR, intp, intp, intp,
-                                                _VOIDP, _VOIDP, intp, _VOIDP, intp, _VOIDP,
-                                                _VOIDP, intp])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+        fnty = ir.FunctionType(ir.VoidType(), [_VOIDP] * 13)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
         dtype = context.get_value_type(a.dtype)
 
-        def slot(value, ty):
-            ptr = cgutils.alloca_once(builder, dtype)
-            builder.store(context.cast(builder, value, ty, a.dtype), ptr)
+        def slot(value, ty, to, llty):
+            ptr = cgutils.alloca_once(builder, llty)
+            builder.store(context.cast(builder, value, ty, to), ptr)
             return builder.bitcast(ptr, _VOIDP)
 
         def data(value, ty):
             return builder.bitcast(context.make_array(ty)(context, builder, value).data, _VOIDP)
 
-        def ints(*pairs):
-            return [context.cast(builder, v, t, types.intp) for v, t in pairs]
+        def char(value, ty):
+            ptr = cgutils.alloca_once(builder, _CHAR)
+            builder.store(builder.trunc(context.cast(builder, value, ty, types.int64), _CHAR),
+                          ptr)
+            return ptr
 
-        m_, n_, k_, lda_, ldb_, ldc_ = ints((vm, m), (vn, n), (vk, k), (vlda, lda),
-                                            (vldb, ldb), (vldc, ldc))
-        char = [builder.trunc(context.cast(builder, v, t, types.int64), _CHAR)
-                for v, t in ((ta, transa), (tb, transb))]
-        return builder.call(fn, [ir.Constant(_CHAR, kind), char[0], char[1], m_, n_, k_,
-                                 slot(valpha, alpha), data(va, a), lda_, data(vb, b), ldb_,
-                                 slot(vbeta, beta), data(vc, c), ldc_])
+        def int32(value, ty):
+            return slot(value, ty, types.int32, ir.IntType(32))
+
+        builder.call(fn, [char(ta, transa), char(tb, transb), int32(vm, m), int32(vn, n),
+                          int32(vk, k), slot(valpha, alpha, a.dtype, dtype), data(va, a),
+                          int32(vlda, lda), data(vb, b), int32(vldb, ldb),
+                          slot(vbeta, beta, a.dtype, dtype), data(vc, c), int32(vldc, ldc)])
+        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -91,6 +93,7 @@ def _lead(x):
 
 
 _N, _T = 78, 84  # ord("N"), ord("T")
+_INT32_MAX = 2**31 - 1  # the LP64 BLAS interface's integers
 
 
 @intrinsic
@@ -116,7 +119,8 @@ def gemm(a, b, c, trans_a, trans_b, beta):
     c: (m, n).  All three 2-D views of one float dtype whose last axis has unit
     stride.  ``beta`` 0 overwrites c (its old contents, even NaN, are not read),
     1 accumulates into it.  Returns 0, or a nonzero status when the shapes do not
-    match (1), a last axis is strided (2) or no BLAS was found (3): nothing is
+    match (1), a last axis is strided (2) or a size does not fit BLAS's 32-bit integers
+    (3): nothing is
     raised, so it may run inside a parallel task.
     """
     # int64 flags: a constant True/False would be typed as a literal, one compile each
@@ -133,6 +137,8 @@ def _gemm(a, b, c, trans_a, trans_b, beta):
     lda, ldb, ldc = _lead(a), _lead(b), _lead(c)
     if lda < 0 or ldb < 0 or ldc < 0:
         return 2
+    if max(m, n, k, lda, ldb, ldc) > _INT32_MAX:
+        return 3
     if m == 0 or n == 0:
         return 0
     if k == 0:  # BLAS would scale c by beta; beta 0 must also clear NaN
@@ -140,13 +146,14 @@ def _gemm(a, b, c, trans_a, trans_b, beta):
             for j in range(n):
                 c[r, j] = c[r, j] * beta if beta != 0 else 0
         return 0
-    if _xxgemm(_T if trans_b else _N, _T if trans_a else _N, n, m, k, 1.0, b, ldb, a, lda,
-               beta, c, ldc) != 0:
-        return 3
+    _xxgemm(_T if trans_b else _N, _T if trans_a else _N, n, m, k, 1.0, b, ldb, a, lda,
+            beta, c, ldc)
     return 0
 
 
-if config.DISABLE_JIT:  # plain Python (warm-up discovery, debugging): intrinsics cannot run
+if not config.DISABLE_JIT:
+    blas_library.bind()  # before any kernel that calls it is linked
+else:  # plain Python (warm-up discovery, debugging): intrinsics cannot run
     def gemm(a, b, c, trans_a, trans_b, beta):  # noqa: F811
         """``gemm`` through NumPy, for NUMBA_DISABLE_JIT=1 runs only."""
         op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
