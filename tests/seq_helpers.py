@@ -60,3 +60,23 @@ def check_module(torch_mod, jn_mod, arrays, call, device="cpu", atol=1e-9, rtol=
         assert jp[name].grad is not None, name
         np.testing.assert_allclose(jp[name].grad.cpu().numpy(), p.grad.numpy(), atol=atol,
                                    rtol=rtol, err_msg=name)
+
+
+def heads_in_place_call(roles: str, **kw):
+    """MultiheadAttention without weights (the heads read in place, ops.heads_attention)
+    on inputs [x, kv, v, attn_mask, key_padding_mask]."""
+    def call(lib, m, t):
+        k = t[0] if roles == "self" else t[1]
+        v = k if roles != "qkv" else t[2]
+        return m(t[0], k, v, need_weights=False, attn_mask=t[3], key_padding_mask=t[4], **kw)
+    return call
+
+
+def heads_in_place_inputs(rng, batch_first, n=3, tgt=4, src=6, e=8):
+    """[x, kv, v, float attn_mask, bool key_padding_mask] for MultiheadAttention(e, heads)."""
+    def seq(length):
+        return rng.standard_normal((n, length, e) if batch_first else (length, n, e))
+
+    kpm = rng.random((n, src)) > 0.7
+    kpm[:, 0] = False  # no fully masked row
+    return [seq(tgt), seq(src), seq(src), rng.standard_normal((tgt, src)), kpm]

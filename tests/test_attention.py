@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import requires_torch
-from seq_helpers import check_module
+from seq_helpers import check_module, heads_in_place_call, heads_in_place_inputs
 
 import jitnet as jn
 import jitnet.nn.functional as F
@@ -82,6 +82,74 @@ def test_multihead_attention_unbatched_and_no_bias(rng):
     kpm = np.array([False, True, False])
     check_module(torch.nn.MultiheadAttention(4, 2), nn.MultiheadAttention(4, 2), [x, kpm],
                  lambda lib, m, t: m(t[0], t[0], t[0], key_padding_mask=t[1]))
+
+
+ROLES = ["self", "kv", "qkv"]  # q is k is v; k is v; three tensors
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("roles", ROLES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_heads_in_place_match_torch(rng, batch_first, roles, bias):
+    """The in-place heads path (need_weights=False) against PyTorch: output, the input
+    gradients (one for a tensor that serves as q, k and v) and every parameter's."""
+    import torch
+
+    arrays = heads_in_place_inputs(rng, batch_first)
+    if roles == "self":  # self-attention: the keys are the queries
+        arrays[3] = rng.standard_normal((4, 4))
+        arrays[4] = arrays[4][:, :4]
+
+    def make(lib):
+        return lib.nn.MultiheadAttention(8, 2, bias=bias, batch_first=batch_first)
+
+    check_module(make(torch), make(jn), arrays, heads_in_place_call(roles))
+
+
+def test_heads_in_place_3d_mask_and_unbatched(rng):
+    import torch
+
+    def make(lib):
+        return lib.nn.MultiheadAttention(8, 4)
+
+    x = rng.standard_normal((5, 3, 8))
+    check_module(make(torch), make(jn), [x, rng.standard_normal((12, 5, 5))],
+                 lambda lib, m, t: m(t[0], t[0], t[0], attn_mask=t[1], need_weights=False))
+    check_module(make(torch), make(jn), [x[:, 0], x[:4, 1]],
+                 lambda lib, m, t: m(t[0], t[1], t[1], need_weights=False))
+
+
+def test_heads_in_place_refuses_a_tensor_passed_twice():
+    from jitnet.ops.attention import heads_attention
+
+    x = jn.randn(4, 2, 24)
+    with pytest.raises(ValueError, match="heads_attention: pass a tensor"):
+        heads_attention(x, x, None, (0, 8, 16), 2, 4, False, None, 0.5)
+
+
+def test_heads_in_place_kernel_matches_the_composition(rng):
+    """The CPU kernel (per head, in cache) against the CUDA table's composition run on
+    NumPy arrays by the same steps (bmm, attention softmax, bmm), float32."""
+    from jitnet.kernels.cpu import attention as fused
+    from jitnet.kernels.cpu import matmul, softmax
+
+    x = rng.standard_normal((6, 3, 48)).astype(np.float32)  # (L, N, 3E), E = 16, 4 heads
+    mask = rng.standard_normal((12, 6, 6)).astype(np.float32)
+    out, w = fused.mha_fwd(x, None, None, (0, 16, 32), 4, 4, False, 0.5, mask, False)
+    q, k, v = (np.ascontiguousarray(fused.heads_view(x, o, 4, 4, False)).reshape(12, 6, 4)
+               for o in (0, 16, 32))
+    want_w = softmax.attn_softmax_fwd(matmul.bmm(q, k, False, True), 0.5, mask, False)
+    want = matmul.bmm(want_w, v).reshape(3, 4, 6, 4).transpose(2, 0, 1, 3).reshape(6, 3, 16)
+    assert np.allclose(w, want_w, atol=1e-6) and np.allclose(out, want, atol=1e-5)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    dx, none_k, none_v = fused.mha_bwd(x, None, None, (0, 16, 32), 4, 4, False, 0.5, w, g)
+    assert none_k is None and none_v is None and dx.shape == x.shape
+    go = np.ascontiguousarray(fused.heads_view(g, 0, 4, 4, False)).reshape(12, 6, 4)
+    ds = softmax.attn_softmax_bwd(w, matmul.bmm(go, v, False, True), 0.5)
+    for o, part in ((0, matmul.bmm(ds, k)), (16, matmul.bmm(ds, q, True, False)),
+                    (32, matmul.bmm(w, go, True, False))):
+        got = np.ascontiguousarray(fused.heads_view(dx, o, 4, 4, False)).reshape(12, 6, 4)
+        assert np.allclose(got, part, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:Support for mismatched src_key_padding_mask")

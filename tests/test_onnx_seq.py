@@ -320,3 +320,26 @@ def test_cli_export_refuses_a_charlm_run(tmp_path, capsys):
     assert main(["export", str(run)]) == 2
     err = capsys.readouterr().err
     assert "is a --task charlm run" in err and err.count("\n") == 1
+
+
+class _CrossAttention(nn.Module):
+    """MultiheadAttention over separate key/value inputs (need_weights=False: the
+    HeadsAttention Function with two or three projections)."""
+
+    def __init__(self, batch_first: bool):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+    def forward(self, q, kv, v=None):
+        return self.attn(q, kv, kv if v is None else v, need_weights=False)[0]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("inputs", [2, 3])
+def test_cross_attention_roundtrip(batch_first, inputs):
+    jn.manual_seed(0)
+    axis = 0 if batch_first else 1
+    shapes = [(2, 4, 8), (2, 6, 8), (2, 6, 8)][:inputs]
+    if not batch_first:
+        shapes = [(s[1], s[0], s[2]) for s in shapes]
+    roundtrip(_CrossAttention(batch_first), shapes, dynamic={i: (axis,) for i in range(inputs)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import requires_torch
-from seq_helpers import check_module
+from seq_helpers import check_module, heads_in_place_call, heads_in_place_inputs
 
 import jitnet as jn
 import jitnet.nn.functional as F
@@ -88,6 +88,18 @@ def test_sdpa_and_multihead_attention(rng):
     kpm = np.array([[False, False, True], [False, False, False]])
     check_module(torch.nn.MultiheadAttention(4, 2), nn.MultiheadAttention(4, 2), [x, kpm],
                  lambda lib, m, t: m(t[0], t[0], t[0], key_padding_mask=t[1]), device="cuda")
+
+
+def test_multihead_attention_heads_in_place(rng):
+    """need_weights=False: the table's mha_fwd/mha_bwd (gather, bmm, softmax, scatter)."""
+    import torch
+
+    for roles in ("self", "kv", "qkv"):
+        for batch_first in (False, True):
+            arrays = heads_in_place_inputs(rng, batch_first, n=2, tgt=3, src=3, e=4)
+            check_module(torch.nn.MultiheadAttention(4, 2, batch_first=batch_first),
+                         nn.MultiheadAttention(4, 2, batch_first=batch_first), arrays,
+                         heads_in_place_call(roles), device="cuda")
 
 
 def test_encoder_layer(rng):

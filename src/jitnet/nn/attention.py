@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops.attention import additive_mask, attention
+from ..ops.attention import additive_mask, attention, full_mask, heads_attention
 from ..ops.split import chunk
 from ..tensor import Tensor
 from . import functional as F
@@ -100,6 +100,12 @@ class MultiheadAttention(Module):
         if is_causal and attn_mask is None:
             raise RuntimeError(f"{name}: Need attn_mask if specifying the is_causal hint")
         unbatched = query.ndim == 2
+        mask_needs_grad = any(isinstance(m, Tensor) and m.requires_grad
+                              for m in (attn_mask, key_padding_mask))
+        if not (need_weights or mask_needs_grad or (self.dropout > 0.0 and self.training)):
+            return self._heads_in_place(query, key, value, key_padding_mask, attn_mask,
+                                        unbatched), None
+        unbatched = query.ndim == 2
         if unbatched or self.batch_first:  # to (L, N, E), keeping "the same tensor" visible
             same_kv = key is value
             self_attn = query is key and same_kv
@@ -144,6 +150,37 @@ class MultiheadAttention(Module):
         if unbatched:
             weights = weights.squeeze(0)
         return out, weights
+
+    def _heads_in_place(self, query, key, value, key_padding_mask, attn_mask, unbatched):
+        """The output when no weights are returned, no dropout runs and no mask takes a
+        gradient: the heads read in place from the projections, in the caller's layout
+        (``ops.attention.heads_attention``: one node, no head copies, one gradient for a
+        self-attention projection)."""
+        batch_first = self.batch_first and not unbatched
+        if unbatched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            if isinstance(key_padding_mask, Tensor) and key_padding_mask.ndim == 1:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        length_axis = 1 if batch_first else 0
+        tgt, n, e = query.shape[length_axis], query.shape[1 - length_axis], self.embed_dim
+        mask = self._mask(attn_mask, key_padding_mask, query, n, tgt, key.shape[length_axis])
+        if mask is not None:
+            mask = full_mask(mask, tgt, key.shape[length_axis])
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if query is key and key is value:  # one (.., 3E) projection, passed once
+            xs, offsets = (F.linear(query, w, b), None, None), (0, e, 2 * e)
+        elif key is value:
+            xs = (F.linear(query, w[:e], None if b is None else b[:e]),
+                  F.linear(key, w[e:], None if b is None else b[e:]), None)
+            offsets = (0, 0, e)
+        else:
+            xs = tuple(F.linear(x, w[i * e:(i + 1) * e], None if b is None else
+                                b[i * e:(i + 1) * e]) for i, x in enumerate((query, key, value)))
+            offsets = (0, 0, 0)
+        out, _ = heads_attention(*xs, offsets, self.num_heads, self.head_dim, batch_first,
+                                 mask, 1.0 / math.sqrt(self.head_dim))
+        out = self.out_proj(out)
+        return out.squeeze(1) if unbatched else out
 
     def _mask(self, attn_mask, key_padding_mask, query, n, tgt, src):
         """attn_mask and key_padding_mask merged into one additive (1 or N*heads, L, S) mask."""

@@ -128,6 +128,46 @@ def _attn_softmax(g, rec, alt):
     return [g.node("Softmax", [z], axis=-1)]
 
 
+@register_function(attention.HeadsAttention)
+def _heads_attention(g, rec, alt):
+    """The heads sliced, reshaped and transposed out of the projections, then the two
+    MatMuls and the Softmax per (sample, head); the weights output is not exported (the
+    layers that use this Function discard it)."""
+    xq_t, xk_t, xv_t, mask_t, geometry, causal = rec.args
+    offsets, heads, head_dim, batch_first, scale = geometry
+    xk_t = xq_t if xk_t is None else xk_t
+    xv_t = xk_t if xv_t is None else xv_t
+    dt, width = _dt(xq_t), heads * head_dim
+    to_heads = [0, 2, 1, 3] if batch_first else [1, 2, 0, 3]  # -> (N, heads, L, head_dim)
+
+    def heads_of(t, offset):
+        block = g.node("Slice", [g.value(t), g.ints([offset]), g.ints([offset + width]),
+                                 g.ints([2])])
+        four = g.node("Reshape", [block, g.ints([0, 0, heads, head_dim])])
+        return g.node("Transpose", [four], perm=to_heads)
+
+    q, k, v = (heads_of(t, o) for t, o in zip((xq_t, xk_t, xv_t), offsets))
+    z = g.node("MatMul", [q, g.node("Transpose", [k], perm=[0, 1, 3, 2])])
+    if scale != 1.0:
+        z = g.node("Mul", [z, g.scalar(scale, dt)])
+    lq, ls = _shape(xq_t)[int(batch_first)], _shape(xk_t)[int(batch_first)]
+    if mask_t is not None:
+        mask = g.value(mask_t)
+        if _shape(mask_t)[0] > 1:  # one mask per (sample, head): n * heads + h
+            if alt is not None and (_shape(alt.args[0]) != _shape(xq_t)
+                                    or _shape(alt.args[3]) != _shape(mask_t)):
+                raise g.unsupported("a per-head attention mask with dynamic axes")
+            mask = g.node("Reshape", [mask, g.ints([-1, heads, lq, ls])])
+        z = g.node("Add", [z, mask])
+    if causal:
+        z = g.node("Add", [z, g.literal(np.triu(np.full((lq, ls), -np.inf, dt), 1),
+                                         "causal_mask")])
+    out = g.node("MatMul", [g.node("Softmax", [z], axis=-1), v])
+    back = [0, 2, 1, 3] if batch_first else [2, 0, 1, 3]
+    out = g.node("Transpose", [out], perm=back)
+    return [g.node("Reshape", [out, g.ints([0, 0, width])]), None]
+
+
 # ---------------------------------------------------------------------- interpolate
 
 @register_function(upsample.Resample)

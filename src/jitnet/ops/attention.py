@@ -36,6 +36,45 @@ class AttnSoftmax(Function):
         return dx, dmask, None, None
 
 
+class HeadsAttention(Function):
+    @staticmethod
+    def forward(ctx, xq, xk, xv, mask, geometry, causal):
+        out, w = ctx.k.mha_fwd(xq, xk, xv, *geometry, mask, causal)
+        ctx.saved, ctx.geometry = (xq, xk, xv, w), geometry
+        return out, w
+
+    @staticmethod
+    def backward(ctx, g):
+        xq, xk, xv, w = ctx.saved
+        grads = ctx.k.mha_bwd(xq, xk, xv, *ctx.geometry, w, ctx.k.contiguous(g))
+        need = ctx.needs_input_grad
+        return (*(d if n else None for d, n in zip(grads, need)), None, None, None)
+
+
+def heads_attention(xq: Tensor, xk: Tensor | None, xv: Tensor | None, offsets: tuple,
+                    heads: int, head_dim: int, batch_first: bool, mask: Tensor | None,
+                    scale: float, causal: bool = False) -> tuple[Tensor, Tensor]:
+    """Multi-head attention read in place from projections, as one node on the tape.
+
+    ``xq`` (L, N, C) -- (N, L, C) with ``batch_first`` -- holds the queries of
+    every head in the ``C_h = heads * head_dim`` columns from ``offsets[0]``;
+    ``xk`` and ``xv`` (S, N, .) the keys and values from ``offsets[1]`` and
+    ``offsets[2]``; None means "the same tensor as xq" (resp. xk): a self-attention
+    projection (L, N, 3E) is passed once, with offsets (0, E, 2E), and gets one
+    gradient.  ``mask``: None or additive (Bm, L, S), Bm 1 or N*heads (PyTorch's head
+    order n * heads + h), not requiring grad.  Returns ``(out, weights)``: out
+    (L, N, C_h) (or (N, L, C_h)), the heads concatenated as PyTorch's
+    MultiheadAttention does before ``out_proj``; weights (N*heads, L, S), not
+    differentiable (callers that return them use ``attention``).  No dropout.
+    """
+    if xk is xq or (xv is not None and (xv is xq or xv is xk)):  # one gradient per tensor
+        raise ValueError("heads_attention: pass a tensor that serves twice once, with None "
+                         "for its later roles")
+    geometry = (tuple(int(o) for o in offsets), int(heads), int(head_dim), bool(batch_first),
+                float(scale))
+    return HeadsAttention.apply(xq, xk, xv, mask, geometry, bool(causal))
+
+
 def attn_softmax(scores: Tensor, mask: Tensor | None, scale: float, causal: bool) -> Tensor:
     """softmax(scale * scores + mask) over the last dim of (B, L, S) ``scores``.
 
@@ -64,6 +103,14 @@ def additive_mask(op: str, mask: Tensor, like: Tensor, true_means_keep: bool) ->
     return mask
 
 
+def full_mask(mask: Tensor, queries: int, keys: int) -> Tensor:
+    """An additive mask broadcastable to (Bm, L, S) as a C-contiguous (Bm, L, S) tensor."""
+    mask = mask.reshape((1,) * (3 - mask.ndim) + tuple(mask.shape)) if mask.ndim < 3 else mask
+    if tuple(mask.shape[1:]) != (queries, keys):
+        mask = mask.expand(mask.shape[0], queries, keys)
+    return mask.contiguous()
+
+
 def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float,
               causal: bool, scale: float, training: bool = True) -> tuple[Tensor, Tensor]:
     """The attention core on (B, L, E), (B, S, E), (B, S, Ev) tensors (checked by the caller).
@@ -73,13 +120,8 @@ def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: f
     """
     from .dropout import dropout
 
-    queries, keys = q.shape[1], k.shape[1]
     if mask is not None:
-        mshape = tuple(mask.shape)
-        mask = mask.reshape((1,) * (3 - mask.ndim) + mshape) if mask.ndim < 3 else mask
-        if tuple(mask.shape[1:]) != (queries, keys):
-            mask = mask.expand(mask.shape[0], queries, keys)
-        mask = mask.contiguous()
+        mask = full_mask(mask, q.shape[1], k.shape[1])
     weights = attn_softmax(q.matmul(k.transpose(1, 2)), mask, scale, causal)
     if dropout_p > 0.0 and training:
         weights = dropout(weights, dropout_p, True)

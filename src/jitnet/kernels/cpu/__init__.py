@@ -26,6 +26,7 @@ from .array import (  # noqa: F401
     to_host,
     view,
 )
+from .attention import mha_bwd, mha_fwd  # noqa: F401
 from .conv import (  # noqa: F401
     bias_add,
     col2im,

@@ -33,6 +33,7 @@ from .array import (
     to_host,
     view,
 )
+from .attention import mha_bwd, mha_fwd
 from .conv import (
     bias_add,
     col2im,
