@@ -110,8 +110,8 @@ def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
     split = _torch_split(index, len(shape))
     if split is not None:
         np.add.at(out[split[0]], split[1], g)  # out[ints] is a view: the adds reach out
-    else:  # a basic index selects each element once: a plain add (np.add.at is ~20x slower)
-        out[_view_index(index)] += g
+    else:  # a basic index selects each element once: a plain store (np.add.at is ~20x
+        out[_view_index(index)] = g  # slower, and += would read the zeros back)
     return out
 
 
