@@ -73,4 +73,8 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     """Drop per-round timings from ``--benchmark-json`` (statistics stay): keeps it small."""
     for bench in output_json.get("benchmarks", []):
         bench.get("stats", {}).pop("data", None)
-    output_json.setdefault("machine_info", {})["jitnet_threads"] = THREADS
+    info = output_json.setdefault("machine_info", {})
+    info["jitnet_threads"] = THREADS
+    from jitnet.kernels.cpu import blas_library
+
+    info["jitnet_blas"] = blas_library.name()

@@ -120,6 +120,19 @@ def markdown(groups: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def machine_line(data: dict) -> str:
+    """One markdown line naming what the numbers were measured on (pytest-benchmark's
+    machine_info, plus the threads and BLAS library jitnet's conftest records)."""
+    info = data.get("machine_info", {})
+    cpu = info.get("cpu", {})
+    parts = [cpu.get("brand_raw") or info.get("processor") or "unknown CPU"]
+    if "jitnet_threads" in info:
+        parts.append(f"{info['jitnet_threads']} threads")
+    if "jitnet_blas" in info:
+        parts.append(f"jitnet's BLAS: {info['jitnet_blas']}")
+    return "Measured on: " + "; ".join(parts) + ".\n\n"
+
+
 def bar_chart(groups: dict[str, dict], path: str | Path) -> None:
     """Horizontal bars of jitnet / NumPy and jitnet / PyTorch per group (log scale, 1 = parity)."""
     import matplotlib
@@ -151,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--md", help="write the markdown table here (default: print it)")
     parser.add_argument("--png", help="write the bar chart here")
     args = parser.parse_args(argv)
-    groups = collect(json.loads(Path(args.json).read_text()))
-    table = markdown(groups)
+    data = json.loads(Path(args.json).read_text())
+    groups = collect(data)
+    table = machine_line(data) + markdown(groups)
     if args.md:
         Path(args.md).write_text(table)
     else:

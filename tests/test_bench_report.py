@@ -80,8 +80,15 @@ def test_main_writes_markdown_and_png(tmp_path):
     src.write_text(json.dumps(FAKE))
     md, png = tmp_path / "cpu.md", tmp_path / "cpu.png"
     assert report.main([str(src), "--md", str(md), "--png", str(png)]) == 0
-    assert md.read_text() == report.markdown(report.collect(FAKE))
+    assert md.read_text() == report.machine_line(FAKE) + report.markdown(report.collect(FAKE))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_machine_line_names_the_cpu_threads_and_blas():
+    info = {"cpu": {"brand_raw": "Some CPU"}, "jitnet_threads": 2, "jitnet_blas": "mkl 1.0"}
+    assert report.machine_line({"machine_info": info}) == \
+        "Measured on: Some CPU; 2 threads; jitnet's BLAS: mkl 1.0.\n\n"
+    assert report.machine_line({}) == "Measured on: unknown CPU.\n\n"
 
 
 def test_a_measured_value_replaces_the_time():
