@@ -21,16 +21,24 @@ step holds one ``cols`` at a time instead of one per layer.
 from __future__ import annotations
 
 
-def forward(k, x, w, b, g):
+def forward(k, x, w, b, g, wgrad_of=None):
     """conv2d of NCHW ``x`` with ``w`` (O, C/groups, kh, kw), optional ``b`` (O,), geometry
-    ``g`` (a ``Window2d``, n >= 1) -> new (N, O, OH, OW) array."""
+    ``g`` (a ``Window2d``, n >= 1) -> new (N, O, OH, OW) array.
+
+    With ``wgrad_of`` (N, O, OH, OW), an upstream gradient of this output: returns
+    ``(out, dw)``, dw the weight gradient for it, from the same unfold of x (the
+    transposed convolution's backward is exactly this pair)."""
     o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
     length = g.n * g.oh * g.ow
-    cols = k.im2col(x, g)
+    cols = k.reshape(k.im2col(x, g), (g.groups, taps, length))
     wm = k.reshape(w, (g.groups, o // g.groups, taps))
-    y = k.bmm(wm, k.reshape(cols, (g.groups, taps, length)))
-    out = k.gemm_to_nchw(k.reshape(y, (o, length)), g.n, b)
-    return k.reshape(out, (g.n, o, g.oh, g.ow))
+    y = k.bmm(wm, cols)
+    out = k.reshape(k.gemm_to_nchw(k.reshape(y, (o, length)), g.n, b), (g.n, o, g.oh, g.ow))
+    if wgrad_of is None:
+        return out
+    gm, _ = k.nchw_to_gemm(k.reshape(wgrad_of, (g.n, o, g.oh * g.ow)))
+    gw = k.bmm(k.reshape(gm, (g.groups, o // g.groups, length)), cols, trans_b=True)
+    return out, k.reshape(gw, tuple(w.shape))
 
 
 def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):

@@ -7,15 +7,14 @@ transposed weight (C_in, C_out/groups, kh, kw) is exactly that conv2d's weight
 (O = C_in output channels over C = C_out inputs):
 
 Forward:  out  = conv2d_bwd(grad=x, W), its dx alone  col2im(W^T @ x), chunked
-Backward: cols = im2col(g)                           conv2d's forward unfold
-          dx   = gemm_to_nchw(W @ cols)              conv2d's forward GEMM
-          dW   = X @ cols^T, X = nchw_to_gemm(x)     one GEMM, the batch summed in BLAS
+Backward: dx   = conv2d_fwd(g, W)                    conv2d's forward
+          dW   = x @ im2col(g)^T                     from the same cols (``wgrad_of=x``)
           db   = sum(g over N, OH, OW)
 
-The forward is conv2d's chunked input-gradient kernel (col2im per cache-sized
-chunk of images, each thread its own images); the backward unfolds g once for
-both products, where two chunked conv2d calls would unfold it twice (measured
-slower on the bench shape, (64, 32, 8, 8) -> (64, 16, 16, 16), stride 2).
+Both passes are conv2d's chunked kernels (per cache-sized chunk of images, each
+thread its own images): the forward folds W^T @ x into the output chunk by
+chunk, the backward unfolds each chunk of g once and multiplies it twice, while
+it is in cache, into dx's images and into the task's partial dW.
 
 The geometry is conv2d's ``Window2d`` with the roles of input and output
 swapped: (n, c, h, w) is the *transposed output* (N, C_out, OH, OW) and
@@ -43,21 +42,12 @@ class ConvTranspose2d(Function):
     @staticmethod
     def backward(ctx, grad):
         k, need, g, w = ctx.k, ctx.needs_input_grad, ctx.g, ctx.w
-        c_in, taps, length = w.shape[0], w.shape[1] * g.kh * g.kw, g.n * g.oh * g.ow
         gx = gw = gb = None
-        if need[0] or need[1]:
-            # one unfold of the upstream grad serves both products (two chunked conv2d
-            # calls would unfold it twice: measured slower on the bench shape)
-            cols = k.reshape(k.im2col(grad, g), (g.groups, taps, length))
-            if need[0]:
-                wm = k.reshape(w, (g.groups, c_in // g.groups, taps))
-                y = k.bmm(wm, cols)  # (groups, C_in/g, N*L): conv2d's forward GEMM
-                gx = k.reshape(k.gemm_to_nchw(k.reshape(y, (c_in, length)), g.n, None),
-                               (g.n, c_in, g.oh, g.ow))
-            if need[1]:
-                xg, _ = k.nchw_to_gemm(k.reshape(ctx.x, (g.n, c_in, g.oh * g.ow)))
-                xg = k.reshape(xg, (g.groups, c_in // g.groups, length))
-                gw = k.reshape(k.bmm(xg, cols, trans_b=True), tuple(w.shape))
+        if need[1]:  # one unfold of grad serves both: conv2d_fwd's dw for upstream x
+            gx, gw = k.conv2d_fwd(grad, w, None, g, wgrad_of=ctx.x)
+        elif need[0]:
+            gx = k.conv2d_fwd(grad, w, None, g)
+        gx = gx if need[0] else None
         if need[2]:
             gb = k.reduce(oc.SUM, grad, (0, 2, 3), False)
         return gx, gw, gb, None

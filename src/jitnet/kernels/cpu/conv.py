@@ -463,8 +463,25 @@ def bias_add(y: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # The tasks are kernels of their own (``tasks.run_tasks``): one compile serves the serial
 # call and every thread of the parallel one.
 
+@kernel(inline="always")
+def _gather_chunk(src, n0, m, length, buf):
+    """Images n0 .. n0+m-1 of src (N, O, L) as one (O, m*L) matrix in ``buf``: one image's
+    (O, L) block already is one (returned as is)."""
+    if m == 1:
+        return src[n0]
+    rows = src.shape[1]
+    gm = buf[:rows * m * length].reshape((rows, m * length))
+    for o in range(rows):
+        for j in range(m):
+            _copy(gm[o, j * length:(j + 1) * length], src[n0 + j, o])
+    return gm
+
+
 @task
-def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
+def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts, task, tasks):
+    """One task's images of the forward pass; with ``need_w``, also its partial sum
+    (dw_parts[task], (O, taps/groups)) of the weight gradient for the upstream ``gsrc``
+    (N, O, L), from the same cols (the transposed convolution's backward)."""
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
@@ -473,6 +490,7 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     # when the last chunk is shorter
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
     ybuf = np.empty(groups * og * nb * length, dtype=x.dtype)
+    gbuf = np.empty(groups * og * nb * length if need_w else 1, dtype=x.dtype)
     for n0 in range(lo, hi, nb):
         m = min(nb, hi - n0)
         width = m * length
@@ -483,6 +501,12 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
         for gi in range(groups):
             bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
                         False, 0.0)
+        if need_w:  # dW (O, taps) += G (O, m*L) @ cols^T, while cols is in cache
+            gm = _gather_chunk(gsrc, n0, m, length, gbuf)
+            for gi in range(groups):
+                bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
+                            dw_parts[task, gi * og:(gi + 1) * og], False, True,
+                            0.0 if n0 == lo else 1.0)
         if m == 1:
             if has_bias:
                 for o in range(groups * og):
@@ -520,13 +544,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db
         width = m * length
         # the upstream gradient of the chunk as one (O, m*L) matrix, the GEMM's layout:
         # one image's (O, L) block of grad already is, several are gathered
-        if m == 1:
-            gm = grad[n0]
-        else:
-            gm = gbuf[:o_ch * width].reshape((o_ch, width))
-            for o in range(o_ch):
-                for j in range(m):
-                    _copy(gm[o, j * length:(j + 1) * length], grad[n0 + j, o])
+        gm = _gather_chunk(grad, n0, m, length, gbuf)
         for o in range(o_ch):
             db_part[o] += _row(SUM, gm[o])
         cols = cbuf[:taps * width].reshape((taps, width))
@@ -575,30 +593,46 @@ def _plan(g, o: int, itemsize: int) -> tuple[int, int]:
     return tasks, nb
 
 
-def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g) -> np.ndarray:
+def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=None):
     """2-D convolution: NCHW ``x`` (N, C, H, W), ``w`` (O, C/groups, kh, kw), optional bias
-    ``b`` (O,), geometry ``g`` (``Window2d``, N >= 1) -> new (N, O, OH, OW) array.
+    ``b`` (O,), geometry ``g`` (``Window2d``, N >= 1) -> new (N, O, OH, OW) array.  With
+    ``wgrad_of`` (N, O, OH, OW), an upstream gradient of the output: ``(out, dw)``, dw
+    its weight gradient, computed per chunk from the same cols (the transposed
+    convolution's backward: its dx is this conv of g, its dW this dw for its input).
 
     im2col + GEMM per chunk of images (module docstring, "Chunks"), the bias added
     while the GEMM output is reordered to NCHW; a batch too small to give every
     thread whole images runs the whole-batch im2col + GEMM (``kernels/conv_gemm.py``).
     """
     _check("conv2d_fwd", x, (g.n, g.c, g.h, g.w))
+    o = w.shape[0]
+    need_w = wgrad_of is not None
+    if need_w:
+        _check("conv2d_fwd", wgrad_of, (g.n, o, g.oh, g.ow))
     if not runtime._state["applied"]:
         runtime.apply_cpu_settings()  # BLAS to one thread: it runs inside our parallel tasks
-    tasks, nb = _plan(g, w.shape[0], x.dtype.itemsize)
+    tasks, nb = _plan(g, o, x.dtype.itemsize)
     if tasks == 0:
         from .. import conv_gemm, cpu
 
-        return conv_gemm.forward(cpu, x, w, b, g)
+        return conv_gemm.forward(cpu, x, w, b, g, wgrad_of)
     x = phases(np.ascontiguousarray(x), g)
-    o = w.shape[0]
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))
     out = np.empty((g.n, o, g.oh * g.ow), dtype=x.dtype)
     has_bias = b is not None
     bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else placeholder(x.dtype)
-    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb), tasks)
-    return out.reshape((g.n, o, g.oh, g.ow))
+    if need_w:
+        gsrc = np.ascontiguousarray(wgrad_of, x.dtype).reshape((g.n, o, g.oh * g.ow))
+        dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
+    else:
+        gsrc, dw_parts = placeholder(x.dtype, (1, 1, 1)), placeholder(x.dtype, (1, 1, 1))
+    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts),
+              tasks)
+    out = out.reshape((g.n, o, g.oh, g.ow))
+    if not need_w:
+        return out
+    gw = dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)
+    return out, gw.reshape(w.shape)
 
 
 def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,

@@ -192,12 +192,12 @@ def bias_add(y, bias):
     return y
 
 
-def conv2d_fwd(x, w, b, g):
-    """2-D convolution -> new (N, O, OH, OW) array: whole-batch im2col + ``bmm``
-    (``kernels/conv_gemm.py``)."""
+def conv2d_fwd(x, w, b, g, wgrad_of=None):
+    """2-D convolution -> new (N, O, OH, OW) array, with ``wgrad_of`` also the weight
+    gradient for it: whole-batch im2col + ``bmm`` (``kernels/conv_gemm.py``)."""
     from .. import conv_gemm, cuda
 
-    return conv_gemm.forward(cuda, x, w, b, g)
+    return conv_gemm.forward(cuda, x, w, b, g, wgrad_of)
 
 
 def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
