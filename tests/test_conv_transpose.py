@@ -213,12 +213,14 @@ def test_1d_bad_input():
 @pytest.mark.parametrize("n, c, size, o, groups, stride", [
     (8, 16, 24, 16, 1, 2),  # threads' image ranges, chunks of several images and of one
     (4, 16, 24, 16, 2, 1),  # one image per chunk (its cols exceed a chunk), groups
+    (6, 16, 25, 16, 1, 2),  # odd size at stride 2: phase planes padded with zeros
     (3, 16, 24, 16, 1, 1),  # too few images to share: the whole-batch composition
     (2, 4, 5, 6, 1, 1),     # one task
 ])
 def test_conv2d_fwd_weight_gradient_of_an_upstream(rng, n, c, size, o, groups, stride):
     """conv2d_fwd(x, w, g, wgrad_of=G) (the transposed convolution's backward) returns the
-    forward and the weight gradient conv2d_bwd gives for upstream G, on every path."""
+    forward, the weight gradient conv2d_bwd gives for upstream G and x's channel sums, on
+    every path."""
     from jitnet.kernels.cpu import conv
     from jitnet.ops._nn_args import window2d
 
@@ -228,8 +230,9 @@ def test_conv2d_fwd_weight_gradient_of_an_upstream(rng, n, c, size, o, groups, s
     x = rng.standard_normal((n, c, size, size))
     w = rng.standard_normal((o, c // groups, 3, 3))
     up = rng.standard_normal((n, o, out, out))
-    y, dw = conv.conv2d_fwd(x, w, None, g, wgrad_of=up)
+    y, dw, xsum = conv.conv2d_fwd(x, w, None, g, wgrad_of=up)
     np.testing.assert_allclose(y, conv.conv2d_fwd(x, w, None, g), atol=1e-12)
     np.testing.assert_allclose(dw, conv.conv2d_bwd(up, x, w, g, False, True)[1], atol=1e-10)
+    np.testing.assert_allclose(xsum, x.sum(axis=(0, 2, 3)), atol=1e-10)
     with pytest.raises(ValueError, match="conv2d_fwd: array of shape"):
         conv.conv2d_fwd(x, w, None, g, wgrad_of=up[:, :1])

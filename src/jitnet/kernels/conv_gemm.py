@@ -20,14 +20,16 @@ step holds one ``cols`` at a time instead of one per layer.
 """
 from __future__ import annotations
 
+from .opcodes import SUM
+
 
 def forward(k, x, w, b, g, wgrad_of=None):
     """conv2d of NCHW ``x`` with ``w`` (O, C/groups, kh, kw), optional ``b`` (O,), geometry
     ``g`` (a ``Window2d``, n >= 1) -> new (N, O, OH, OW) array.
 
     With ``wgrad_of`` (N, O, OH, OW), an upstream gradient of this output: returns
-    ``(out, dw)``, dw the weight gradient for it, from the same unfold of x (the
-    transposed convolution's backward is exactly this pair)."""
+    ``(out, dw, xsum)``, dw the weight gradient for it from the same unfold of x, xsum
+    (C,) x summed over (N, H, W) (the transposed convolution's backward is this triple)."""
     o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
     length = g.n * g.oh * g.ow
     cols = k.reshape(k.im2col(x, g), (g.groups, taps, length))
@@ -38,7 +40,7 @@ def forward(k, x, w, b, g, wgrad_of=None):
         return out
     gm, _ = k.nchw_to_gemm(k.reshape(wgrad_of, (g.n, o, g.oh * g.ow)))
     gw = k.bmm(k.reshape(gm, (g.groups, o // g.groups, length)), cols, trans_b=True)
-    return out, k.reshape(gw, tuple(w.shape))
+    return out, k.reshape(gw, tuple(w.shape)), k.reduce(SUM, x, (0, 2, 3), False)
 
 
 def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):

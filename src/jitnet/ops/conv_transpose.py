@@ -9,7 +9,7 @@ transposed weight (C_in, C_out/groups, kh, kw) is exactly that conv2d's weight
 Forward:  out  = conv2d_bwd(grad=x, W), its dx alone  col2im(W^T @ x), chunked
 Backward: dx   = conv2d_fwd(g, W)                    conv2d's forward
           dW   = x @ im2col(g)^T                     from the same cols (``wgrad_of=x``)
-          db   = sum(g over N, OH, OW)
+          db   = sum(g over N, OH, OW)               in the same pass
 
 Both passes are conv2d's chunked kernels (per cache-sized chunk of images, each
 thread its own images): the forward folds W^T @ x into the output chunk by
@@ -43,13 +43,14 @@ class ConvTranspose2d(Function):
     def backward(ctx, grad):
         k, need, g, w = ctx.k, ctx.needs_input_grad, ctx.g, ctx.w
         gx = gw = gb = None
-        if need[1]:  # one unfold of grad serves both: conv2d_fwd's dw for upstream x
-            gx, gw = k.conv2d_fwd(grad, w, None, g, wgrad_of=ctx.x)
+        if need[1]:  # one unfold of grad serves all three (conv2d_fwd's wgrad_of)
+            gx, gw, gb = k.conv2d_fwd(grad, w, None, g, wgrad_of=ctx.x)
         elif need[0]:
             gx = k.conv2d_fwd(grad, w, None, g)
         gx = gx if need[0] else None
-        if need[2]:
+        if need[2] and gb is None:
             gb = k.reduce(oc.SUM, grad, (0, 2, 3), False)
+        gb = gb if need[2] else None
         return gx, gw, gb, None
 
 

@@ -478,14 +478,20 @@ def _gather_chunk(src, n0, m, length, buf):
 
 
 @task
-def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts, task, tasks):
-    """One task's images of the forward pass; with ``need_w``, also its partial sum
-    (dw_parts[task], (O, taps/groups)) of the weight gradient for the upstream ``gsrc``
-    (N, O, L), from the same cols (the transposed convolution's backward)."""
+def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts, sum_parts, task,
+                   tasks):
+    """One task's images of the forward pass; with ``need_w``, also its partial sums of the
+    weight gradient for the upstream ``gsrc`` (N, O, L), from the same cols
+    (dw_parts[task], (O, taps/groups)), and of x per channel (sum_parts[task], (C,),
+    float64): the transposed convolution's backward."""
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
+    per_channel = x.shape[1] // g.c  # phase planes per channel (1 at stride 1)
     bad = 0
+    if need_w:
+        for c in range(g.c):
+            sum_parts[task, c] = 0.0
     # flat buffers, viewed (rows, m*L) per chunk: a reshaped prefix stays C-contiguous
     # when the last chunk is shorter
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
@@ -507,6 +513,13 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts, ta
                 bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
                             dw_parts[task, gi * og:(gi + 1) * og], False, True,
                             0.0 if n0 == lo else 1.0)
+            # x's channel sums from its phase planes (every pixel once, zeros past the edge)
+            planes = x.shape[2] * x.shape[3]
+            for j in range(n0, n0 + m):
+                flat = x[j].reshape(x.shape[1] * planes)
+                for c in range(g.c):
+                    sum_parts[task, c] += _row(SUM, flat[c * per_channel * planes:
+                                                         (c + 1) * per_channel * planes])
         if m == 1:
             if has_bias:
                 for o in range(groups * og):
@@ -596,9 +609,10 @@ def _plan(g, o: int, itemsize: int) -> tuple[int, int]:
 def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=None):
     """2-D convolution: NCHW ``x`` (N, C, H, W), ``w`` (O, C/groups, kh, kw), optional bias
     ``b`` (O,), geometry ``g`` (``Window2d``, N >= 1) -> new (N, O, OH, OW) array.  With
-    ``wgrad_of`` (N, O, OH, OW), an upstream gradient of the output: ``(out, dw)``, dw
-    its weight gradient, computed per chunk from the same cols (the transposed
-    convolution's backward: its dx is this conv of g, its dW this dw for its input).
+    ``wgrad_of`` (N, O, OH, OW), an upstream gradient of the output: ``(out, dw, xsum)``,
+    dw its weight gradient, computed per chunk from the same cols, and xsum (C,) x summed
+    over (N, H, W): the transposed convolution's backward (its dx is this conv of g, its
+    dW this dw for its input x, its bias gradient the sums of g).
 
     im2col + GEMM per chunk of images (module docstring, "Chunks"), the bias added
     while the GEMM output is reordered to NCHW; a batch too small to give every
@@ -624,15 +638,17 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=N
     if need_w:
         gsrc = np.ascontiguousarray(wgrad_of, x.dtype).reshape((g.n, o, g.oh * g.ow))
         dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
+        sum_parts = np.empty((tasks, g.c), dtype=np.float64)
     else:
         gsrc, dw_parts = placeholder(x.dtype, (1, 1, 1)), placeholder(x.dtype, (1, 1, 1))
-    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts),
-              tasks)
+        sum_parts = placeholder(np.float64, (1, 1))
+    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts,
+                               sum_parts), tasks)
     out = out.reshape((g.n, o, g.oh, g.ow))
     if not need_w:
         return out
     gw = dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)
-    return out, gw.reshape(w.shape)
+    return out, gw.reshape(w.shape), sum_parts.sum(axis=0).astype(x.dtype)
 
 
 def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,
