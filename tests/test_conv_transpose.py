@@ -230,8 +230,9 @@ def test_conv2d_fwd_weight_gradient_of_an_upstream(rng, n, c, size, o, groups, s
     x = rng.standard_normal((n, c, size, size))
     w = rng.standard_normal((o, c // groups, 3, 3))
     up = rng.standard_normal((n, o, out, out))
-    y, dw, xsum = conv.conv2d_fwd(x, w, None, g, wgrad_of=up)
-    np.testing.assert_allclose(y, conv.conv2d_fwd(x, w, None, g), atol=1e-12)
+    bias = rng.standard_normal(o)
+    y, dw, xsum = conv.conv2d_fwd(x, w, bias, g, wgrad_of=up)
+    np.testing.assert_allclose(y, conv.conv2d_fwd(x, w, bias, g), atol=1e-12)
     np.testing.assert_allclose(dw, conv.conv2d_bwd(up, x, w, g, False, True)[1], atol=1e-10)
     np.testing.assert_allclose(xsum, x.sum(axis=(0, 2, 3)), atol=1e-10)
     with pytest.raises(ValueError, match="conv2d_fwd: array of shape"):

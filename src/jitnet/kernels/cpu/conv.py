@@ -477,62 +477,86 @@ def _gather_chunk(src, n0, m, length, buf):
     return gm
 
 
-@task
-def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts, sum_parts, task,
-                   tasks):
-    """One task's images of the forward pass; with ``need_w``, also its partial sums of the
-    weight gradient for the upstream ``gsrc`` (N, O, L), from the same cols
-    (dw_parts[task], (O, taps/groups)), and of x per channel (sum_parts[task], (C,),
-    float64): the transposed convolution's backward."""
+@kernel(inline="always")
+def _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf):
+    """The forward pass of images n0 .. n0+m-1: their cols (in ``cbuf``), the GEMM, the
+    output written (reordered from ``ybuf`` for several images, bias added).  Returns
+    ``(cols, status)``: cols is still in cache for a caller that reads it again."""
     groups, og, tg = wm.shape
     taps, length = g.c * g.kh * g.kw, g.oh * g.ow
-    lo, hi = span(task, tasks, g.n)
-    per_channel = x.shape[1] // g.c  # phase planes per channel (1 at stride 1)
+    width = m * length
+    cols = cbuf[:taps * width].reshape((taps, width))
+    # one image: its (O, L) block of out is the GEMM's output, no reorder needed
+    y = out[n0] if m == 1 else ybuf[:groups * og * width].reshape((groups * og, width))
+    _im2col_task(x, cols, n0, m, 0, taps * m, g)
     bad = 0
-    if need_w:
-        for c in range(g.c):
-            sum_parts[task, c] = 0.0
-    # flat buffers, viewed (rows, m*L) per chunk: a reshaped prefix stays C-contiguous
-    # when the last chunk is shorter
-    cbuf = np.empty(taps * nb * length, dtype=x.dtype)
-    ybuf = np.empty(groups * og * nb * length, dtype=x.dtype)
-    gbuf = np.empty(groups * og * nb * length if need_w else 1, dtype=x.dtype)
-    for n0 in range(lo, hi, nb):
-        m = min(nb, hi - n0)
-        width = m * length
-        cols = cbuf[:taps * width].reshape((taps, width))
-        # one image: its (O, L) block of out is the GEMM's output, no reorder needed
-        y = out[n0] if m == 1 else ybuf[:groups * og * width].reshape((groups * og, width))
-        _im2col_task(x, cols, n0, m, 0, taps * m, g)
-        for gi in range(groups):
-            bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
-                        False, 0.0)
-        if need_w:  # dW (O, taps) += G (O, m*L) @ cols^T, while cols is in cache
-            gm = _gather_chunk(gsrc, n0, m, length, gbuf)
-            for gi in range(groups):
-                bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
-                            dw_parts[task, gi * og:(gi + 1) * og], False, True,
-                            0.0 if n0 == lo else 1.0)
-            # x's channel sums from its phase planes (every pixel once, zeros past the edge)
-            planes = x.shape[2] * x.shape[3]
-            for j in range(n0, n0 + m):
-                flat = x[j].reshape(x.shape[1] * planes)
-                for c in range(g.c):
-                    sum_parts[task, c] += _row(SUM, flat[c * per_channel * planes:
-                                                         (c + 1) * per_channel * planes])
-        if m == 1:
-            if has_bias:
-                for o in range(groups * og):
-                    b = bias[o]
-                    row = y[o]
-                    for q in range(length):
-                        row[q] += b
-            continue
+    for gi in range(groups):
+        bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
+                    False, 0.0)
+    if m == 1:
+        if has_bias:
+            for o in range(groups * og):
+                b = bias[o]
+                row = y[o]
+                for q in range(length):
+                    row[q] += b
+    else:
         # (O, m*L) -> out[n0:n0+m] (m, O, L), the bias added on the way; y is in cache
         for j in range(m):
             for o in range(groups * og):
                 _copy_bias(out[n0 + j, o], y[o, j * length:(j + 1) * length], bias[o],
                            has_bias)
+    return cols, bad
+
+
+@task
+def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
+    # flat buffers, viewed (rows, m*L) per chunk: a reshaped prefix stays C-contiguous
+    # when the last chunk is shorter
+    lo, hi = span(task, tasks, g.n)
+    cbuf = np.empty(g.c * g.kh * g.kw * nb * g.oh * g.ow, dtype=x.dtype)
+    ybuf = np.empty(wm.shape[0] * wm.shape[1] * nb * g.oh * g.ow, dtype=x.dtype)
+    bad = 0
+    for n0 in range(lo, hi, nb):
+        bad |= _fwd_chunk(x, wm, bias, has_bias, out, g, n0, min(nb, hi - n0), cbuf, ybuf)[1]
+    if bad:
+        raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
+
+
+@task
+def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_parts, task,
+                         tasks):
+    """The forward pass of the task's images, and from the same cols its partial sums of
+    the weight gradient for the upstream ``gsrc`` (N, O, L) (dw_parts[task], (O,
+    taps/groups)) and of x per channel (sum_parts[task], (C,), float64): the transposed
+    convolution's backward.  A kernel of its own, so a plain forward does not compile it."""
+    groups, og, tg = wm.shape
+    length = g.oh * g.ow
+    lo, hi = span(task, tasks, g.n)
+    cbuf = np.empty(g.c * g.kh * g.kw * nb * length, dtype=x.dtype)
+    ybuf = np.empty(groups * og * nb * length, dtype=x.dtype)
+    gbuf = np.empty(groups * og * nb * length, dtype=x.dtype)
+    per_channel = x.shape[1] // g.c  # phase planes per channel (1 at stride 1)
+    planes = x.shape[2] * x.shape[3]
+    for c in range(g.c):
+        sum_parts[task, c] = 0.0
+    bad = 0
+    for n0 in range(lo, hi, nb):
+        m = min(nb, hi - n0)
+        cols, b = _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf)
+        bad |= b
+        # dW (O, taps) += G (O, m*L) @ cols^T, while cols is in cache
+        gm = _gather_chunk(gsrc, n0, m, length, gbuf)
+        for gi in range(groups):
+            bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
+                        dw_parts[task, gi * og:(gi + 1) * og], False, True,
+                        0.0 if n0 == lo else 1.0)
+        # x's channel sums from its phase planes (every pixel once, zeros past the edge)
+        for j in range(n0, n0 + m):
+            flat = x[j].reshape(x.shape[1] * planes)
+            for c in range(g.c):
+                sum_parts[task, c] += _row(SUM, flat[c * per_channel * planes:
+                                                     (c + 1) * per_channel * planes])
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -635,20 +659,17 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=N
     out = np.empty((g.n, o, g.oh * g.ow), dtype=x.dtype)
     has_bias = b is not None
     bias = np.ascontiguousarray(b, dtype=x.dtype) if has_bias else placeholder(x.dtype)
-    if need_w:
-        gsrc = np.ascontiguousarray(wgrad_of, x.dtype).reshape((g.n, o, g.oh * g.ow))
-        dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
-        sum_parts = np.empty((tasks, g.c), dtype=np.float64)
-    else:
-        gsrc, dw_parts = placeholder(x.dtype, (1, 1, 1)), placeholder(x.dtype, (1, 1, 1))
-        sum_parts = placeholder(np.float64, (1, 1))
-    run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb, need_w, gsrc, dw_parts,
-                               sum_parts), tasks)
-    out = out.reshape((g.n, o, g.oh, g.ow))
     if not need_w:
-        return out
+        run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb), tasks)
+        return out.reshape((g.n, o, g.oh, g.ow))
+    gsrc = np.ascontiguousarray(wgrad_of, x.dtype).reshape((g.n, o, g.oh * g.ow))
+    dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
+    sum_parts = np.empty((tasks, g.c), dtype=np.float64)
+    run_tasks(_conv_fwd_wgrad_task, (x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts,
+                                     sum_parts), tasks)
     gw = dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)
-    return out, gw.reshape(w.shape), sum_parts.sum(axis=0).astype(x.dtype)
+    return (out.reshape((g.n, o, g.oh, g.ow)), gw.reshape(w.shape),
+            sum_parts.sum(axis=0).astype(x.dtype))
 
 
 def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,
