@@ -12,7 +12,8 @@ runs without recompiling anything.
 
 - ``auto`` (the default): MKL when the ``mkl`` wheel is installed
   (``pip install "jitnet[mkl]"``), else SciPy's BLAS;
-- ``mkl``: MKL, or a RuntimeError naming what is missing;
+- ``mkl``: MKL; when it cannot be loaded, a RuntimeWarning naming what is missing
+  and SciPy's BLAS (this runs at import, which must not fail);
 - ``scipy``: the OpenBLAS that SciPy's wheels ship (always there: SciPy is a
   dependency).
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import warnings
 
 _MKL_THREADING_SEQUENTIAL = 1  # mkl_service.h: MKL_THREADING_INTEL 0, SEQUENTIAL 1, ...
 _MKL_INTERFACE_LP64 = 0
@@ -88,10 +90,13 @@ def _mkl() -> tuple[str, int, int]:
 
 
 def choice() -> str:
-    """``JITNET_BLAS`` as given (``auto``, ``mkl`` or ``scipy``), checked."""
+    """``JITNET_BLAS`` (``auto``, ``mkl`` or ``scipy``); another value warns and means
+    ``auto`` (this runs at import: an exception would make ``import jitnet`` fail)."""
     value = os.environ.get("JITNET_BLAS", "auto").strip().lower() or "auto"
     if value not in ("auto", "mkl", "scipy"):
-        raise ValueError(f"JITNET_BLAS must be auto, mkl or scipy, got {value!r}")
+        warnings.warn(f"JITNET_BLAS must be auto, mkl or scipy, got {value!r}: using auto",
+                      RuntimeWarning, stacklevel=2)
+        return "auto"
     return value
 
 
@@ -105,7 +110,13 @@ def bind() -> str:
     want = choice()
     use_mkl = want == "mkl" or (want == "auto" and sys.platform.startswith("linux")
                                 and _mkl_path() is not None)
-    name, sgemm, dgemm = _mkl() if use_mkl else _scipy()
+    try:
+        name, sgemm, dgemm = _mkl() if use_mkl else _scipy()
+    except (OSError, RuntimeError, AttributeError) as exc:
+        if not use_mkl:
+            raise
+        warnings.warn(f"{exc}; using SciPy's BLAS", RuntimeWarning, stacklevel=2)
+        name, sgemm, dgemm = _scipy()
     binding.add_symbol("jitnet_sgemm", sgemm)
     binding.add_symbol("jitnet_dgemm", dgemm)
     _bound["name"] = name
