@@ -110,9 +110,11 @@ def _copy(d, s):
 
 
 @kernel(inline="always")
-def _copy_bias(d, s, b, has_bias):
-    """d = s + b (a channel's bias) or d = s: one block of the GEMM output into NCHW."""
+def _copy_bias(d, s, bias, o, has_bias):
+    """d = s + bias[o] (channel o's bias) or d = s: one block of the GEMM output into NCHW.
+    ``bias`` is read only with ``has_bias`` (without, it is a one-element stand-in)."""
     if has_bias:
+        b = bias[o]
         for j in range(d.shape[0]):
             d[j] = s[j] + b
     else:
@@ -379,7 +381,7 @@ def _to_nchw_block(y, out, bias, has_bias, t):
     n_img, o_ch, length = out.shape
     n = t // o_ch
     o = t - n * o_ch
-    _copy_bias(out[n, o], y[o, n * length:(n + 1) * length], bias[o], has_bias)
+    _copy_bias(out[n, o], y[o, n * length:(n + 1) * length], bias, o, has_bias)
 
 
 @task
@@ -504,7 +506,7 @@ def _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf):
         # (O, m*L) -> out[n0:n0+m] (m, O, L), the bias added on the way; y is in cache
         for j in range(m):
             for o in range(groups * og):
-                _copy_bias(out[n0 + j, o], y[o, j * length:(j + 1) * length], bias[o],
+                _copy_bias(out[n0 + j, o], y[o, j * length:(j + 1) * length], bias, o,
                            has_bias)
     return cols, bad
 
