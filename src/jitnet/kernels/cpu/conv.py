@@ -149,18 +149,29 @@ def _phase(k, d, p, s):
 
 
 @kernel(inline="always")
-def _im2col_segment(x, cols, n0, n_img, t, g):
-    """Write the oh*ow segment of image n (of the n_img images n0, n0 + 1, ... that cols
-    holds) in cols row (c, ki, kj).  ``x`` is the input at stride 1 and its phase planes
+def _tap_table(k, d, p, s, size, n_out):
+    """Per tap i of a window along one axis: (phase, off, lo, hi) -- it reads plane index
+    ``j + off`` of phase plane ``phase`` for outputs j in [lo, hi), the rest padding.  Built
+    once per kernel call: the integer divisions behind it cost more than a small tap's copy
+    when they ran per tap and per plane."""
+    table = np.empty((k, 4), np.int64)
+    for i in range(k):
+        phase, off = _phase(i, d, p, s)
+        lo, hi = _valid_range(off, 1, size, n_out)
+        table[i, 0], table[i, 1], table[i, 2], table[i, 3] = phase, off, lo, hi
+    return table
+
+
+@kernel(inline="always")
+def _im2col_segment(x, cols, n0, n, row, c, ki, kj, rows_t, cols_t, g):
+    """Write the oh*ow segment of image n (of the images n0, n0 + 1, ... that cols holds)
+    in cols row (c, ki, kj).  ``x`` is the input at stride 1 and its phase planes
     (``phases``) at a larger stride: either way every tap row is a unit-stride shifted copy
-    of one plane."""
-    kh, kw, sh, sw, oh, ow = g.kh, g.kw, g.sh, g.sw, g.oh, g.ow
+    of one plane.  ``rows_t``/``cols_t``: the taps' ``_tap_table`` along H and W."""
+    sh, sw, oh, ow = g.sh, g.sw, g.oh, g.ow
     hp, wp = x.shape[2], x.shape[3]
-    row, n, c, ki, kj = _tap(t, n_img, kh, kw)
-    a, hoff = _phase(ki, g.dh, g.ph, sh)  # plane row i + hoff
-    b, woff = _phase(kj, g.dw, g.pw, sw)
-    lo, hi = _valid_range(woff, 1, wp, ow)
-    i0, i1 = _valid_range(hoff, 1, hp, oh)
+    a, hoff, i0, i1 = rows_t[ki, 0], rows_t[ki, 1], rows_t[ki, 2], rows_t[ki, 3]
+    b, woff, lo, hi = cols_t[kj, 0], cols_t[kj, 1], cols_t[kj, 2], cols_t[kj, 3]
     seg = cols[row, n * oh * ow:(n + 1) * oh * ow]
     for q in range(i0 * ow):  # output rows whose tap falls in the top/bottom padding
         seg[q] = 0
@@ -196,11 +207,29 @@ def _im2col_segment(x, cols, n0, n_img, t, g):
 
 @kernel
 def _im2col_task(x, cols, n0, n_img, t0, t1, g):
-    """Segments t0 .. t1-1 of ``_im2col_segment``: one call per run of segments (a call per
-    segment, passing the arrays and the geometry each time, cost a third of a stride-2 unfold
-    of small planes)."""
-    for t in range(t0, t1):
-        _im2col_segment(x, cols, n0, n_img, t, g)
+    """Segments t0 .. t1-1 of ``_im2col_segment``, row-major over (cols row, image): one call
+    per run of segments (a call per segment, passing the arrays and the geometry each time,
+    cost a third of a stride-2 unfold of small planes), the tap tables built once and the
+    (row, image, channel, tap) counters stepped, not divided out, per segment."""
+    if t1 <= t0:
+        return
+    kh, kw = g.kh, g.kw
+    rows_t = _tap_table(kh, g.dh, g.ph, g.sh, x.shape[2], g.oh)
+    cols_t = _tap_table(kw, g.dw, g.pw, g.sw, x.shape[3], g.ow)
+    row, n, c, ki, kj = _tap(t0, n_img, kh, kw)
+    for _ in range(t0, t1):
+        _im2col_segment(x, cols, n0, n, row, c, ki, kj, rows_t, cols_t, g)
+        n += 1
+        if n == n_img:  # the next cols row: (c, ki, kj) steps like a row-major index
+            n = 0
+            row += 1
+            kj += 1
+            if kj == kw:
+                kj = 0
+                ki += 1
+                if ki == kh:
+                    ki = 0
+                    c += 1
 
 
 @task
@@ -299,56 +328,60 @@ def im2col(x: np.ndarray, g) -> np.ndarray:
 
 
 @kernel
-def _col2im_task(cols, dx, n0, t, g, init):
-    """Sum every tap's column values back into plane (n0 + n, c), (n, c) = divmod(t, C), of
-    dx, starting from init[c], where cols holds images n0, n0 + 1, ...  ``dx`` holds the
-    planes themselves at stride 1 and their phase planes (``phases``; ``unphase``
-    interleaves them) at a larger stride, so every tap adds a unit-stride block."""
+def _col2im_task(cols, dx, n0, t0, t1, g, init):
+    """For planes t = t0 .. t1-1: sum every tap's column values back into plane
+    (n0 + n, c), (n, c) = divmod(t, C), of dx, starting from init[c], where cols holds
+    images n0, n0 + 1, ...  ``dx`` holds the planes themselves at stride 1 and their phase
+    planes (``phases``; ``unphase`` interleaves them) at a larger stride, so every tap adds
+    a unit-stride block.  The tap tables are built once per call (``_tap_table``)."""
     c_in, kh, kw, sh, sw, oh, ow = g.c, g.kh, g.kw, g.sh, g.sw, g.oh, g.ow
     hp, wp = dx.shape[2], dx.shape[3]
-    n = t // c_in
-    c = t - n * c_in
-    start = init[c]
-    for q in range(sh * sw):
-        flat = dx[n0 + n, c * sh * sw + q].reshape(hp * wp)
-        for e in range(hp * wp):
-            flat[e] = start
-    for ki in range(kh):
-        a, hoff = _phase(ki, g.dh, g.ph, sh)
-        i0, i1 = _valid_range(hoff, 1, hp, oh)
-        for kj in range(kw):
-            row = (c * kh + ki) * kw + kj
-            b, woff = _phase(kj, g.dw, g.pw, sw)
-            lo, hi = _valid_range(woff, 1, wp, ow)
-            if i1 <= i0 or hi <= lo:
+    rows_t = _tap_table(kh, g.dh, g.ph, sh, hp, oh)
+    cols_t = _tap_table(kw, g.dw, g.pw, sw, wp, ow)
+    plane_size = hp * wp
+    for t in range(t0, t1):
+        n = t // c_in
+        c = t - n * c_in
+        img = dx[n0 + n].reshape(dx.shape[1] * plane_size)  # the image's planes, flat
+        base = c * sh * sw * plane_size
+        start = init[c]
+        for e in range(base, base + sh * sw * plane_size):
+            img[e] = start
+        for ki in range(kh):
+            a, hoff, i0, i1 = rows_t[ki, 0], rows_t[ki, 1], rows_t[ki, 2], rows_t[ki, 3]
+            if i1 <= i0:
                 continue
-            plane = dx[n0 + n, (c * sh + a) * sw + b]
-            seg = cols[row, n * oh * ow:(n + 1) * oh * ow]
-            if ow == wp:
-                # source and destination of the valid rows are one block each, at a
-                # constant offset.  Zero the few entries that map into the padding (cols
-                # is scratch), then add the block in one long vectorised loop.
-                if lo > 0 or hi < ow:
-                    for i in range(i0, i1):
-                        for j in range(lo):
-                            seg[i * ow + j] = 0
-                        for j in range(hi, ow):
-                            seg[i * ow + j] = 0
-                q0, q1 = i0 * ow + lo, (i1 - 1) * ow + hi
-                d0 = (i0 + hoff) * wp + lo + woff
-                _add(plane.reshape(hp * wp)[d0:d0 + q1 - q0], seg[q0:q1])
-                continue
-            for i in range(i0, i1):
-                _add(plane[i + hoff, lo + woff:hi + woff], seg[i * ow + lo:i * ow + hi])
+            for kj in range(kw):
+                b, woff, lo, hi = cols_t[kj, 0], cols_t[kj, 1], cols_t[kj, 2], cols_t[kj, 3]
+                if hi <= lo:
+                    continue
+                seg = cols[(c * kh + ki) * kw + kj, n * oh * ow:(n + 1) * oh * ow]
+                plane = base + (a * sw + b) * plane_size
+                if ow == wp:
+                    # source and destination of the valid rows are one block each, at a
+                    # constant offset.  Zero the few entries that map into the padding
+                    # (cols is scratch), then add the block in one long vectorised loop.
+                    if lo > 0 or hi < ow:
+                        for i in range(i0, i1):
+                            for j in range(lo):
+                                seg[i * ow + j] = 0
+                            for j in range(hi, ow):
+                                seg[i * ow + j] = 0
+                    q0, q1 = i0 * ow + lo, (i1 - 1) * ow + hi
+                    d0 = plane + (i0 + hoff) * wp + lo + woff
+                    _add(img[d0:d0 + q1 - q0], seg[q0:q1])
+                    continue
+                for i in range(i0, i1):
+                    d0 = plane + (i + hoff) * wp + lo + woff
+                    _add(img[d0:d0 + hi - lo], seg[i * ow + lo:i * ow + hi])
 
 
 @task
 def _col2im_batch(cols, dx, g, init, t, tasks):
     """Task t's share of the whole batch's col2im: a contiguous run of the N*C planes of
-    dx, one ``_col2im_task`` each."""
+    dx, in one ``_col2im_task`` call."""
     lo, hi = span(t, tasks, g.n * g.c)
-    for i in range(lo, hi):
-        _col2im_task(cols, dx, 0, i, g, init)
+    _col2im_task(cols, dx, 0, lo, hi, g, init)
 
 
 def _start_values(init, c: int, dtype) -> np.ndarray:
@@ -600,8 +633,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db
             for gi in range(groups):
                 bad |= gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
                             True, False, 0.0)
-            for t in range(m * g.c):
-                _col2im_task(cols, dx, n0, t, g, dx_init)
+            _col2im_task(cols, dx, n0, 0, m * g.c, g, dx_init)
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
