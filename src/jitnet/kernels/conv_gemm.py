@@ -43,10 +43,11 @@ def forward(k, x, w, b, g, wgrad_of=None):
     return out, k.reshape(gw, tuple(w.shape)), k.reduce(SUM, x, (0, 2, 3), False)
 
 
-def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
+def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None, need_b: bool = True):
     """Gradients of ``forward`` for the upstream ``grad`` (N, O, OH, OW): (dx or None,
-    dw or None, db) where db = grad summed over (N, OH, OW); ``dx_init`` (C,) or None is
-    added to every pixel of dx's channel c (the transposed convolution's bias)."""
+    dw or None, db or None) where db = grad summed over (N, OH, OW) (None without
+    ``need_b``); ``dx_init`` (C,) or None is added to every pixel of dx's channel c (the
+    transposed convolution's bias)."""
     o, taps = w.shape[0], g.c // g.groups * g.kh * g.kw
     length = g.n * g.oh * g.ow
     wm = k.reshape(w, (g.groups, o // g.groups, taps))
@@ -63,4 +64,4 @@ def backward(k, grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
     if need_x:
         gcols = k.bmm(wm, gm, trans_a=True)
         gx = k.col2im(k.reshape(gcols, (g.c * g.kh * g.kw, length)), g, dx_init)
-    return gx, gw, gbias
+    return gx, gw, (gbias if need_b else None)

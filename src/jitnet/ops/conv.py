@@ -29,8 +29,8 @@ class Conv2d(Function):
             gw = k.full(w.shape, 0, w.dtype) if need[1] else None
             gb = k.full((w.shape[0],), 0, w.dtype) if need[2] else None
             return (k.empty(ctx.x.shape, w.dtype) if need[0] else None), gw, gb, None
-        gx, gw, gb = k.conv2d_bwd(grad, ctx.x, w, g, need[0], need[1])
-        return gx, gw, (gb if need[2] else None), None
+        gx, gw, gb = k.conv2d_bwd(grad, ctx.x, w, g, need[0], need[1], None, need[2])
+        return gx, gw, gb, None
 
 
 def _padding(padding, kernel, dilation, stride, op):

@@ -35,7 +35,7 @@ class ConvTranspose2d(Function):
     def forward(ctx, x, w, b, g):
         k = ctx.k
         # conv2d's dx at grad = x, the bias as col2im's start value (no pass of its own)
-        out = k.conv2d_bwd(x, None, w, g, True, False, b)[0]
+        out = k.conv2d_bwd(x, None, w, g, True, False, b, False)[0]
         ctx.x, ctx.w, ctx.g = x, w, g
         return out
 

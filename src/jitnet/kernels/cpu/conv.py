@@ -597,11 +597,11 @@ def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_
 
 
 @task
-def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db_parts, task,
-                   tasks):
+def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, need_b, dx, dx_init, dw_parts, db_parts,
+                   task, tasks):
     """One task's share of the backward pass: dx of its images, and its partial sums of dW
-    (dw_parts[task], (O, taps/groups)) and of the bias gradient (db_parts[task], (O,),
-    float64)."""
+    (dw_parts[task], (O, taps/groups)) and, with ``need_b``, of the bias gradient
+    (db_parts[task], (O,), float64)."""
     groups, og, tg = wm.shape
     o_ch, taps, length = groups * og, g.c * g.kh * g.kw, g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
@@ -609,7 +609,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db
     bad = 0
     gbuf = np.empty(o_ch * nb * length, dtype=x.dtype)
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
-    for o in range(o_ch):
+    for o in range(o_ch if need_b else 0):
         db_part[o] = 0.0
     for n0 in range(lo, hi, nb):
         m = min(nb, hi - n0)
@@ -617,7 +617,7 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, dx, dx_init, dw_parts, db
         # the upstream gradient of the chunk as one (O, m*L) matrix, the GEMM's layout:
         # one image's (O, L) block of grad already is, several are gathered
         gm = _gather_chunk(grad, n0, m, length, gbuf)
-        for o in range(o_ch):
+        for o in range(o_ch if need_b else 0):
             db_part[o] += _row(SUM, gm[o])
         cols = cbuf[:taps * width].reshape((taps, width))
         if need_w:
@@ -707,9 +707,10 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=N
 
 
 def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x: bool,
-               need_w: bool, dx_init: np.ndarray | None = None) -> tuple:
+               need_w: bool, dx_init: np.ndarray | None = None, need_b: bool = True) -> tuple:
     """Gradients of ``conv2d_fwd`` for the upstream ``grad`` (N, O, OH, OW): (dx or None,
-    dw or None, db), db the bias gradient (grad summed over N, OH, OW, in float64).
+    dw or None, db or None), db the bias gradient (grad summed over N, OH, OW, in float64;
+    None without ``need_b``).
     ``x`` is read only for dw: it may be None when ``need_w`` is False (the transposed
     convolution's forward pass is this dx alone, plus its bias: ``dx_init`` (C,), added to
     every pixel of channel c as col2im's start value, so it costs no pass of its own).
@@ -731,7 +732,7 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
     if tasks == 0:
         from .. import conv_gemm, cpu
 
-        return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w, dx_init)
+        return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w, dx_init, need_b)
     x = placeholder(dtype, (1, 1, 1, 1)) if x is None else phases(np.ascontiguousarray(x), g)
     grad = np.ascontiguousarray(grad).reshape((g.n, -1, g.oh * g.ow))
     o = w.shape[0]
@@ -739,9 +740,9 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
     dx = np.empty(_phase_shape(g) if need_x else (1, 1, 1, 1), dtype=dtype)
     dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
-    run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, dx,
+    run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, bool(need_b), dx,
                                _start_values(dx_init, g.c, dtype), dw_parts, db_parts), tasks)
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
         if need_w else None
-    gb = db_parts.sum(axis=0).astype(dtype)
+    gb = db_parts.sum(axis=0).astype(dtype) if need_b else None
     return (unphase(dx, g) if need_x else None), gw, gb

@@ -200,9 +200,9 @@ def conv2d_fwd(x, w, b, g, wgrad_of=None):
     return conv_gemm.forward(cuda, x, w, b, g, wgrad_of)
 
 
-def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool, dx_init=None):
-    """Gradients of ``conv2d_fwd``: (dx or None, dw or None, db), ``dx_init`` (C,) added to
-    dx's channels (``kernels/conv_gemm.py``)."""
+def conv2d_bwd(grad, x, w, g, need_x: bool, need_w: bool, dx_init=None, need_b: bool = True):
+    """Gradients of ``conv2d_fwd``: (dx or None, dw or None, db or None), ``dx_init`` (C,)
+    added to dx's channels (``kernels/conv_gemm.py``)."""
     from .. import conv_gemm, cuda
 
-    return conv_gemm.backward(cuda, grad, x, w, g, need_x, need_w, dx_init)
+    return conv_gemm.backward(cuda, grad, x, w, g, need_x, need_w, dx_init, need_b)
