@@ -149,11 +149,24 @@ def _phase(k, d, p, s):
 
 
 @kernel(inline="always")
+def _zero_padding_columns(seg, i0, i1, lo, hi, ow):
+    """Zero columns [0, lo) and [hi, ow) of rows i0 .. i1-1 of a segment of ow-long rows: the
+    entries a tap's one-block copy (or add) would take from, or give to, a neighbour row."""
+    if lo > 0 or hi < ow:
+        for i in range(i0, i1):
+            for j in range(lo):
+                seg[i * ow + j] = 0
+            for j in range(hi, ow):
+                seg[i * ow + j] = 0
+
+
+@kernel
 def _tap_table(k, d, p, s, size, n_out):
     """Per tap i of a window along one axis: (phase, off, lo, hi) -- it reads plane index
     ``j + off`` of phase plane ``phase`` for outputs j in [lo, hi), the rest padding.  Built
     once per kernel call: the integer divisions behind it cost more than a small tap's copy
-    when they ran per tap and per plane."""
+    when they ran per tap and per plane.  Compiled once, not inlined into im2col and col2im
+    (a first run compiles both)."""
     table = np.empty((k, 4), np.int64)
     for i in range(k):
         phase, off = _phase(i, d, p, s)
@@ -191,12 +204,7 @@ def _im2col_segment(x, cols, n0, n, row, c, ki, kj, rows_t, cols_t, g):
         dst, src = seg[d0:d0 + length], flat[s0:s0 + length]
         for q in range(length):
             dst[q] = src[q]
-        if lo > 0 or hi < ow:
-            for i in range(i0, i1):
-                for j in range(lo):
-                    seg[i * ow + j] = 0
-                for j in range(hi, ow):
-                    seg[i * ow + j] = 0
+        _zero_padding_columns(seg, i0, i1, lo, hi, ow)
         return
     for i in range(i0, i1):
         dst = seg[i * ow:(i + 1) * ow]
@@ -361,12 +369,7 @@ def _col2im_task(cols, dx, n0, t0, t1, g, init):
                     # source and destination of the valid rows are one block each, at a
                     # constant offset.  Zero the few entries that map into the padding
                     # (cols is scratch), then add the block in one long vectorised loop.
-                    if lo > 0 or hi < ow:
-                        for i in range(i0, i1):
-                            for j in range(lo):
-                                seg[i * ow + j] = 0
-                            for j in range(hi, ow):
-                                seg[i * ow + j] = 0
+                    _zero_padding_columns(seg, i0, i1, lo, hi, ow)
                     q0, q1 = i0 * ow + lo, (i1 - 1) * ow + hi
                     d0 = plane + (i0 + hoff) * wp + lo + woff
                     _add(img[d0:d0 + q1 - q0], seg[q0:q1])
