@@ -10,7 +10,8 @@ report gives each side's median per call and the ratio of the medians.
     python bench/ab_conv.py conv3x3 vgg32 -r 25   # some cases
     python bench/ab_conv.py --rss                 # peak RSS growth, a fresh process per library
 
-Cases: conv3x3, conv3x3_fwd, conv1x1, lenet16/64/256, vgg32, vgg128, mm1024, bmm_ta.
+Cases: conv3x3, conv3x3_fwd, conv1x1, lenet16/64/256, vgg32, vgg128, mm1024, bmm_ta, and
+issue 13's convT, lstm, gru, transformer (bench_conv_transpose.py, bench_seq.py).
 """
 from __future__ import annotations
 
@@ -124,6 +125,65 @@ def _mm(lib, shape_a, shape_b, trans_a=False):
     return lambda: ta @ tb
 
 
+def _conv_transpose(lib, backward=True):
+    """bench_conv_transpose.py's case: (64, 32, 8, 8) -> (64, 16, 16, 16), forward+backward
+    (or the forward alone, without grad)."""
+    import torch
+
+    import jitnet as jn
+    import jitnet.nn.functional as F
+
+    mod = jn if lib == "jitnet" else torch
+    fn = F.conv_transpose2d if lib == "jitnet" else torch.nn.functional.conv_transpose2d
+    x = mod.tensor(_rand(64, 32, 8, 8, seed=1), requires_grad=True)
+    w = mod.tensor(_rand(32, 16, 3, 3, seed=2) * 0.1, requires_grad=True)
+    b = mod.tensor(_rand(16, seed=3), requires_grad=True)
+    g = mod.tensor(_rand(64, 16, 16, 16, seed=4))
+    if not backward:
+        guard = jn.no_grad if lib == "jitnet" else torch.no_grad
+
+        def fwd():
+            with guard():
+                fn(x, w, b, stride=2, padding=1, output_padding=1)
+        return fwd
+
+    def step():
+        x.grad = w.grad = b.grad = None
+        fn(x, w, b, stride=2, padding=1, output_padding=1).backward(g)
+
+    return step
+
+
+def _sequence(lib, make, x_shape, first):
+    """bench_seq.py's cases: the same module (PyTorch's init, loaded into jitnet),
+    forward then backward of sum(out * g)."""
+    import torch
+
+    import jitnet as jn
+    import jitnet.nn  # noqa: F401
+
+    torch.manual_seed(0)
+    ref = make(torch.nn)
+    mod = jn if lib == "jitnet" else torch
+    model = ref
+    if lib == "jitnet":
+        model = make(jn.nn)
+        model.load_state_dict({k: jn.tensor(v.detach().numpy())
+                               for k, v in ref.state_dict().items()})
+    x = mod.tensor(_rand(*x_shape, seed=1), requires_grad=True)
+    out = model(x)
+    g = mod.tensor(_rand(*tuple((out[0] if first else out).shape), seed=2))
+
+    def step():
+        x.grad = None
+        for p in model.parameters():
+            p.grad = None
+        out = model(x)
+        (out[0] if first else out).backward(g)
+
+    return step
+
+
 def _cases():
     from models import lenet5
 
@@ -149,6 +209,20 @@ def _cases():
     cases["bmm_ta"] = ("bmm (1,32,144)^T @ (1,32,4096) (a transposed view)",
                        lambda lib: _mm(lib, (1, 32, 144), (1, 32, 4096), trans_a=True),
                        ("numpy", "torch"))
+    cases["convT"] = ("conv_transpose2d fwd+bwd (64,32,8,8) -> (64,16,16,16) s2",
+                      _conv_transpose, ("torch",))
+    cases["convT_fwd"] = ("conv_transpose2d fwd (no grad), the same shapes",
+                          lambda lib: _conv_transpose(lib, backward=False), ("torch",))
+    cases["lstm"] = ("LSTM(64, 128) fwd+bwd, seq 32 batch 64",
+                     lambda lib: _sequence(lib, lambda m: m.LSTM(64, 128), (32, 64, 64), True),
+                     ("torch",))
+    cases["gru"] = ("GRU(64, 128) fwd+bwd, seq 32 batch 64",
+                    lambda lib: _sequence(lib, lambda m: m.GRU(64, 128), (32, 64, 64), True),
+                    ("torch",))
+    cases["transformer"] = (
+        "TransformerEncoderLayer(128, 4, 512) fwd+bwd, batch 32 seq 64",
+        lambda lib: _sequence(lib, lambda m: m.TransformerEncoderLayer(
+            128, 4, 512, dropout=0.0, batch_first=True), (32, 64, 128), False), ("torch",))
     return cases
 
 

@@ -10,6 +10,8 @@ Argument and return conventions are those of the CPU functions of the same names
 """
 from __future__ import annotations
 
+from . import opcodes as oc
+
 
 def _steps(length: int, reverse: bool):
     return range(length - 1, -1, -1) if reverse else range(length)
@@ -27,15 +29,24 @@ def rnn_seq_fwd(k, gi_all, w_hh, b_hh, h0, relu: bool, reverse: bool):
     return k.stack(hs, 0)
 
 
-def rnn_seq_bwd(k, hs, g, w_hh, relu: bool, reverse: bool):
-    """Backward of ``rnn_seq_fwd`` -> (dgates (L, N, H), dh0)."""
+def _bias_grad(k, grads, need_b: bool):
+    """The column sum of the (L, N, G) gate gradients over all steps, or None."""
+    if not need_b:
+        return None
+    return k.reduce(oc.SUM, k.reshape(grads, (grads.shape[0] * grads.shape[1], grads.shape[2])),
+                    (0,), False)
+
+
+def rnn_seq_bwd(k, hs, g, w_hh, relu: bool, reverse: bool, need_b: bool = True):
+    """Backward of ``rnn_seq_fwd`` -> (dgates (L, N, H), dh0, db)."""
     length = hs.shape[0]
     dh = _zeros_like_state(k, k.getitem(hs, 0))
     dgates = [None] * length
     for t in _steps(length, not reverse):
         dgates[t] = k.rnn_cell_bwd(k.getitem(hs, t), g, t, dh, relu)
         dh = k.step_matmul(dgates[t], w_hh, False)
-    return k.stack(dgates, 0), dh
+    dgates = k.stack(dgates, 0)
+    return dgates, dh, _bias_grad(k, dgates, need_b)
 
 
 def lstm_seq_fwd(k, gi_all, w_hh, b_hh, h0, c0, reverse: bool):
@@ -49,8 +60,8 @@ def lstm_seq_fwd(k, gi_all, w_hh, b_hh, h0, c0, reverse: bool):
     return k.stack(hs + [c], 0), k.stack(cs, 0), k.stack(saved, 0)
 
 
-def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool):
-    """Backward of ``lstm_seq_fwd`` -> (dgates (L, N, 4H), dh0, dc0)."""
+def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True):
+    """Backward of ``lstm_seq_fwd`` -> (dgates (L, N, 4H), dh0, dc0, db)."""
     length = saved.shape[0]
     order = list(_steps(length, reverse))
     dh = _zeros_like_state(k, c0)
@@ -62,7 +73,8 @@ def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool):
         dgates[t], dc = k.lstm_cell_bwd(k.contiguous(k.getitem(saved, t)), c_prev, g, t, dh,
                                         dc)
         dh = k.step_matmul(dgates[t], w_hh, False)
-    return k.stack(dgates, 0), dh, dc
+    dgates = k.stack(dgates, 0)
+    return dgates, dh, dc, _bias_grad(k, dgates, need_b)
 
 
 def gru_seq_fwd(k, gi_all, w_hh, b_hh, h0, reverse: bool):
@@ -76,8 +88,8 @@ def gru_seq_fwd(k, gi_all, w_hh, b_hh, h0, reverse: bool):
     return k.stack(hs, 0), k.stack(saved, 0)
 
 
-def gru_seq_bwd(k, saved, hs, h0, g, w_hh, reverse: bool):
-    """Backward of ``gru_seq_fwd`` -> (dgi (L, N, 3H), dgh (L, N, 3H), dh0)."""
+def gru_seq_bwd(k, saved, hs, h0, g, w_hh, reverse: bool, need_b: bool = True):
+    """Backward of ``gru_seq_fwd`` -> (dgi (L, N, 3H), dgh (L, N, 3H), dh0, db)."""
     length = saved.shape[0]
     order = list(_steps(length, reverse))
     dh = _zeros_like_state(k, h0)
@@ -88,4 +100,5 @@ def gru_seq_bwd(k, saved, hs, h0, g, w_hh, reverse: bool):
         dgi[t], dgh[t], dh_z = k.gru_cell_bwd(k.contiguous(k.getitem(saved, t)), h_prev, g, t,
                                               dh)
         dh = k.binary("add", k.step_matmul(dgh[t], w_hh, False), dh_z)
-    return k.stack(dgi, 0), k.stack(dgh, 0), dh
+    dgh = k.stack(dgh, 0)
+    return k.stack(dgi, 0), dgh, dh, _bias_grad(k, dgh, need_b)

@@ -14,38 +14,33 @@ forward and backward are linear in the sequence length.
 from __future__ import annotations
 
 from ..autograd import Function
-from ..kernels import opcodes as oc
 from ..tensor import Tensor
 
 
-def _weight_grads(k, need_w, need_b, dgh, hs, h0, reverse: bool, w_shape):
-    """dW_hh = sum_t dgh_t^T h_prev(t) and db_hh = sum dgh, each over all steps at once.
+def _weight_grad(k, need_w, dgh, hs, h0, reverse: bool, w_shape):
+    """dW_hh = sum_t dgh_t^T h_prev(t) over all steps at once (None without ``need_w``).
 
     h_prev(t), the state step t started from, is h0 for the first step run and hs of the
     step before otherwise, so the sum is one GEMM of aligned views of dgh and hs (the
     L-1 steps that started from an earlier output, hs shifted by one step) plus one
     (N-row) GEMM for the step that started from h0: no (L, N, H) stack of previous states
-    is built (that stack cost 0.24 ms of a 32-step LSTM backward).  db is the column sum
-    of the (L*N, G*H) gradient (the serial column reduction: 0.1 ms for (2048, 512),
-    where a GEMV with a row of ones took 1 ms).
+    is built (that stack cost 0.24 ms of a 32-step LSTM backward).  The bias gradient,
+    the column sum of dgh, comes from the recurrence's backward kernel itself.
     """
     length, n, g = dgh.shape[0], dgh.shape[1], dgh.shape[2]
-    dw = db = None
-    if need_w:
-        first = length - 1 if reverse else 0
-        dw = k.bmm(k.reshape(k.getitem(dgh, first), (1, n, g)), k.reshape(h0, (1, n, w_shape[1])),
-                   trans_a=True)
-        if length > 1:
-            # forward: step t >= 1 started from hs[t-1]; reverse: step t < L-1 from hs[t+1]
-            grads = k.getitem(dgh, slice(0, length - 1) if reverse else slice(1, length))
-            prev = k.getitem(hs, slice(1, length) if reverse else slice(0, length - 1))
-            rest = k.bmm(k.reshape(grads, (1, (length - 1) * n, g)),
-                         k.reshape(prev, (1, (length - 1) * n, w_shape[1])), trans_a=True)
-            dw = k.binary("add", rest, dw)
-        dw = k.reshape(dw, w_shape)
-    if need_b:
-        db = k.reduce(oc.SUM, k.reshape(dgh, (length * n, g)), (0,), False)
-    return dw, db
+    if not need_w:
+        return None
+    first = length - 1 if reverse else 0
+    dw = k.bmm(k.reshape(k.getitem(dgh, first), (1, n, g)), k.reshape(h0, (1, n, w_shape[1])),
+               trans_a=True)
+    if length > 1:
+        # forward: step t >= 1 started from hs[t-1]; reverse: step t < L-1 from hs[t+1]
+        grads = k.getitem(dgh, slice(0, length - 1) if reverse else slice(1, length))
+        prev = k.getitem(hs, slice(1, length) if reverse else slice(0, length - 1))
+        rest = k.bmm(k.reshape(grads, (1, (length - 1) * n, g)),
+                     k.reshape(prev, (1, (length - 1) * n, w_shape[1])), trans_a=True)
+        dw = k.binary("add", rest, dw)
+    return k.reshape(dw, w_shape)
 
 
 def _both_biases(k, b_hh, b_ih):
@@ -76,9 +71,9 @@ class RNNLayer(Function):
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, hs, h0, relu, reverse = ctx.saved
-        dg_all, dh = k.rnn_seq_bwd(hs, k.contiguous(g), w_hh, relu, reverse)
-        dw, db = _weight_grads(k, need[1], need[2] or need[6], dg_all, hs, h0, reverse,
-                               tuple(w_hh.shape))
+        dg_all, dh, db = k.rnn_seq_bwd(hs, k.contiguous(g), w_hh, relu, reverse,
+                                       need[2] or need[6])
+        dw = _weight_grad(k, need[1], dg_all, hs, h0, reverse, tuple(w_hh.shape))
         db_hh, db_ih = _bias_grads(k, need[2], need[6], db)
         return dg_all, dw, db_hh, dh, None, None, db_ih
 
@@ -96,10 +91,10 @@ class LSTMLayer(Function):
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, out, h0, c0, cs, saved, reverse = ctx.saved
-        dg_all, dh, dc = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse)
+        dg_all, dh, dc, db = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse,
+                                            need[2] or need[6])
         hs = k.getitem(out, slice(0, saved.shape[0]))
-        dw, db = _weight_grads(k, need[1], need[2] or need[6], dg_all, hs, h0, reverse,
-                               tuple(w_hh.shape))
+        dw = _weight_grad(k, need[1], dg_all, hs, h0, reverse, tuple(w_hh.shape))
         db_hh, db_ih = _bias_grads(k, need[2], need[6], db)
         return dg_all, dw, db_hh, dh, dc, None, db_ih
 
@@ -116,8 +111,9 @@ class GRULayer(Function):
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, hs, h0, saved, reverse = ctx.saved
-        dgi, dgh, dh = k.gru_seq_bwd(saved, hs, h0, k.contiguous(g), w_hh, reverse)
-        dw, db = _weight_grads(k, need[1], need[2], dgh, hs, h0, reverse, tuple(w_hh.shape))
+        dgi, dgh, dh, db = k.gru_seq_bwd(saved, hs, h0, k.contiguous(g), w_hh, reverse,
+                                         need[2])
+        dw = _weight_grad(k, need[1], dgh, hs, h0, reverse, tuple(w_hh.shape))
         return dgi, dw, db, dh, None
 
 

@@ -104,14 +104,39 @@ def getitem(x: np.ndarray, index) -> np.ndarray:
     return np.asarray(x[_view_index(index)])
 
 
+def _leading_range(index, length: int):
+    """(start, stop) when ``index`` selects the rows [start, stop) of the first axis and
+    everything of the others (``x[a:b]``, ``x[a:b, ...]``, ``x[i]``), else None."""
+    first, rest = (index[0], index[1:]) if isinstance(index, tuple) and index else (index, ())
+    if not all(it is Ellipsis or it == slice(None) for it in rest):
+        return None
+    if isinstance(first, slice):
+        start, stop, step = first.indices(length)
+        return (start, max(start, stop)) if step == 1 else None
+    if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+        row = int(first) % length if length else 0
+        return row, row + 1
+    return None
+
+
 def index_add(shape, dtype, index, g: np.ndarray) -> np.ndarray:
     """zeros(shape)[index] += g, accumulating repeated indices (indexing's backward)."""
-    out = np.zeros(shape, dtype=dtype)
     split = _torch_split(index, len(shape))
     if split is not None:
+        out = np.zeros(shape, dtype=dtype)
         np.add.at(out[split[0]], split[1], g)  # out[ints] is a view: the adds reach out
-    else:  # a basic index selects each element once: a plain store (np.add.at is ~20x
-        out[_view_index(index)] = g  # slower, and += would read the zeros back)
+        return out
+    # A basic index selects each element once: a plain store (np.add.at is ~20x slower,
+    # and += would read the zeros back).  Rows [a, b) of the first axis (y[:L] of an
+    # LSTM's output) need only the other rows zeroed, not the whole array first.
+    rows = _leading_range(index, shape[0]) if shape else None
+    if rows is None:
+        out = np.zeros(shape, dtype=dtype)
+    else:
+        out = np.empty(shape, dtype=dtype)
+        out[:rows[0]] = 0
+        out[rows[1]:] = 0
+    out[_view_index(index)] = g
     return out
 
 

@@ -224,11 +224,11 @@ def rnn_seq_fwd(gi_all, w_hh, b_hh, h0, relu: bool, reverse: bool):
     return recurrence.rnn_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, relu, reverse)
 
 
-def rnn_seq_bwd(hs, g, w_hh, relu: bool, reverse: bool):
-    """Backward of ``rnn_seq_fwd`` -> (dgates, dh0); as the CPU twin."""
+def rnn_seq_bwd(hs, g, w_hh, relu: bool, reverse: bool, need_b: bool = True):
+    """Backward of ``rnn_seq_fwd`` -> (dgates, dh0, db); as the CPU twin."""
     from .. import recurrence
 
-    return recurrence.rnn_seq_bwd(_table(), hs, g, w_hh, relu, reverse)
+    return recurrence.rnn_seq_bwd(_table(), hs, g, w_hh, relu, reverse, need_b)
 
 
 def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool):
@@ -238,11 +238,11 @@ def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool):
     return recurrence.lstm_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, c0, reverse)
 
 
-def lstm_seq_bwd(saved, cs, c0, g, w_hh, reverse: bool):
-    """Backward of ``lstm_seq_fwd`` -> (dgates, dh0, dc0); as the CPU twin."""
+def lstm_seq_bwd(saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True):
+    """Backward of ``lstm_seq_fwd`` -> (dgates, dh0, dc0, db); as the CPU twin."""
     from .. import recurrence
 
-    return recurrence.lstm_seq_bwd(_table(), saved, cs, c0, g, w_hh, reverse)
+    return recurrence.lstm_seq_bwd(_table(), saved, cs, c0, g, w_hh, reverse, need_b)
 
 
 def gru_seq_fwd(gi_all, w_hh, b_hh, h0, reverse: bool):
@@ -252,8 +252,8 @@ def gru_seq_fwd(gi_all, w_hh, b_hh, h0, reverse: bool):
     return recurrence.gru_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, reverse)
 
 
-def gru_seq_bwd(saved, hs, h0, g, w_hh, reverse: bool):
-    """Backward of ``gru_seq_fwd`` -> (dgi, dgh, dh0); as the CPU twin."""
+def gru_seq_bwd(saved, hs, h0, g, w_hh, reverse: bool, need_b: bool = True):
+    """Backward of ``gru_seq_fwd`` -> (dgi, dgh, dh0, db); as the CPU twin."""
     from .. import recurrence
 
-    return recurrence.gru_seq_bwd(_table(), saved, hs, h0, g, w_hh, reverse)
+    return recurrence.gru_seq_bwd(_table(), saved, hs, h0, g, w_hh, reverse, need_b)
