@@ -73,6 +73,45 @@ def test_batches_split_over_threads_match_torch(rng, kind):
                  call)
 
 
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("n", [3, 40])  # one task; one per thread (``_seq_tasks``)
+def test_sequence_backward_sums_the_bias_gradient_in_its_pass(rng, family, reverse, n):
+    """The CPU sequence kernels return the bias gradient summed while they write the gate
+    gradients (per-task float64 partials): it equals the column sum of those gradients,
+    and is None when not asked for."""
+    from jitnet.kernels import cpu as k
+
+    length, hid = 5, 64
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[family]
+    gi = rng.standard_normal((length, n, gates * hid)).astype(np.float32)
+    w = (rng.standard_normal((gates * hid, hid)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(gates * hid).astype(np.float32)
+    h0 = rng.standard_normal((n, hid)).astype(np.float32)
+    if family == "rnn":
+        hs = k.rnn_seq_fwd(gi, w, b, h0, False, reverse)
+        g = rng.standard_normal(hs.shape).astype(np.float32)
+        args = (hs, g, w, False, reverse)
+        grads_of = lambda res: res[0]  # noqa: E731
+    elif family == "lstm":
+        c0 = rng.standard_normal((n, hid)).astype(np.float32)
+        out, cs, saved = k.lstm_seq_fwd(gi, w, b, h0, c0, reverse)
+        g = rng.standard_normal(out.shape).astype(np.float32)
+        args = (saved, cs, c0, g, w, reverse)
+        grads_of = lambda res: res[0]  # noqa: E731
+    else:
+        hs, saved = k.gru_seq_fwd(gi, w, b, h0, reverse)
+        g = rng.standard_normal(hs.shape).astype(np.float32)
+        args = (saved, hs, h0, g, w, reverse)
+        grads_of = lambda res: res[1]  # b_hh's gradient: the hidden part dgh
+    res = getattr(k, f"{family}_seq_bwd")(*args, True)
+    db = res[-1]
+    want = grads_of(res).astype(np.float64).sum(axis=(0, 1))
+    assert db.dtype == np.float32 and db.shape == (gates * hid,)
+    np.testing.assert_allclose(db, want, rtol=1e-5, atol=1e-5)
+    assert getattr(k, f"{family}_seq_bwd")(*args, False)[-1] is None
+
+
 def test_rnn_relu_and_cells_match_torch(rng):
     import torch
 

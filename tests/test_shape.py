@@ -66,6 +66,22 @@ def test_indexing_basic_and_advanced(rng):
     assert g.grad.numpy()[1].tolist() == [3.0] * 5
 
 
+@pytest.mark.parametrize("index", [slice(0, 3), slice(1, None), (slice(2, 4), Ellipsis),
+                                   2, -1, (1, slice(None)), slice(3, 1), slice(None, None, 2),
+                                   (slice(None), 1), (Ellipsis, 0), (None, slice(1, 3))])
+def test_basic_index_backward_zeroes_exactly_the_rest(rng, index):
+    """A basic index's backward stores the gradient and zeroes the rest: rows of the first
+    axis take a path of their own (only the other rows are zeroed, not the whole array)."""
+    a = rng.standard_normal((4, 5, 2))
+    x = jn.tensor(a, requires_grad=True)
+    y = x[index]
+    g = rng.standard_normal(tuple(y.shape))
+    y.backward(jn.tensor(g))
+    want = np.zeros_like(a)
+    want[index] = g.reshape(want[index].shape)
+    assert np.array_equal(x.grad.numpy(), want)
+
+
 def test_setitem_in_place():
     x = jn.zeros(3, 3)
     x[1] = 2.0
