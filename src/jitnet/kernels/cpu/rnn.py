@@ -184,7 +184,7 @@ def _elman_fwd_kernel(gi_all, t, gh, b, relu, h):
 
 @kernel
 def _elman_bwd_kernel(h, g_out, t, dh, relu, dgates):
-    _elman_bwd_rows(h, g_out[t], dh, relu, dgates, np.zeros(h.shape[1]))
+    _elman_bwd_rows(h, g_out[t], dh, relu, dgates, np.zeros(h.shape[1], h.dtype))
 
 
 @kernel
@@ -195,7 +195,7 @@ def _lstm_fwd_kernel(gi_all, t, gh, b, c_prev, h, c, saved):
 @kernel
 def _lstm_bwd_kernel(saved, c_prev, g_out, t, dh, dc, dgates, dc_prev):
     _lstm_bwd_rows(saved, c_prev, g_out[t], dh, dc, dgates, dc_prev,
-                   np.zeros(dgates.shape[1]))
+                   np.zeros(dgates.shape[1], dgates.dtype))
 
 
 @kernel
@@ -205,7 +205,7 @@ def _gru_fwd_kernel(gi_all, t, gh, b, h_prev, h, saved):
 
 @kernel
 def _gru_bwd_kernel(saved, h_prev, g_out, t, dh, dgi, dgh, dh_prev):
-    _gru_bwd_rows(saved, h_prev, g_out[t], dh, dgi, dgh, dh_prev, np.zeros(dgh.shape[1]))
+    _gru_bwd_rows(saved, h_prev, g_out[t], dh, dgi, dgh, dh_prev, np.zeros(dgh.shape[1], dgh.dtype))
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,6 +236,18 @@ def _copy_rows(dst, src):
         d, r = dst[n], src[n]
         for j in range(r.shape[0]):
             d[j] = r[j]
+
+
+@kernel(inline="always")
+def _add_step_sums(acc, step):
+    """acc (float64) += step, one step's column sums of the gate gradients in the data's
+    dtype, then step zeroed for the next step.  The rows' pass adds into ``step`` at the
+    data's width: float64 accumulators there (a conversion and twice the bytes per
+    element, in the backward's hottest loop) cost more than the separate column sum
+    they replace, and a step's few rows per task lose nothing to float32."""
+    for j in range(step.shape[0]):
+        acc[j] += step[j]
+        step[j] = 0
 
 
 @kernel(inline="always")
@@ -273,10 +285,12 @@ def _elman_seq_fwd_task(gi_all, w_hh, b, h0, relu, reverse, hs, t, tasks):
 @task
 def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, db, t, tasks):
     length, lo, hi, dh, _ = _bwd_start(hs, dh0, dh0, t, tasks)
+    step = np.zeros(db.shape[1], dtype=hs.dtype)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti = _order(s, length, reverse)[0]
-        _elman_bwd_rows(hs[ti, lo:hi], g[ti, lo:hi], dh, relu, dgates[ti, lo:hi], db[t])
+        _elman_bwd_rows(hs[ti, lo:hi], g[ti, lo:hi], dh, relu, dgates[ti, lo:hi], step)
+        _add_step_sums(db[t], step)
         bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
     if bad:
         raise RuntimeError("rnn: BLAS refused an operand")
@@ -303,11 +317,13 @@ def _lstm_seq_bwd_task(saved, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, db, t,
     length, lo, hi, dh, dc_prev = _bwd_start(saved, c0, dh0, t, tasks)
     dc = dc0[lo:hi]  # dL/dc of the step being run; at the end dL/dc0
     _copy_rows(dc, g[length, lo:hi])
+    step = np.zeros(db.shape[1], dtype=saved.dtype)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti, tp = _order(s, length, reverse)
         _lstm_bwd_rows(saved[ti, lo:hi], c0[lo:hi] if s == 0 else cs[tp, lo:hi], g[ti, lo:hi],
-                       dh, dc, dgates[ti, lo:hi], dc_prev, db[t])
+                       dh, dc, dgates[ti, lo:hi], dc_prev, step)
+        _add_step_sums(db[t], step)
         bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
         _copy_rows(dc, dc_prev)
     if bad:
@@ -330,11 +346,13 @@ def _gru_seq_fwd_task(gi_all, w_hh, b, h0, reverse, hs, saved, t, tasks):
 @task
 def _gru_seq_bwd_task(saved, hs, h0, g, w_hh, reverse, dgi, dgh, dh0, db, t, tasks):
     length, lo, hi, dh, dh_z = _bwd_start(saved, h0, dh0, t, tasks)
+    step = np.zeros(db.shape[1], dtype=saved.dtype)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti, tp = _order(s, length, reverse)
         _gru_bwd_rows(saved[ti, lo:hi], h0[lo:hi] if s == 0 else hs[tp, lo:hi], g[ti, lo:hi],
-                      dh, dgi[ti, lo:hi], dgh[ti, lo:hi], dh_z, db[t])
+                      dh, dgi[ti, lo:hi], dgh[ti, lo:hi], dh_z, step)
+        _add_step_sums(db[t], step)
         # dL/dh_prev = (the part through z) + dgh @ W_hh
         bad |= gemm(dgh[ti, lo:hi], w_hh, dh_z, False, False, 1.0)
         _copy_rows(dh, dh_z)
@@ -489,8 +507,9 @@ def rnn_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray, relu
 
 def _bias_sums(tasks: int, size: int) -> np.ndarray:
     """Every task's float64 partial column sums of the gate gradients it writes (the
-    recurrence's bias gradient, summed in the pass that writes them: a separate column
-    sum over the (L*N, G*H) gradient cost ~0.13 ms of a 32-step LSTM backward)."""
+    recurrence's bias gradient, summed in the pass that writes them, one step at a time
+    (``_add_step_sums``): a separate column sum over the (L*N, G*H) gradient cost
+    0.11-0.16 ms of a 32-step LSTM backward)."""
     return np.zeros((tasks, size))
 
 
