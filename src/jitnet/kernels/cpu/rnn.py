@@ -244,7 +244,8 @@ def _add_step_sums(acc, step):
     dtype, then step zeroed for the next step.  The rows' pass adds into ``step`` at the
     data's width: float64 accumulators there (a conversion and twice the bytes per
     element, in the backward's hottest loop) cost more than the separate column sum
-    they replace, and a step's few rows per task lose nothing to float32."""
+    they replace, and one step's rows of one task (a share of the batch) sum in float32
+    with an error of a few ulps."""
     for j in range(step.shape[0]):
         acc[j] += step[j]
         step[j] = 0
