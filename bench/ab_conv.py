@@ -154,36 +154,6 @@ def _conv_transpose(lib, backward=True):
     return step
 
 
-def _sequence(lib, make, x_shape, first):
-    """bench_seq.py's cases: the same module (PyTorch's init, loaded into jitnet),
-    forward then backward of sum(out * g)."""
-    import torch
-
-    import jitnet as jn
-    import jitnet.nn  # noqa: F401
-
-    torch.manual_seed(0)
-    ref = make(torch.nn)
-    mod = jn if lib == "jitnet" else torch
-    model = ref
-    if lib == "jitnet":
-        model = make(jn.nn)
-        model.load_state_dict({k: jn.tensor(v.detach().numpy())
-                               for k, v in ref.state_dict().items()})
-    x = mod.tensor(_rand(*x_shape, seed=1), requires_grad=True)
-    out = model(x)
-    g = mod.tensor(_rand(*tuple((out[0] if first else out).shape), seed=2))
-
-    def step():
-        x.grad = None
-        for p in model.parameters():
-            p.grad = None
-        out = model(x)
-        (out[0] if first else out).backward(g)
-
-    return step
-
-
 def _cases():
     from models import lenet5
 
@@ -213,16 +183,14 @@ def _cases():
                       _conv_transpose, ("torch",))
     cases["convT_fwd"] = ("conv_transpose2d fwd (no grad), the same shapes",
                           lambda lib: _conv_transpose(lib, backward=False), ("torch",))
-    cases["lstm"] = ("LSTM(64, 128) fwd+bwd, seq 32 batch 64",
-                     lambda lib: _sequence(lib, lambda m: m.LSTM(64, 128), (32, 64, 64), True),
-                     ("torch",))
-    cases["gru"] = ("GRU(64, 128) fwd+bwd, seq 32 batch 64",
-                    lambda lib: _sequence(lib, lambda m: m.GRU(64, 128), (32, 64, 64), True),
-                    ("torch",))
-    cases["transformer"] = (
-        "TransformerEncoderLayer(128, 4, 512) fwd+bwd, batch 32 seq 64",
-        lambda lib: _sequence(lib, lambda m: m.TransformerEncoderLayer(
-            128, 4, 512, dropout=0.0, batch_first=True), (32, 64, 128), False), ("torch",))
+    import bench_seq  # its cases, step for step (imports conftest: pytest must be installed)
+
+    for name, title in (("lstm", "LSTM(64, 128) fwd+bwd, seq 32 batch 64"),
+                        ("gru", "GRU(64, 128) fwd+bwd, seq 32 batch 64"),
+                        ("transformer", "TransformerEncoderLayer(128, 4, 512) fwd+bwd, batch 32 "
+                                        "seq 64")):
+        cases[name] = (title, lambda lib, c=bench_seq.CASES[name]: bench_seq.sequence_step(lib, *c),
+                       ("torch",))
     return cases
 
 

@@ -664,10 +664,10 @@ def _plan(g, o: int, itemsize: int) -> tuple[int, int]:
         return 0, 0  # too few images to share out: the whole-batch GEMMs split instead
     per_image = g.c * g.kh * g.kw * length * itemsize
     share = -(-g.n // tasks)  # a task's images
-    nb = max(1, min(share, CHUNK_BYTES // per_image))
+    chunks = -(-share // max(1, min(share, CHUNK_BYTES // per_image)))
     # chunks of equal size: 32 images at 14 a chunk ran as 14 + 14 + 4, and the last
     # chunk's short GEMMs ran at a fraction of the others' speed; 11 + 11 + 10 do not
-    return tasks, -(-share // -(-share // nb))
+    return tasks, -(-share // chunks)
 
 
 def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=None):
