@@ -9,6 +9,7 @@ from seq_helpers import check_module
 
 import jitnet as jn
 from jitnet import nn
+from jitnet.nn import functional as F
 from jitnet.kernels.scalar import rnn as formulas
 from jitnet.ops.rnn import gru_layer, lstm_layer, rnn_layer
 
@@ -205,6 +206,11 @@ def test_gradcheck_through_the_fused_cell_kernels(rng, reverse):
     gi, w, b, h0, c0 = t(3, 2, 8), t(8, 2), t(8), t(2, 2), t(2, 2)
     assert jn.autograd.gradcheck(lambda *a: lstm_layer(*a, reverse=reverse),
                                  (gi, w, b, h0, c0))
+    # the layer's own input projection (w_ih), which its gates overwrite
+    x, w_ih, b_ih = t(3, 2, 5), t(8, 5), t(8)
+    assert jn.autograd.gradcheck(
+        lambda x_, wi, w_, b_, bi, h, c: lstm_layer(x_, w_, b_, h, c, reverse, bi, wi),
+        (x, w_ih, w, b, b_ih, h0, c0))
     gi3, w3, b3 = t(3, 2, 6), t(6, 2), t(6)
     assert jn.autograd.gradcheck(lambda *a: gru_layer(*a, reverse=reverse), (gi3, w3, b3, h0))
     assert jn.autograd.gradcheck(lambda g, w_, h: gru_layer(g, w_, None, h), (gi3, w3, h0))
@@ -213,6 +219,34 @@ def test_gradcheck_through_the_fused_cell_kernels(rng, reverse):
         assert jn.autograd.gradcheck(lambda *a, act=act: rnn_layer(*a, act, reverse=reverse),
                                      (gi1, w1, b1, h0))
     assert jn.autograd.gradcheck(lambda g, w_, h: rnn_layer(g, w_, None, h), (gi1, w1, h0))
+
+
+@pytest.mark.parametrize("n", [3, 40])  # one task; one per thread
+def test_lstm_layer_projecting_its_input_matches_a_given_projection(rng, n):
+    """lstm_layer(x, ..., w_ih=W) computes its gates over its own projection in place; it
+    equals lstm_layer over F.linear(x, W), forward and every gradient, and a projection
+    handed in is left as it was."""
+    def t(*shape):
+        return jn.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+
+    hid = 64
+    x, w_ih, w_hh, b = t(6, n, 5), t(4 * hid, 5), t(4 * hid, hid), t(4 * hid)
+    h0, c0 = t(n, hid), t(n, hid)
+    g = rng.standard_normal((7, n, hid)).astype(np.float32)
+    gi = F.linear(x, w_ih, None)
+    before = gi.detach().numpy().copy()
+    want = lstm_layer(gi, w_hh, b, h0, c0)
+    np.testing.assert_array_equal(gi.detach().numpy(), before)
+    want.backward(jn.tensor(g))
+    wants = [p.grad.numpy().copy() for p in (x, w_ih, w_hh, b, h0, c0)]
+    for p in (x, w_ih, w_hh, b, h0, c0):
+        p.grad = None
+    got = lstm_layer(x, w_hh, b, h0, c0, w_ih=w_ih)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6,
+                               atol=1e-6)
+    got.backward(jn.tensor(g))
+    for p, w in zip((x, w_ih, w_hh, b, h0, c0), wants):
+        np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-5, atol=1e-5)
 
 
 def test_long_sequence_backward_is_one_node_per_layer(rng):

@@ -114,10 +114,10 @@ class RNNBase(Module):
             y = gru_layer(F.linear(x, w_ih, b_ih), w_hh, b_hh, h0, reverse)
             return y, y[last], None
         # every step's input projection in one GEMM; b_ih joins b_hh in the cell kernel
-        gi = F.linear(x, w_ih, None)
-        if self.mode == "LSTM":
-            y = lstm_layer(gi, w_hh, b_hh, h0, c0, reverse, b_ih)
+        if self.mode == "LSTM":  # the layer projects x itself (ops/rnn.py: lstm_layer)
+            y = lstm_layer(x, w_hh, b_hh, h0, c0, reverse, b_ih, w_ih)
             return y[:steps], y[last], y[steps]
+        gi = F.linear(x, w_ih, None)
         y = rnn_layer(gi, w_hh, b_hh, h0, "tanh" if self.mode == "RNN_TANH" else "relu",
                       reverse, b_ih)
         return y, y[last], None
@@ -344,8 +344,8 @@ class LSTMCell(RNNCellBase):
             raise TypeError(f"LSTMCell: hx must be a tuple (h, c), got {type(hx).__name__}")
         x, (h, c), unbatched = self._prepare(input, list(hx) if hx is not None else
                                              [None, None])
-        gi = F.linear(x, self.weight_ih, None).unsqueeze(0)
-        y = lstm_layer(gi, self.weight_hh, self.bias_hh, h, c, b_ih=self.bias_ih)
+        y = lstm_layer(x.unsqueeze(0), self.weight_hh, self.bias_hh, h, c, b_ih=self.bias_ih,
+                       w_ih=self.weight_ih)
         h, c = y[0], y[1]
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 

@@ -70,15 +70,18 @@ def _permutation(g, order, hidden: int, dtype) -> str:
                      "W_perm")
 
 
-def _loop_node(g, rec, mode: str, states, reverse: bool, b_ih_t=None) -> list:
-    """The ONNX node for an LSTMLayer / GRULayer record: X = the traced input projection,
-    b_ih_t the input bias the layer adds itself (``lstm_layer(..., b_ih=)``) or None."""
+def _loop_node(g, rec, mode: str, states, reverse: bool, b_ih_t=None, w_ih_t=None) -> list:
+    """The ONNX node for an LSTMLayer / GRULayer record: X = the traced input projection
+    and W a permutation, or, when the layer projects its input itself (``w_ih_t``, as
+    ``lstm_layer(..., w_ih=)``), X = that input and W = w_ih; b_ih_t the input bias the
+    layer adds itself (``lstm_layer(..., b_ih=)``) or None."""
     gi_t, w_hh_t, b_hh_t = rec.args[:3]
     hidden = int(w_hh_t.shape[1])
     order = ORDER[mode]
     gates = len(order)
     dtype = gi_t._data.dtype
-    w = _permutation(g, order, hidden, dtype)
+    w = (_permutation(g, order, hidden, dtype) if w_ih_t is None
+         else _reordered(g, w_ih_t, order, hidden))
     r = _reordered(g, w_hh_t, order, hidden)
     if b_hh_t is not None or b_ih_t is not None:
         wb, rb = (_reordered(g, t, order, hidden) if t is not None else
@@ -95,8 +98,9 @@ def _loop_node(g, rec, mode: str, states, reverse: bool, b_ih_t=None) -> list:
 
 @register_function(rnn.LSTMLayer)
 def _lstm_layer(g, rec, alt):
-    # args: gi_all, w_hh, b_hh, h0, c0, reverse, b_ih
-    y, _, y_c = _loop_node(g, rec, "LSTM", rec.args[3:5], rec.args[5], rec.args[6])
+    # args: gi_all (or x with w_ih), w_hh, b_hh, h0, c0, reverse, b_ih, w_ih
+    y, _, y_c = _loop_node(g, rec, "LSTM", rec.args[3:5], rec.args[5], rec.args[6],
+                           rec.args[7])
     # jitnet's result stacks every h_t and then c_n: (L + 1, N, H)
     return [g.node("Concat", [g.axes_op("Squeeze", [y], [1]), y_c], axis=0)]
 

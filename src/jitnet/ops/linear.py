@@ -13,29 +13,42 @@ from ..tensor import Tensor
 from ._nn_args import check_float, check_same_dtype, check_tensor
 
 
+def project(k, x, w):
+    """``x @ w^T`` as one GEMM: x (*, in), w (out, in) -> ``(y (m, out), x3, w3)``, m the
+    product of x's leading dims, with the (1, m, in) / (1, out, in) views that
+    ``project_grads`` takes.  Also the recurrent layers' input projection (``ops/rnn.py``)."""
+    o, kin = w.shape
+    m = math.prod(x.shape[:-1])
+    x3 = k.reshape(x, (1, m, kin))
+    w3 = k.reshape(w, (1, o, kin))
+    return k.reshape(k.bmm(x3, w3, trans_b=True), (m, o)), x3, w3
+
+
+def project_grads(k, g, x3, w3, x_shape, need_x: bool, need_w: bool):
+    """The gradients ``(dx (x_shape), dw (out, in))`` of ``project`` for the upstream g
+    (any shape of m * out elements); each None when not needed."""
+    g3 = k.reshape(g, (1, x3.shape[1], w3.shape[1]))
+    gx = k.reshape(k.bmm(g3, w3), x_shape) if need_x else None
+    gw = k.reshape(k.bmm(g3, x3, trans_a=True), w3.shape[1:]) if need_w else None
+    return gx, gw
+
+
 class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         k = ctx.k
-        o, kin = w.shape
-        lead = x.shape[:-1]
-        m = math.prod(lead)
-        x3 = k.reshape(x, (1, m, kin))
-        w3 = k.reshape(w, (1, o, kin))
-        y = k.reshape(k.bmm(x3, w3, trans_b=True), (m, o))
+        y, ctx.x3, ctx.w3 = project(k, x, w)
         if b is not None:
             y = k.bias_add(y, b)
-        ctx.x3, ctx.w3, ctx.x_shape = x3, w3, x.shape
-        return k.reshape(y, lead + (o,))
+        ctx.x_shape = x.shape
+        return k.reshape(y, x.shape[:-1] + (w.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        x3, w3 = ctx.x3, ctx.w3
-        g3 = k.reshape(g, (1, x3.shape[1], w3.shape[1]))
-        gx = k.reshape(k.bmm(g3, w3), ctx.x_shape) if need[0] else None
-        gw = k.reshape(k.bmm(g3, x3, trans_a=True), w3.shape[1:]) if need[1] else None
-        gb = _bias_grad(k, g3) if need[2] else None
+        gx, gw = project_grads(k, g, ctx.x3, ctx.w3, ctx.x_shape, need[0], need[1])
+        gb = _bias_grad(k, k.reshape(g, (1, ctx.x3.shape[1], ctx.w3.shape[1]))) if need[2] \
+            else None
         return gx, gw, gb
 
 

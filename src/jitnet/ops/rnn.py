@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
+from .linear import project, project_grads
 
 
 def _weight_grad(k, need_w, dgh, hs, h0, reverse: bool, w_shape):
@@ -80,23 +81,31 @@ class RNNLayer(Function):
 
 class LSTMLayer(Function):
     @staticmethod
-    def forward(ctx, gi_all, w_hh, b_hh, h0, c0, reverse, b_ih):
+    def forward(ctx, x, w_hh, b_hh, h0, c0, reverse, b_ih, w_ih):
         k = ctx.k
-        out, cs, saved = k.lstm_seq_fwd(k.contiguous(gi_all), k.contiguous(w_hh),
-                                        _both_biases(k, b_hh, b_ih), h0, c0, reverse)
-        ctx.saved = (w_hh, out, h0, c0, cs, saved, reverse)
+        if w_ih is None:  # x is the caller's projection: computed over a copy
+            gi_all, proj = k.contiguous(x), None
+        else:  # the layer's own projection: the gates overwrite it
+            gi2, x3, w3 = project(k, x, w_ih)
+            gi_all, proj = k.reshape(gi2, tuple(x.shape[:-1]) + (w_ih.shape[0],)), (x3, w3)
+        out, cs, saved = k.lstm_seq_fwd(gi_all, k.contiguous(w_hh), _both_biases(k, b_hh, b_ih),
+                                        h0, c0, reverse, proj is not None)
+        ctx.saved = (w_hh, out, h0, c0, cs, saved, reverse, proj, tuple(x.shape))
         return out
 
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        w_hh, out, h0, c0, cs, saved, reverse = ctx.saved
+        w_hh, out, h0, c0, cs, saved, reverse, proj, x_shape = ctx.saved
         dg_all, dh, dc, db = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse,
                                             need[2] or need[6])
-        hs = k.getitem(out, slice(0, saved.shape[0]))
+        hs = k.getitem(out, slice(0, cs.shape[0]))
         dw = _weight_grad(k, need[1], dg_all, hs, h0, reverse, tuple(w_hh.shape))
         db_hh, db_ih = _bias_grads(k, need[2], need[6], db)
-        return dg_all, dw, db_hh, dh, dc, None, db_ih
+        dx, dw_ih = dg_all, None
+        if proj is not None:
+            dx, dw_ih = project_grads(k, dg_all, *proj, x_shape, need[0], need[7])
+        return dx, dw, db_hh, dh, dc, None, db_ih, dw_ih
 
 
 class GRULayer(Function):
@@ -138,18 +147,22 @@ def rnn_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,
 
 
 def lstm_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor, c0: Tensor,
-               reverse: bool = False, b_ih: Tensor | None = None) -> Tensor:
+               reverse: bool = False, b_ih: Tensor | None = None,
+               w_ih: Tensor | None = None) -> Tensor:
     """The LSTM recurrence over a sequence, one layer and one direction.
 
     gi_all (L, N, 4H): ``x W_ih^T`` of every step, gates in PyTorch's order (i, f, g,
-    o), ``+ b_ih`` unless b_ih is handed here (as ``rnn_layer``: the cheaper way);
-    w_hh (4H, H); b_hh, b_ih (4H,) or None; h0, c0 (N, H).
+    o), ``+ b_ih`` unless b_ih is handed here (as ``rnn_layer``: the cheaper way); or,
+    with ``w_ih`` (4H, I) given, the input x (L, N, I) itself, which the layer projects
+    in one GEMM of its own (what ``nn.LSTM`` and ``nn.LSTMCell`` do: the gates are then
+    computed in place over that private projection, sparing a (L, N, 4H) store and
+    its copy).  w_hh (4H, H); b_hh, b_ih (4H,) or None; h0, c0 (N, H).
     Returns one (L + 1, N, H) tensor: rows 0..L-1 are h_t of every step (in
     time order, also when ``reverse`` runs the recurrence from t = L-1 down),
     row L is the last cell state c_n.  Shapes are the caller's to check
     (``nn.LSTM`` does, with PyTorch's messages).
     """
-    return LSTMLayer.apply(gi_all, w_hh, b_hh, h0, c0, bool(reverse), b_ih)
+    return LSTMLayer.apply(gi_all, w_hh, b_hh, h0, c0, bool(reverse), b_ih, w_ih)
 
 
 def gru_layer(gi_all: Tensor, w_hh: Tensor, b_hh: Tensor | None, h0: Tensor,

@@ -231,8 +231,10 @@ def rnn_seq_bwd(hs, g, w_hh, relu: bool, reverse: bool, need_b: bool = True):
     return recurrence.rnn_seq_bwd(_table(), hs, g, w_hh, relu, reverse, need_b)
 
 
-def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool):
-    """The LSTM recurrence over a sequence -> (out, cs, saved); as the CPU twin."""
+def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool, overwrite: bool = False):
+    """The LSTM recurrence over a sequence -> (out, cs, saved); as the CPU twin, whose
+    saved layout differs (``saved`` is only handed back to ``lstm_seq_bwd``) and which
+    reads ``overwrite`` (here gi_all is never written)."""
     from .. import recurrence
 
     return recurrence.lstm_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, c0, reverse)
