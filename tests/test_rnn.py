@@ -9,8 +9,8 @@ from seq_helpers import check_module
 
 import jitnet as jn
 from jitnet import nn
-from jitnet.nn import functional as F
 from jitnet.kernels.scalar import rnn as formulas
+from jitnet.nn import functional as F
 from jitnet.ops.rnn import gru_layer, lstm_layer, rnn_layer
 
 pytestmark = requires_torch
