@@ -249,6 +249,24 @@ def test_lstm_layer_projecting_its_input_matches_a_given_projection(rng, n):
         np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-5, atol=1e-5)
 
 
+def test_lstm_backward_twice_with_retain_graph(rng):
+    """The last backward computes the gate gradients over the saved gates in place; one
+    with retain_graph=True must leave them, so a second backward gives the same
+    gradients, and a third (after the graph is freed) raises."""
+    lstm = nn.LSTM(5, 64)
+    x = jn.tensor(rng.standard_normal((4, 40, 5)).astype(np.float32), requires_grad=True)
+    out = (lstm(x)[0] ** 2).sum()
+    out.backward(retain_graph=True)
+    first = [p.grad.numpy().copy() for p in (x, *lstm.parameters())]
+    for p in (x, *lstm.parameters()):
+        p.grad = None
+    out.backward()
+    for p, want in zip((x, *lstm.parameters()), first):
+        np.testing.assert_array_equal(p.grad.numpy(), want)
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        out.backward()
+
+
 def test_long_sequence_backward_is_one_node_per_layer(rng):
     """The recurrence is one autograd node per layer and direction, however long the
     sequence (the composed Elman RNN recorded ~4 per step, and a gi[t] slice each, whose

@@ -131,10 +131,14 @@ class Context:
     """One node of the tape: the Function, its kernel table and inputs, and what forward saved.
 
     ``forward`` stores whatever ``backward`` needs as attributes (``ctx.x = x``);
-    ``needs_input_grad[i]`` says whether argument i wants a gradient.
+    ``needs_input_grad[i]`` says whether argument i wants a gradient.  ``final`` is True
+    while the engine runs the node's last backward (no ``retain_graph``: what forward
+    saved is freed right after), so a backward may then overwrite its saved arrays
+    (``LSTMLayer``'s gradients over its gates) instead of copying them first.
     """
 
-    __slots__ = ("fn", "k", "device", "inputs", "needs_input_grad", "freed", "__dict__")
+    __slots__ = ("fn", "k", "device", "inputs", "needs_input_grad", "freed", "final",
+                 "__dict__")
 
     def __init__(self, fn, k, device):
         self.fn = fn
@@ -143,6 +147,7 @@ class Context:
         self.inputs = ()
         self.needs_input_grad = ()
         self.freed = False
+        self.final = False
 
     def name(self) -> str:
         """``MulBackward``, or the op's own label for shared Functions (``ReluBackward``)."""
@@ -317,6 +322,7 @@ def _run_node(node, g, pending, held, fire, capture, retain_graph) -> None:
         g = _tensor_hooks_at_node(node, g)
     if capture is not None and id(node) in capture:
         capture[id(node)] = g
+    node.final = not retain_graph
     grads = node.fn.backward(node, g) if _profiler is None else _profiler.backward(node, g)
     grads = list(grads) if isinstance(grads, tuple) else [grads]
     k = node.k

@@ -60,8 +60,10 @@ def lstm_seq_fwd(k, gi_all, w_hh, b_hh, h0, c0, reverse: bool):
     return k.stack(hs + [c], 0), k.stack(cs, 0), k.stack(saved, 0)
 
 
-def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True):
-    """Backward of ``lstm_seq_fwd`` -> (dgates (L, N, 4H), dh0, dc0, db)."""
+def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True,
+                 need_dh0: bool = True):
+    """Backward of ``lstm_seq_fwd`` -> (dgates (L, N, 4H), dh0 (None without
+    ``need_dh0``: the first step's product is skipped), dc0, db)."""
     length = saved.shape[0]
     order = list(_steps(length, reverse))
     dh = _zeros_like_state(k, c0)
@@ -72,7 +74,7 @@ def lstm_seq_bwd(k, saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True):
         c_prev = c0 if s == 0 else k.getitem(cs, order[s - 1])
         dgates[t], dc = k.lstm_cell_bwd(k.contiguous(k.getitem(saved, t)), c_prev, g, t, dh,
                                         dc)
-        dh = k.step_matmul(dgates[t], w_hh, False)
+        dh = k.step_matmul(dgates[t], w_hh, False) if s > 0 or need_dh0 else None
     dgates = k.stack(dgates, 0)
     return dgates, dh, dc, _bias_grad(k, dgates, need_b)
 

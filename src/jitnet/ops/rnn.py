@@ -98,7 +98,7 @@ class LSTMLayer(Function):
         k, need = ctx.k, ctx.needs_input_grad
         w_hh, out, h0, c0, cs, saved, reverse, proj, x_shape = ctx.saved
         dg_all, dh, dc, db = k.lstm_seq_bwd(saved, cs, c0, k.contiguous(g), w_hh, reverse,
-                                            need[2] or need[6])
+                                            need[2] or need[6], ctx.final, need[3])
         hs = k.getitem(out, slice(0, cs.shape[0]))
         dw = _weight_grad(k, need[1], dg_all, hs, h0, reverse, tuple(w_hh.shape))
         db_hh, db_ih = _bias_grads(k, need[2], need[6], db)

@@ -114,21 +114,21 @@ def _lstm_rows(gates, gh, b, c_prev, h, c, tc):
 
 
 @kernel(inline="always")
-def _lstm_bwd_rows(gates, tc, c_prev, go, dh, dc, dgates, dc_prev, db):
-    """Backward of ``_lstm_rows`` from its gates (m, 4H) and tc (m, H), with dL/dh = go +
-    dh, dL/dc = dc -> dgates (m, 4H), dc_prev (m, H); db (4H,) += the column sums of
-    dgates."""
+def _lstm_bwd_rows(gates, tc, c_prev, go, dh, dc, dc_prev, db):
+    """Backward of ``_lstm_rows``, in place: gates (m, 4H), the gate values, are
+    overwritten by their gradients (one view read and written, as forward), with tc (m,
+    H), dL/dh = go + dh, dL/dc = dc -> dc_prev (m, H); db (4H,) += the column sums of
+    the gate gradients."""
     hid = c_prev.shape[1]
     a0, a1, a2, a3 = _gate(db, 0, hid), _gate(db, 1, hid), _gate(db, 2, hid), _gate(db, 3, hid)
     for n in range(c_prev.shape[0]):
-        sv, dg = gates[n], dgates[n]
+        sv = gates[n]
         s0, s1, s2, s3 = _gate(sv, 0, hid), _gate(sv, 1, hid), _gate(sv, 2, hid), _gate(sv, 3, hid)
-        d0, d1, d2, d3 = _gate(dg, 0, hid), _gate(dg, 1, hid), _gate(dg, 2, hid), _gate(dg, 3, hid)
         tn, cp, gn, dhn, dcn, dcp = tc[n], c_prev[n], go[n], dh[n], dc[n], dc_prev[n]
         for j in range(hid):
             v0, v1, v2, v3, dcp[j] = _lstm_bwd(
                 s0[j], s1[j], s2[j], s3[j], tn[j], cp[j], gn[j] + dhn[j], dcn[j])
-            d0[j], d1[j], d2[j], d3[j] = v0, v1, v2, v3
+            s0[j], s1[j], s2[j], s3[j] = v0, v1, v2, v3
             a0[j] += v0
             a1[j] += v1
             a2[j] += v2
@@ -201,8 +201,9 @@ def _lstm_fwd_kernel(gi_all, t, gh, b, c_prev, h, c, saved):
 
 @kernel
 def _lstm_bwd_kernel(saved, c_prev, g_out, t, dh, dc, dgates, dc_prev):
-    _lstm_bwd_rows(saved[:, :dgates.shape[1]], saved[:, dgates.shape[1]:], c_prev, g_out[t],
-                   dh, dc, dgates, dc_prev, np.zeros(dgates.shape[1], dgates.dtype))
+    _copy_rows(dgates, saved[:, :dgates.shape[1]])  # the gradients overwrite the gates
+    _lstm_bwd_rows(dgates, saved[:, dgates.shape[1]:], c_prev, g_out[t], dh, dc, dc_prev,
+                   np.zeros(dgates.shape[1], dgates.dtype))
 
 
 @kernel
@@ -305,14 +306,17 @@ def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, db, t, tasks):
 
 
 @task
-def _lstm_seq_fwd_task(gates, w_hh, b, h0, c0, reverse, out, cs, tcs, t, tasks):
+def _lstm_seq_fwd_task(gates, w_hh, b, h0, zero_h0, c0, reverse, out, cs, tcs, t, tasks):
     length, lo, hi, gh = _fwd_start(gates, w_hh, h0, t, tasks)
     bad = 0
     ti = 0
     for s in range(length):
         ti, tp = _order(s, length, reverse)
         first = s == 0
-        bad |= gemm(h0[lo:hi] if first else out[tp, lo:hi], w_hh, gh, False, True, 0.0)
+        if first and zero_h0:  # h0 @ W_hh^T of a zero state (nn.LSTM's default)
+            _zero_rows(gh)
+        else:
+            bad |= gemm(h0[lo:hi] if first else out[tp, lo:hi], w_hh, gh, False, True, 0.0)
         _lstm_rows(gates[ti, lo:hi], gh, b, c0[lo:hi] if first else cs[tp, lo:hi],
                    out[ti, lo:hi], cs[ti, lo:hi], tcs[ti, lo:hi])
     _copy_rows(out[length, lo:hi], cs[ti, lo:hi])  # the last cell state, c_n
@@ -321,18 +325,21 @@ def _lstm_seq_fwd_task(gates, w_hh, b, h0, c0, reverse, out, cs, tcs, t, tasks):
 
 
 @task
-def _lstm_seq_bwd_task(gates, tcs, cs, c0, g, w_hh, reverse, dgates, dh0, dc0, db, t, tasks):
-    length, lo, hi, dh, dc_prev = _bwd_start(gates, c0, dh0, t, tasks)
+def _lstm_seq_bwd_task(dgates, tcs, cs, c0, g, w_hh, reverse, need_dh0, dh0, dc0, db, t,
+                       tasks):
+    # dgates holds the gates on entry; each step's gradients overwrite them
+    length, lo, hi, dh, dc_prev = _bwd_start(dgates, c0, dh0, t, tasks)
     dc = dc0[lo:hi]  # dL/dc of the step being run; at the end dL/dc0
     _copy_rows(dc, g[length, lo:hi])
-    step = np.zeros(db.shape[1], dtype=gates.dtype)
+    step = np.zeros(db.shape[1], dtype=dgates.dtype)
     bad = 0
     for s in range(length - 1, -1, -1):
         ti, tp = _order(s, length, reverse)
-        _lstm_bwd_rows(gates[ti, lo:hi], tcs[ti, lo:hi], c0[lo:hi] if s == 0 else cs[tp, lo:hi],
-                       g[ti, lo:hi], dh, dc, dgates[ti, lo:hi], dc_prev, step)
+        _lstm_bwd_rows(dgates[ti, lo:hi], tcs[ti, lo:hi], c0[lo:hi] if s == 0 else cs[tp, lo:hi],
+                       g[ti, lo:hi], dh, dc, dc_prev, step)
         _add_step_sums(db[t], step)
-        bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
+        if s > 0 or need_dh0:  # the first step's product is only dL/dh0
+            bad |= gemm(dgates[ti, lo:hi], w_hh, dh, False, False, 0.0)
         _copy_rows(dc, dc_prev)
     if bad:
         raise RuntimeError("lstm: BLAS refused an operand")
@@ -560,27 +567,35 @@ def lstm_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray,
     cs = np.empty((length, n, hid), gi_all.dtype)
     tcs = np.empty((length, n, hid), gi_all.dtype)
     run_tasks(_lstm_seq_fwd_task, (gates, w_hh, _bias(b_hh, gi_all, 4 * hid), h0,
-                                   np.ascontiguousarray(c0, gi_all.dtype), bool(reverse),
+                                   not h0.any(), np.ascontiguousarray(c0, gi_all.dtype),
+                                   bool(reverse),
                                    out, cs, tcs), _seq_tasks(n, hid))
     return out, cs, (gates, tcs)
 
 
 def lstm_seq_bwd(saved: tuple, cs: np.ndarray, c0: np.ndarray, g: np.ndarray,
-                 w_hh: np.ndarray, reverse: bool, need_b: bool = True) -> tuple:
+                 w_hh: np.ndarray, reverse: bool, need_b: bool = True,
+                 overwrite: bool = False, need_dh0: bool = True) -> tuple:
     """Backward of ``lstm_seq_fwd`` for the upstream g (L + 1, N, H) (row L: of c_n) ->
     (dgates (L, N, 4H), the gradient of every step's summed gate pre-activations; dh0,
-    dc0 (N, H); db (4H,), the column sum of dgates, or None without ``need_b``)."""
+    dc0 (N, H); db (4H,), the column sum of dgates, or None without ``need_b``).
+    Without ``need_dh0`` the first step's product (it is only dh0) is skipped and dh0
+    is None.
+
+    ``overwrite``: saved may be destroyed (the last backward through it) -- the gate
+    gradients are then computed in place over its gates, else over a copy; in place
+    spares a cold (L, N, 4H) store."""
     gates, tcs = saved
+    dgates = gates if overwrite else gates.copy()
     g = np.ascontiguousarray(g, gates.dtype)
     c0 = np.ascontiguousarray(c0, gates.dtype)
-    dgates = np.empty(gates.shape, gates.dtype)
     dh0, dc0 = np.empty(c0.shape, gates.dtype), np.empty(c0.shape, gates.dtype)
     tasks = _seq_tasks(*c0.shape)
     db = _bias_sums(tasks, dgates.shape[2])
-    run_tasks(_lstm_seq_bwd_task, (gates, tcs, cs, c0, g,
+    run_tasks(_lstm_seq_bwd_task, (dgates, tcs, cs, c0, g,
                                    np.ascontiguousarray(w_hh, gates.dtype), bool(reverse),
-                                   dgates, dh0, dc0, db), tasks)
-    return dgates, dh0, dc0, _bias_grad(db, need_b, gates.dtype)
+                                   bool(need_dh0), dh0, dc0, db), tasks)
+    return dgates, (dh0 if need_dh0 else None), dc0, _bias_grad(db, need_b, gates.dtype)
 
 
 def gru_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray,

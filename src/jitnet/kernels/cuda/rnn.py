@@ -240,11 +240,14 @@ def lstm_seq_fwd(gi_all, w_hh, b_hh, h0, c0, reverse: bool, overwrite: bool = Fa
     return recurrence.lstm_seq_fwd(_table(), gi_all, w_hh, b_hh, h0, c0, reverse)
 
 
-def lstm_seq_bwd(saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True):
-    """Backward of ``lstm_seq_fwd`` -> (dgates, dh0, dc0, db); as the CPU twin."""
+def lstm_seq_bwd(saved, cs, c0, g, w_hh, reverse: bool, need_b: bool = True,
+                 overwrite: bool = False, need_dh0: bool = True):
+    """Backward of ``lstm_seq_fwd`` -> (dgates, dh0, dc0, db); as the CPU twin (here saved
+    is never written, whatever ``overwrite`` says)."""
     from .. import recurrence
 
-    return recurrence.lstm_seq_bwd(_table(), saved, cs, c0, g, w_hh, reverse, need_b)
+    return recurrence.lstm_seq_bwd(_table(), saved, cs, c0, g, w_hh, reverse, need_b,
+                                   need_dh0)
 
 
 def gru_seq_fwd(gi_all, w_hh, b_hh, h0, reverse: bool):
