@@ -249,6 +249,34 @@ def test_lstm_layer_projecting_its_input_matches_a_given_projection(rng, n):
         np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("length", [1, 4])
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
+def test_absent_initial_state_is_zeros(rng, family, length):
+    """h0 (and c0) None: the layers start from zeros without multiplying them (no h0
+    product forward, no h0 term in dW_hh), with the outputs and gradients of explicit
+    zeros -- also for one step, whose dW_hh is then all zero."""
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[family]
+    hid = 6
+
+    def run(zero):
+        r = np.random.default_rng(5)
+        gi = jn.tensor(r.standard_normal((length, 3, gates * hid)), requires_grad=True)
+        w = jn.tensor(r.standard_normal((gates * hid, hid)), requires_grad=True)
+        b = jn.tensor(r.standard_normal(gates * hid), requires_grad=True)
+        z = jn.zeros(3, hid, dtype=jn.float64) if zero else None
+        if family == "lstm":
+            out = lstm_layer(gi, w, b, z, z)
+        elif family == "gru":
+            out = gru_layer(gi, w, b, z)
+        else:
+            out = rnn_layer(gi, w, b, z)
+        (out * out).sum().backward()
+        return [out.detach().numpy(), gi.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+
+    for got, want in zip(run(False), run(True)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_lstm_backward_twice_with_retain_graph(rng):
     """The last backward computes the gate gradients over the saved gates in place; one
     with retain_graph=True must leave them, so a second backward gives the same

@@ -105,8 +105,9 @@ class RNNBase(Module):
                 getattr(self, f"bias_ih_{tag}") if self.bias else None,
                 getattr(self, f"bias_hh_{tag}") if self.bias else None)
 
-    def _direction(self, x: Tensor, layer: int, reverse: bool, h0: Tensor, c0):
-        """One layer, one direction: (output (L, N, H), h_n (N, H), c_n (N, H) or None)."""
+    def _direction(self, x: Tensor, layer: int, reverse: bool, h0: Tensor | None, c0):
+        """One layer, one direction: (output (L, N, H), h_n (N, H), c_n (N, H) or None);
+        h0, c0 None: zeros."""
         w_ih, w_hh, b_ih, b_hh = self._params(layer, reverse)
         steps = x.shape[0]
         last = 0 if reverse else steps - 1
@@ -135,15 +136,19 @@ class RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         lstm = self.mode == "LSTM"
-        h0 = _state(name, "hidden[0]" if lstm else "hidden", hx, shape, unbatched, x)
-        c0 = _state(name, "hidden[1]", cx, shape, unbatched, x) if lstm else None
+        # an absent state stays None: the layers start from zeros without multiplying them
+        h0 = None if hx is None else _state(name, "hidden[0]" if lstm else "hidden", hx,
+                                            shape, unbatched, x)
+        c0 = None if cx is None or not lstm else _state(name, "hidden[1]", cx, shape,
+                                                         unbatched, x)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 idx = layer * dirs + d
-                out, h, c = self._direction(x, layer, d == 1, h0[idx],
-                                            c0[idx] if lstm else None)
+                out, h, c = self._direction(x, layer, d == 1,
+                                            None if h0 is None else h0[idx],
+                                            None if c0 is None else c0[idx])
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)

@@ -90,7 +90,7 @@ def _loop_node(g, rec, mode: str, states, reverse: bool, b_ih_t=None, w_ih_t=Non
         b = g.node("Concat", [wb, rb], axis=1)
     else:
         b = ""
-    inits = [g.axes_op("Unsqueeze", [g.value(s)], [0]) for s in states]
+    inits = ["" if s is None else g.axes_op("Unsqueeze", [g.value(s)], [0]) for s in states]
     return g.node(ONNX_OP[mode], [g.value(gi_t), w, r, b, ""] + inits,
                   n_out=3 if mode == "LSTM" else 2,
                   **_attrs(mode, hidden, "reverse" if reverse else "forward", 1))
