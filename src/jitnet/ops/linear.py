@@ -46,10 +46,9 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         k, need = ctx.k, ctx.needs_input_grad
-        gx, gw = project_grads(k, g, ctx.x3, ctx.w3, ctx.x_shape, need[0], need[1])
-        gb = _bias_grad(k, k.reshape(g, (1, ctx.x3.shape[1], ctx.w3.shape[1]))) if need[2] \
-            else None
-        return gx, gw, gb
+        g3 = k.reshape(g, (1, ctx.x3.shape[1], ctx.w3.shape[1]))
+        gx, gw = project_grads(k, g3, ctx.x3, ctx.w3, ctx.x_shape, need[0], need[1])
+        return gx, gw, (_bias_grad(k, g3) if need[2] else None)
 
 
 BIG_BIAS_GRAD = 1 << 18

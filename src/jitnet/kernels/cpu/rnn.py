@@ -568,8 +568,7 @@ def lstm_seq_fwd(gi_all: np.ndarray, w_hh: np.ndarray, b_hh, h0: np.ndarray,
     tcs = np.empty((length, n, hid), gi_all.dtype)
     run_tasks(_lstm_seq_fwd_task, (gates, w_hh, _bias(b_hh, gi_all, 4 * hid), h0,
                                    not h0.any(), np.ascontiguousarray(c0, gi_all.dtype),
-                                   bool(reverse),
-                                   out, cs, tcs), _seq_tasks(n, hid))
+                                   bool(reverse), out, cs, tcs), _seq_tasks(n, hid))
     return out, cs, (gates, tcs)
 
 
