@@ -10,7 +10,7 @@ runs without recompiling anything.
 
 ``JITNET_BLAS`` chooses:
 
-- ``auto`` (the default): MKL when the ``mkl`` wheel is installed
+- ``auto`` (the default): MKL on an Intel CPU when the ``mkl`` wheel is installed
   (``pip install "jitnet[mkl]"``), else SciPy's BLAS;
 - ``mkl``: MKL; when it cannot be loaded, a RuntimeWarning naming what is missing
   and SciPy's BLAS (this runs at import, which must not fail);
@@ -25,6 +25,13 @@ threading layer before its first call: jitnet runs one single-threaded GEMM per
 task on Numba's threads (``cpu/matmul.py``), and a second thread pool would spin
 beside Numba's.  Set that way, a process that also uses the same ``libmkl_rt``
 for something else (a NumPy built against it) runs that sequentially too.
+
+Why ``auto`` takes MKL on Intel CPUs only: on AMD's, MKL runs its AVX2 code paths
+while OpenBLAS runs its AVX-512 (SkylakeX) kernels.  Measured on one core of an AMD
+EPYC Zen 5 (family 26), float32, MKL 2026.2 against SciPy's OpenBLAS 0.3.30:
+2048x64 @ 64x512 1195 vs 574 us, 64x128 @ 128x512 81 vs 47 us, 512x2048 @ 2048x128
+2326 vs 1139 us, 1024^3 18.4 vs 9.0 ms: half the speed, and an LSTM training step
+(seq 32, batch 64, 64 -> 128) 7.5 ms against 4.8.
 """
 from __future__ import annotations
 
@@ -100,6 +107,19 @@ def choice() -> str:
     return value
 
 
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``...) from /proc/cpuinfo,
+    or '' where there is none to read (not Linux, a sandbox hiding it)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def bind() -> str:
     """Point ``jitnet_sgemm``/``jitnet_dgemm`` at the chosen library (once per process);
     returns its name, as ``jitnet info`` shows it."""
@@ -109,7 +129,7 @@ def bind() -> str:
 
     want = choice()
     use_mkl = want == "mkl" or (want == "auto" and sys.platform.startswith("linux")
-                                and _mkl_path() is not None)
+                                and cpu_vendor() == "GenuineIntel" and _mkl_path() is not None)
     try:
         name, sgemm, dgemm = _mkl() if use_mkl else _scipy()
     except (OSError, RuntimeError, AttributeError) as exc:
