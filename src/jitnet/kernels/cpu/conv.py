@@ -50,7 +50,7 @@ Chunks (``conv2d_fwd``/``conv2d_bwd``).  The whole-batch ``cols`` is
 C*kh*kw*N*L floats: 19 MB for x 64x32x16x16 and 151 MB for a 32-channel 3x3
 layer on 128 32x32 images, written once and read back from DRAM, and kept
 for the backward pass (training memory grew 2.7x PyTorch's).  So the batch is
-cut into chunks of whole images whose ``cols`` fits in ``CHUNK_BYTES`` (half
+cut into chunks of whole images whose ``cols`` fits in ``CHUNK_BYTES`` (an eighth
 of a core's L2): each of ``tasks`` parallel tasks (one per thread) owns a
 contiguous run of images and, chunk by chunk, builds the chunk's ``cols`` in
 a buffer it reuses, multiplies it with single-threaded BLAS (``runtime``), and
@@ -565,8 +565,8 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
 def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_parts, task,
                          tasks):
     """The forward pass of the task's images, and from the same cols its partial sums of
-    the weight gradient for the upstream ``gsrc`` (N, O, L) (dw_parts[task], (O,
-    taps/groups)) and of x per channel (sum_parts[task], (C,), float64): the transposed
+    the weight gradient for the upstream ``gsrc`` (N, O, L), transposed (dw_parts[task],
+    (groups, taps/groups, O/groups)), and of x per channel (sum_parts[task], (C,), float64): the transposed
     convolution's backward.  A kernel of its own, so a plain forward does not compile it."""
     groups, og, tg = wm.shape
     length = g.oh * g.ow
@@ -583,12 +583,14 @@ def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_
         m = min(nb, hi - n0)
         cols, b = _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf)
         bad |= b
-        # dW (O, taps) += G (O, m*L) @ cols^T, while cols is in cache
+        # dW^T (taps, O) += cols @ G^T (m*L inner), while cols is in cache; the transposed
+        # product is the faster one of this shape: 32 x 144 x 64m at m = 3, 3.9 against
+        # 5.3 us an image for G @ cols^T (one Zen 5 core, OpenBLAS), the transpose at the
+        # end is (taps, O) once per call
         gm = _gather_chunk(gsrc, n0, m, length, gbuf)
         for gi in range(groups):
-            bad |= gemm(gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
-                        dw_parts[task, gi * og:(gi + 1) * og], False, True,
-                        0.0 if n0 == lo else 1.0)
+            bad |= gemm(cols[gi * tg:(gi + 1) * tg], gm[gi * og:(gi + 1) * og],
+                        dw_parts[task, gi], False, True, 0.0 if n0 == lo else 1.0)
         # x's channel sums from its phase planes (every pixel once, zeros past the edge)
         for j in range(n0, n0 + m):
             flat = x[j].reshape(x.shape[1] * planes)
@@ -641,11 +643,16 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, need_b, dx, dx_init, dw_p
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
 
-CHUNK_BYTES = 512 << 10
+CHUNK_BYTES = 128 << 10
 """Size of one chunk's ``cols`` (whole images, at least one).  Each core has 1 MiB of L2
-here (AMD EPYC, Zen 4): 512 KiB of cols leaves room for the GEMM output, the reordered
-gradient and the panels BLAS packs, so im2col writes and the GEMM reads stay in L2
-instead of streaming C*kh*kw*N*L floats through DRAM twice."""
+here (AMD EPYC Zen 4 and Zen 5): a chunk of cols well inside it leaves room for the GEMM
+output, the reordered gradient and the panels BLAS packs, so im2col writes and the GEMM
+reads stay in L2 instead of streaming C*kh*kw*N*L floats through DRAM twice.  128 KiB
+against 512 KiB (Zen 5, OpenBLAS, alternating A/B runs): the ConvTranspose2d step of
+issue 13 0.78-0.83 against 0.86-0.89 ms (its backward alone 478-507 against 535-593
+us: 3 images a chunk against 11, the small-M GEMMs of this shape run faster short);
+conv3x3, the small VGG and LeNet-5 at 64 within noise (1.37/1.24/1.05 against
+1.53/1.33/1.03 of PyTorch's time in one pair of runs)."""
 
 PARALLEL_FLOPS = 1 << 21
 """A convolution below this many multiply-adds runs on one thread (waking the pool
@@ -703,12 +710,13 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=N
         run_tasks(_conv_fwd_task, (x, wm, bias, has_bias, out, g, nb), tasks)
         return out.reshape((g.n, o, g.oh, g.ow))
     gsrc = np.ascontiguousarray(wgrad_of, x.dtype).reshape((g.n, o, g.oh * g.ow))
-    dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=x.dtype)
+    dw_parts = np.empty((tasks, g.groups, wm.shape[2], wm.shape[1]), dtype=x.dtype)
     sum_parts = np.empty((tasks, g.c), dtype=np.float64)
     run_tasks(_conv_fwd_wgrad_task, (x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts,
                                      sum_parts), tasks)
-    gw = dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)
-    return (out.reshape((g.n, o, g.oh, g.ow)), gw.reshape(w.shape),
+    gw_t = dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)  # (groups, taps/g, O/g)
+    gw = np.ascontiguousarray(gw_t.transpose(0, 2, 1)).reshape(w.shape)
+    return (out.reshape((g.n, o, g.oh, g.ow)), gw,
             sum_parts.sum(axis=0).astype(x.dtype))
 
 
