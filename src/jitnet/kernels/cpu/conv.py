@@ -25,7 +25,8 @@ side by side.  Why this one:
 - one (channel, tap) row of one image is a shifted copy of one input plane:
   a contiguous copy that LLVM vectorises.  At a stride > 1 the plane is one of
   the input's phase planes (``phases``: pixels (i*sh + a, j*sw + b) for one
-  (a, b)), split once per call, so the copies stay unit-stride there too.
+  (a, b)), split once per call (per chunk of images in ``conv2d_fwd``/``conv2d_bwd``,
+  while the chunk is in cache), so the copies stay unit-stride there too.
 
 Measured against the alternatives (2 cores, x 64x32x16x16, 64 3x3 filters, the
 three GEMMs through ``k.bmm``): per-image (N, C*kh*kw, L) blocks need W copied
@@ -289,6 +290,40 @@ def _phase_task(x, xs, sh, sw, split, t, tasks):
                 _phase_plane(x[n, c], xs[n, (c * sh + a) * sw + b], a, b, sh, sw, split)
 
 
+@kernel(inline="always")
+def _phase_chunk(x, xs, n0, m, sh, sw, split):
+    """Images n0 .. n0+m-1 of x (N, C, H, W) split into their phase planes xs[0:m] (a
+    chunk's scratch, ``_phase_task``'s layout), or (``split`` False) written back."""
+    for j in range(m):
+        for c in range(x.shape[1]):
+            for a in range(sh):
+                for b in range(sw):
+                    _phase_plane(x[n0 + j, c], xs[j, (c * sh + a) * sw + b], a, b, sh, sw,
+                                 split)
+
+
+@kernel(inline="always")
+def _chunk_planes(x, pbuf, n0, m, g):
+    """What im2col reads for images n0 .. n0+m-1 of the NCHW x: ``(x, n0)`` itself at
+    stride 1; at a larger stride their phase planes, split into the chunk's scratch
+    ``pbuf`` while the chunk is in cache, and ``(pbuf, 0)`` (a separate pass over the
+    whole batch cost 40-45 us a thread of a 0.7 ms ConvTranspose2d step)."""
+    if g.sh == 1 and g.sw == 1:
+        return x, n0
+    _phase_chunk(x, pbuf, n0, m, g.sh, g.sw, True)
+    return pbuf, 0
+
+
+@kernel(inline="always")
+def _phase_buffer(g, images, like, need):
+    """A chunk's phase-plane scratch (``_chunk_planes``), of ``like``'s dtype: ``images``
+    images' phase planes at a stride > 1, else (or without ``need``) one element."""
+    if need and (g.sh > 1 or g.sw > 1):
+        return np.empty((images, g.c * g.sh * g.sw, (g.h + g.sh - 1) // g.sh,
+                         (g.w + g.sw - 1) // g.sw), like.dtype)
+    return np.empty((1, 1, 1, 1), like.dtype)
+
+
 def phases(x: np.ndarray, g) -> np.ndarray:
     """``x`` (N, C, H, W) at stride 1; at stride (sh, sw) > 1 its phase planes, a new
     (N, C*sh*sw, ceil(H/sh), ceil(W/sw)) array, (c, a, b) -> the pixels (i*sh + a, j*sw + b)
@@ -521,8 +556,9 @@ def _gather_chunk(src, n0, m, length, buf):
 
 
 @kernel(inline="always")
-def _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf):
-    """The forward pass of images n0 .. n0+m-1: their cols (in ``cbuf``), the GEMM, the
+def _fwd_chunk(x, pbuf, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf):
+    """The forward pass of images n0 .. n0+m-1 of the NCHW x: their cols (in ``cbuf``,
+    through the phase planes in ``pbuf`` at a stride > 1), the GEMM, the
     output written (reordered from ``ybuf`` for several images, bias added).  Returns
     ``(cols, status)``: cols is still in cache for a caller that reads it again."""
     groups, og, tg = wm.shape
@@ -531,7 +567,8 @@ def _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf):
     cols = cbuf[:taps * width].reshape((taps, width))
     # one image: its (O, L) block of out is the GEMM's output, no reorder needed
     y = out[n0] if m == 1 else ybuf[:groups * og * width].reshape((groups * og, width))
-    _im2col_task(x, cols, n0, m, 0, taps * m, g)
+    planes, p0 = _chunk_planes(x, pbuf, n0, m, g)
+    _im2col_task(planes, cols, p0, m, 0, taps * m, g)
     bad = 0
     for gi in range(groups):
         bad |= gemm(wm[gi], cols[gi * tg:(gi + 1) * tg], y[gi * og:(gi + 1) * og], False,
@@ -559,9 +596,11 @@ def _conv_fwd_task(x, wm, bias, has_bias, out, g, nb, task, tasks):
     lo, hi = span(task, tasks, g.n)
     cbuf = np.empty(g.c * g.kh * g.kw * nb * g.oh * g.ow, dtype=x.dtype)
     ybuf = np.empty(wm.shape[0] * wm.shape[1] * nb * g.oh * g.ow, dtype=x.dtype)
+    pbuf = _phase_buffer(g, nb, x, True)
     bad = 0
     for n0 in range(lo, hi, nb):
-        bad |= _fwd_chunk(x, wm, bias, has_bias, out, g, n0, min(nb, hi - n0), cbuf, ybuf)[1]
+        bad |= _fwd_chunk(x, pbuf, wm, bias, has_bias, out, g, n0, min(nb, hi - n0), cbuf,
+                          ybuf)[1]
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -571,22 +610,23 @@ def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_
                          tasks):
     """The forward pass of the task's images, and from the same cols its partial sums of
     the weight gradient for the upstream ``gsrc`` (N, O, L), transposed (dw_parts[task],
-    (groups, taps/groups, O/groups)), and of x per channel (sum_parts[task], (C,), float64): the transposed
-    convolution's backward.  A kernel of its own, so a plain forward does not compile it."""
+    (groups, taps/groups, O/groups)), and of x per channel (sum_parts[task], (C,),
+    float64): the transposed convolution's backward.  A kernel of its own, so a plain
+    forward does not compile it."""
     groups, og, tg = wm.shape
     length = g.oh * g.ow
     lo, hi = span(task, tasks, g.n)
     cbuf = np.empty(g.c * g.kh * g.kw * nb * length, dtype=x.dtype)
     ybuf = np.empty(groups * og * nb * length, dtype=x.dtype)
+    pbuf = _phase_buffer(g, nb, x, True)
     gbuf = np.empty(groups * og * nb * length, dtype=x.dtype)
-    per_channel = x.shape[1] // g.c  # phase planes per channel (1 at stride 1)
     planes = x.shape[2] * x.shape[3]
     for c in range(g.c):
         sum_parts[task, c] = 0.0
     bad = 0
     for n0 in range(lo, hi, nb):
         m = min(nb, hi - n0)
-        cols, b = _fwd_chunk(x, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf)
+        cols, b = _fwd_chunk(x, pbuf, wm, bias, has_bias, out, g, n0, m, cbuf, ybuf)
         bad |= b
         # dW^T (taps, O) += cols @ G^T (m*L inner), while cols is in cache; the transposed
         # product is the faster one of this shape: 32 x 144 x 64m at m = 3, 3.9 against
@@ -600,8 +640,7 @@ def _conv_fwd_wgrad_task(x, wm, bias, has_bias, out, g, nb, gsrc, dw_parts, sum_
         for j in range(n0, n0 + m):
             flat = x[j].reshape(x.shape[1] * planes)
             for c in range(g.c):
-                sum_parts[task, c] += _row(SUM, flat[c * per_channel * planes:
-                                                     (c + 1) * per_channel * planes])
+                sum_parts[task, c] += _row(SUM, flat[c * planes:(c + 1) * planes])
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -619,6 +658,8 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, need_b, dx, dx_init, dw_p
     bad = 0
     gbuf = np.empty(o_ch * nb * length, dtype=x.dtype)
     cbuf = np.empty(taps * nb * length, dtype=x.dtype)
+    pbuf = _phase_buffer(g, nb, x, need_w)  # x's phase planes, for dW
+    dbuf = _phase_buffer(g, nb, x, need_x)  # dx's, written back per chunk
     for o in range(o_ch if need_b else 0):
         db_part[o] = 0.0
     for n0 in range(lo, hi, nb):
@@ -631,7 +672,8 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, need_b, dx, dx_init, dw_p
             db_part[o] += _row(SUM, gm[o])
         cols = cbuf[:taps * width].reshape((taps, width))
         if need_w:
-            _im2col_task(x, cols, n0, m, 0, taps * m, g)
+            planes, p0 = _chunk_planes(x, pbuf, n0, m, g)
+            _im2col_task(planes, cols, p0, m, 0, taps * m, g)
             # dW (O, taps) += G (O, m*L) @ cols^T: K = m*L, the long side, is the inner
             # dimension BLAS likes; cols^T is a transpose flag, not a copy
             for gi in range(groups):
@@ -643,7 +685,11 @@ def _conv_bwd_task(grad, x, wm, g, nb, need_x, need_w, need_b, dx, dx_init, dw_p
             for gi in range(groups):
                 bad |= gemm(wm[gi], gm[gi * og:(gi + 1) * og], cols[gi * tg:(gi + 1) * tg],
                             True, False, 0.0)
-            _col2im_task(cols, dx, n0, 0, m * g.c, g, dx_init)
+            if g.sh == 1 and g.sw == 1:
+                _col2im_task(cols, dx, n0, 0, m * g.c, g, dx_init)
+            else:  # into the chunk's phase planes, then interleaved into dx while in cache
+                _col2im_task(cols, dbuf, 0, 0, m * g.c, g, dx_init)
+                _phase_chunk(dx, dbuf, n0, m, g.sh, g.sw, False)
     if bad:
         raise RuntimeError("conv2d: BLAS refused an operand (shape or stride)")
 
@@ -706,7 +752,7 @@ def conv2d_fwd(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g, wgrad_of=N
         from .. import conv_gemm, cpu
 
         return conv_gemm.forward(cpu, x, w, b, g, wgrad_of)
-    x = phases(np.ascontiguousarray(x), g)
+    x = np.ascontiguousarray(x)  # phase planes (stride > 1) are split per chunk, in the tasks
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))
     out = np.empty((g.n, o, g.oh * g.ow), dtype=x.dtype)
     has_bias = b is not None
@@ -752,11 +798,11 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
         from .. import conv_gemm, cpu
 
         return conv_gemm.backward(cpu, grad, x, w, g, need_x, need_w, dx_init, need_b)
-    x = placeholder(dtype, (1, 1, 1, 1)) if x is None else phases(np.ascontiguousarray(x), g)
+    x = placeholder(dtype, (1, 1, 1, 1)) if x is None else np.ascontiguousarray(x, dtype)
     grad = np.ascontiguousarray(grad).reshape((g.n, -1, g.oh * g.ow))
     o = w.shape[0]
     wm = np.ascontiguousarray(w).reshape((g.groups, o // g.groups, -1))
-    dx = np.empty(_phase_shape(g) if need_x else (1, 1, 1, 1), dtype=dtype)
+    dx = np.empty((g.n, g.c, g.h, g.w) if need_x else (1, 1, 1, 1), dtype=dtype)
     dw_parts = np.empty((tasks, o, wm.shape[2]), dtype=dtype)
     db_parts = np.empty((tasks, o), dtype=np.float64)
     run_tasks(_conv_bwd_task, (grad, x, wm, g, nb, need_x, need_w, bool(need_b), dx,
@@ -764,4 +810,4 @@ def conv2d_bwd(grad: np.ndarray, x: np.ndarray | None, w: np.ndarray, g, need_x:
     gw = (dw_parts[0] if tasks == 1 else dw_parts.sum(axis=0)).reshape(w.shape) \
         if need_w else None
     gb = db_parts.sum(axis=0).astype(dtype) if need_b else None
-    return (unphase(dx, g) if need_x else None), gw, gb
+    return (dx if need_x else None), gw, gb
