@@ -260,6 +260,15 @@ def _add_step_sums(acc, step):
 
 
 @kernel(inline="always")
+def _transpose_into(d, s):
+    """d (m, n) = s (n, m)^T."""
+    for i in range(d.shape[0]):
+        row = d[i]
+        for j in range(d.shape[1]):
+            row[j] = s[j, i]
+
+
+@kernel(inline="always")
 def _fwd_start(gi_all, w_hh, h0, t, tasks):
     """A forward task's (length, lo, hi, gh): its samples [lo, hi) and the buffer of their
     rows of h @ W_hh^T."""
@@ -308,6 +317,7 @@ def _elman_seq_bwd_task(hs, g, w_hh, relu, reverse, dgates, dh0, db, t, tasks):
 @task
 def _lstm_seq_fwd_task(gates, w_hh, b, h0, zero_h0, c0, reverse, out, cs, tcs, t, tasks):
     length, lo, hi, gh = _fwd_start(gates, w_hh, h0, t, tasks)
+    ght = np.empty((gh.shape[1], gh.shape[0]), dtype=gh.dtype)
     bad = 0
     ti = 0
     for s in range(length):
@@ -316,7 +326,8 @@ def _lstm_seq_fwd_task(gates, w_hh, b, h0, zero_h0, c0, reverse, out, cs, tcs, t
         if first and zero_h0:  # h0 @ W_hh^T of a zero state (nn.LSTM's default)
             _zero_rows(gh)
         else:
-            bad |= gemm(h0[lo:hi] if first else out[tp, lo:hi], w_hh, gh, False, True, 0.0)
+            bad |= gemm(w_hh, h0[lo:hi] if first else out[tp, lo:hi], ght, False, True, 0.0)
+            _transpose_into(gh, ght)
         _lstm_rows(gates[ti, lo:hi], gh, b, c0[lo:hi] if first else cs[tp, lo:hi],
                    out[ti, lo:hi], cs[ti, lo:hi], tcs[ti, lo:hi])
     _copy_rows(out[length, lo:hi], cs[ti, lo:hi])  # the last cell state, c_n
