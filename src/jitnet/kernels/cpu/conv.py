@@ -275,6 +275,15 @@ def _phase_plane(plane, pp, a, b, sh, sw, split):
                 row[j * sw + b] = prow[j]
 
 
+@kernel(inline="always")
+def _phase_image_plane(x, xs, n, j, c, sh, sw, split):
+    """Plane x[n, c] split into its sh*sw phase planes in image j of xs, or (``split``
+    False) written back from them."""
+    for a in range(sh):
+        for b in range(sw):
+            _phase_plane(x[n, c], xs[j, (c * sh + a) * sw + b], a, b, sh, sw, split)
+
+
 @task
 def _phase_task(x, xs, sh, sw, split, t, tasks):
     """Task t's share of the (image, channel) planes: split plane x[n, c] into its sh*sw
@@ -284,10 +293,15 @@ def _phase_task(x, xs, sh, sw, split, t, tasks):
     lo, hi = span(t, tasks, x.shape[0] * c_in)
     for p in range(lo, hi):
         n = p // c_in
-        c = p - n * c_in
-        for a in range(sh):
-            for b in range(sw):
-                _phase_plane(x[n, c], xs[n, (c * sh + a) * sw + b], a, b, sh, sw, split)
+        _phase_image_plane(x, xs, n, n, p - n * c_in, sh, sw, split)
+
+
+@kernel
+def _phase_shape(g, images):
+    """The shape of ``images`` images' phase planes (``phases``) for geometry g: (images,
+    C*sh*sw, ceil(H/sh), ceil(W/sw)).  A kernel: the chunked tasks size their scratch
+    with it too."""
+    return (images, g.c * g.sh * g.sw, (g.h + g.sh - 1) // g.sh, (g.w + g.sw - 1) // g.sw)
 
 
 @kernel(inline="always")
@@ -296,10 +310,7 @@ def _phase_chunk(x, xs, n0, m, sh, sw, split):
     chunk's scratch, ``_phase_task``'s layout), or (``split`` False) written back."""
     for j in range(m):
         for c in range(x.shape[1]):
-            for a in range(sh):
-                for b in range(sw):
-                    _phase_plane(x[n0 + j, c], xs[j, (c * sh + a) * sw + b], a, b, sh, sw,
-                                 split)
+            _phase_image_plane(x, xs, n0 + j, j, c, sh, sw, split)
 
 
 @kernel(inline="always")
@@ -319,8 +330,7 @@ def _phase_buffer(g, images, like, need):
     """A chunk's phase-plane scratch (``_chunk_planes``), of ``like``'s dtype: ``images``
     images' phase planes at a stride > 1, else (or without ``need``) one element."""
     if need and (g.sh > 1 or g.sw > 1):
-        return np.empty((images, g.c * g.sh * g.sw, (g.h + g.sh - 1) // g.sh,
-                         (g.w + g.sw - 1) // g.sw), like.dtype)
+        return np.empty(_phase_shape(g, images), like.dtype)
     return np.empty((1, 1, 1, 1), like.dtype)
 
 
@@ -333,7 +343,7 @@ def phases(x: np.ndarray, g) -> np.ndarray:
     stride-2 unfold)."""
     if g.sh == 1 and g.sw == 1:
         return x
-    xs = np.empty(_phase_shape(g), dtype=x.dtype)
+    xs = np.empty(_phase_shape(g, g.n), dtype=x.dtype)
     run_tasks(_phase_task, (x, xs, g.sh, g.sw, True), tasks_for(x.size))
     return xs
 
@@ -347,9 +357,6 @@ def unphase(xs: np.ndarray, g) -> np.ndarray:
     return x
 
 
-def _phase_shape(g) -> tuple:
-    """The shape ``phases`` gives an (N, C, H, W) input of geometry g (itself at stride 1)."""
-    return (g.n, g.c * g.sh * g.sw, -(-g.h // g.sh), -(-g.w // g.sw))
 
 
 def _check(op: str, a: np.ndarray, shape: tuple) -> None:
@@ -446,7 +453,7 @@ def col2im(cols: np.ndarray, g, init: np.ndarray | None = None) -> np.ndarray:
     """
     _check("col2im", cols, (g.c * g.kh * g.kw, g.n * g.oh * g.ow))
     cols = np.ascontiguousarray(cols)
-    dx = np.empty(_phase_shape(g), dtype=cols.dtype)
+    dx = np.empty(_phase_shape(g, g.n), dtype=cols.dtype)
     run_tasks(_col2im_batch, (cols, dx, g, _start_values(init, g.c, cols.dtype)),
               tasks_for(cols.size))
     return unphase(dx, g)
